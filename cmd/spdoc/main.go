@@ -1,0 +1,29 @@
+// Command spdoc is the static pod doctor. main only builds the command tree; every command lives
+// in its own file here as a thin options struct (Complete → Validate → Run) over a library package.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := newRootCmd()
+	err := cmd.ExecuteContext(ctx)
+	var ec exitCodeError
+	switch {
+	case err == nil:
+		os.Exit(0)
+	case errors.As(err, &ec):
+		os.Exit(ec.code)
+	default:
+		fmt.Fprintln(os.Stderr, "spdoc:", err)
+		os.Exit(2)
+	}
+}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// exitCodeError ends the process with code without printing anything more (the command already
+// reported). Exit codes: 0 healthy, 1 problems found, 2 spdoc itself failed.
+type exitCodeError struct{ code int }
+
+func (e exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// subcommands is filled by each command file's init, so command files stay independent.
+var subcommands []func() *cobra.Command
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "spdoc",
+		Short: "spdoc, the static pod doctor: writes, watches and diagnoses Kubernetes static pods",
+		Long: `spdoc writes, watches and diagnoses Kubernetes static pods on a node.
+
+It answers what the kubelet did with each manifest and why a static pod is not running,
+even when the API server is down: from the manifest directory, the kubelet log, the
+container runtime (CRI) and the pod log files.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	for _, c := range subcommands {
+		root.AddCommand(c())
+	}
+	return root
+}

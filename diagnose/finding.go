@@ -1,0 +1,74 @@
+// Package diagnose turns a node.Snapshot into a Report: every relevant kubelet record and runtime
+// fact is attributed to the static pod it concerns, classified into findings and explained.
+// Analyze is a pure function of the snapshot.
+package diagnose
+
+import "time"
+
+// Kind is the stable, machine-readable finding vocabulary (part of the JSON output contract).
+type Kind string
+
+const (
+	KindManifestInvalid     Kind = "ManifestInvalid"
+	KindManifestUnparseable Kind = "ManifestUnparseable"
+	KindManifestDirMissing  Kind = "ManifestDirMissing"
+	KindManifestWarning     Kind = "ManifestWarning"
+	KindDuplicatePod        Kind = "DuplicatePod"
+	KindBackupFileLoaded    Kind = "BackupFileLoaded"
+	KindDirectoryIgnored    Kind = "DirectoryIgnored"
+	KindFileUnreadable      Kind = "FileUnreadable"
+	KindSandboxFailed       Kind = "SandboxFailed"
+	KindNetworkNotReady     Kind = "NetworkNotReady"
+	KindImageNotPresent     Kind = "ImageNotPresent"
+	KindImagePullFailed     Kind = "ImagePullFailed"
+	KindCrashLoop           Kind = "CrashLoop"
+	KindOOMKilled           Kind = "OOMKilled"
+	KindVolumeMountFailed   Kind = "VolumeMountFailed"
+	KindProbeFailed         Kind = "ProbeFailed"
+	KindContainerFailed     Kind = "ContainerFailed"
+	KindRuntimeUnreachable  Kind = "RuntimeUnreachable"
+	KindKubeletNotRunning   Kind = "KubeletNotRunning"
+	KindKubeletLogMissing   Kind = "KubeletLogMissing"
+	KindMirrorPodFailed     Kind = "MirrorPodFailed"
+	KindPodNotStarted       Kind = "PodNotStarted"
+	KindPodRemoved          Kind = "PodRemoved"
+	KindTransientParseError Kind = "TransientParseError"
+	KindSourceError         Kind = "SourceError"
+)
+
+// Severity orders findings: error (the pod is not running as declared), warning (it will bite),
+// info (history or context).
+type Severity string
+
+const (
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+	SeverityInfo    Severity = "info"
+)
+
+// Evidence is one source line backing a finding; repeats are collapsed (first TS, last Last, Count).
+type Evidence struct {
+	Source string    `json:"source"` // kubelet-log:<file>:<line>, manifest:<path>:<line>, cri, pod-log:<path>
+	TS     time.Time `json:"ts,omitempty"`
+	Last   time.Time `json:"last,omitempty"`
+	Line   string    `json:"line"`
+	Count  int       `json:"count"`
+}
+
+// Finding is a classified, attributed problem (or piece of history) with its evidence and a next step.
+type Finding struct {
+	Kind      Kind       `json:"kind"`
+	Severity  Severity   `json:"severity"`
+	Title     string     `json:"title"`
+	Detail    string     `json:"detail"`
+	Hint      string     `json:"hint"`
+	Evidence  []Evidence `json:"evidence"`
+	Pod       string     `json:"pod,omitempty"`       // static pod ID <ns>-<name>
+	File      string     `json:"file,omitempty"`      // manifest path
+	Container string     `json:"container,omitempty"` // container name
+	ExitCode  *int32     `json:"exitCode,omitempty"`
+	// History marks a past problem that was followed by a healthy run.
+	History bool `json:"history,omitempty"`
+	// Cause names the finding (Kind) that explains this one, when root-cause ordering folded it.
+	Cause Kind `json:"cause,omitempty"`
+}

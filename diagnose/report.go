@@ -1,0 +1,91 @@
+package diagnose
+
+import "time"
+
+// ContainerReport is one container of a pod as the runtime reports it.
+type ContainerReport struct {
+	Name         string    `json:"name"`
+	ID           string    `json:"id,omitempty"`
+	Image        string    `json:"image,omitempty"`
+	State        string    `json:"state"` // running, exited, created, waiting, unknown
+	Ready        bool      `json:"ready"`
+	RestartCount int       `json:"restartCount"`
+	ExitCode     *int32    `json:"exitCode,omitempty"`
+	Reason       string    `json:"reason,omitempty"`
+	StartedAt    time.Time `json:"startedAt,omitempty"`
+	FinishedAt   time.Time `json:"finishedAt,omitempty"`
+}
+
+// PodReport is one static pod: its manifest, what the kubelet and runtime did with it, findings.
+type PodReport struct {
+	ID          string            `json:"id"` // <ns>-<name>
+	Namespace   string            `json:"namespace"`
+	Name        string            `json:"name"`
+	KubeletName string            `json:"kubeletName,omitempty"` // <name>-<node>
+	UID         string            `json:"uid,omitempty"`
+	Manifest    string            `json:"manifest"`
+	State       string            `json:"state"` // Running, Ready, CrashLoop, Pending, Invalid, NotStarted, Gone, Unknown
+	Restarts    int               `json:"restarts"`
+	Containers  []ContainerReport `json:"containers,omitempty"`
+	Findings    []Finding         `json:"findings"`
+}
+
+// FileReport is one manifest dir entry with file-level findings (parse errors, backups, dirs).
+type FileReport struct {
+	Path     string    `json:"path"`
+	Pods     []string  `json:"pods,omitempty"` // IDs defined by the file
+	Findings []Finding `json:"findings"`
+}
+
+// NodeReport holds node-level findings: runtime, kubelet, manifest dir.
+type NodeReport struct {
+	Name        string    `json:"name"`
+	ManifestDir string    `json:"manifestDir"`
+	Runtime     string    `json:"runtime,omitempty"` // "containerd 1.6.20", "unreachable", "not consulted"
+	KubeletLog  string    `json:"kubeletLog,omitempty"`
+	Findings    []Finding `json:"findings"`
+}
+
+// Summary counts what the report found.
+type Summary struct {
+	Pods     int `json:"pods"`
+	Healthy  int `json:"healthy"`
+	Errors   int `json:"errors"`
+	Warnings int `json:"warnings"`
+}
+
+// Report is the whole diagnosis of a node.
+type Report struct {
+	Taken   time.Time    `json:"taken"`
+	Node    NodeReport   `json:"node"`
+	Pods    []PodReport  `json:"pods"`
+	Files   []FileReport `json:"files"`
+	Summary Summary      `json:"summary"`
+}
+
+// Problems reports whether any current (non-history) error or warning finding exists; it decides
+// the exit code (0 healthy, 1 problems).
+func (r *Report) Problems() bool {
+	check := func(fs []Finding) bool {
+		for _, f := range fs {
+			if !f.History && (f.Severity == SeverityError || f.Severity == SeverityWarning) {
+				return true
+			}
+		}
+		return false
+	}
+	if check(r.Node.Findings) {
+		return true
+	}
+	for _, p := range r.Pods {
+		if check(p.Findings) {
+			return true
+		}
+	}
+	for _, f := range r.Files {
+		if check(f.Findings) {
+			return true
+		}
+	}
+	return false
+}
