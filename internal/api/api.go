@@ -1,12 +1,15 @@
 // Package api is the wire contract of the spdoc agent: versioned paths, query parameters and the
 // JSON types that the server (agent/) writes and the client (node.Remote) reads. Lists are JSON
 // objects with an "items" array; watches are NDJSON streams of Event; errors are {"error": "…"}.
+//
+// The package must not import diagnose (diagnose → node → api): findings travel as
+// diagnose.Finding objects with an added "key" field (see agent.Finding), the report as
+// diagnose.Report and the snapshot as node.Snapshot.
 package api
 
 import (
 	"time"
 
-	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
@@ -129,12 +132,6 @@ type StaticPodStatus struct {
 	RuntimeError string `json:"runtimeError,omitempty"`
 }
 
-// Finding is a diagnose finding with a stable key, so watches can say which one changed.
-type Finding struct {
-	Key string `json:"key"`
-	diagnose.Finding
-}
-
 // ApplyResult is the answer of POST /v1/apply and of every reconcile.
 type ApplyResult struct {
 	Config    string   `json:"config"`              // config file path
@@ -142,9 +139,8 @@ type ApplyResult struct {
 	Unchanged []string `json:"unchanged,omitempty"` // already up to date
 	Removed   []string `json:"removed,omitempty"`   // prefixed files no longer in the config
 	// Invalid pods were not written; their last good file (if any) stays.
-	Invalid  []InvalidPod       `json:"invalid,omitempty"`
-	Errors   []string           `json:"errors,omitempty"` // write/remove failures
-	Findings []diagnose.Finding `json:"findings,omitempty"`
+	Invalid []InvalidPod `json:"invalid,omitempty"`
+	Errors  []string     `json:"errors,omitempty"` // write/remove failures
 	// ParseError is set when the config did not parse: nothing on disk changed.
 	ParseError string `json:"parseError,omitempty"`
 }
