@@ -1,0 +1,224 @@
+package testnode
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// containerLogsDir is where the kubelet links container logs; its path is fixed in the kubelet.
+const containerLogsDir = "/var/log/containers"
+
+// Close stops everything the node started, by PID, and removes its directory: the kubelet, every
+// pod (through CRI, falling back to killing task PIDs), the shims of this containerd, containerd,
+// leftover mounts under Root and the kubelet's /var/log/containers links into this node. Errors
+// are collected; Close is idempotent.
+func (n *Node) Close() error {
+	var errs []error
+	n.closeOnce.Do(func() {
+		if err := n.StopKubelet(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping kubelet: %w", err))
+		}
+		if n.containerdRunning() {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			if err := n.removeAllPods(ctx); err != nil {
+				n.logf("testnode %s: removing pods through CRI: %v (killing by PID)", n.NodeName, err)
+			}
+			cancel()
+			n.killTasks()
+		}
+		killShims(n.ContainerdSock)
+		if err := n.StopContainerd(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping containerd: %w", err))
+		}
+		if err := unmountUnder(n.Root); err != nil {
+			errs = append(errs, err)
+		}
+		removeLinksInto(containerLogsDir, n.PodLogsDir)
+		if err := os.RemoveAll(n.Root); err != nil {
+			errs = append(errs, fmt.Errorf("removing %s: %w", n.Root, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func (n *Node) containerdRunning() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.containerd == nil {
+		return false
+	}
+	select {
+	case <-n.ctrdDone:
+		return false
+	default:
+		return true
+	}
+}
+
+// RuntimeClient dials this node's CRI runtime service; close the connection when done.
+func (n *Node) RuntimeClient() (runtimeapi.RuntimeServiceClient, *grpc.ClientConn, error) {
+	conn, err := grpc.NewClient("unix://"+n.ContainerdSock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("dialing CRI at %s: %w", n.ContainerdSock, err)
+	}
+	return runtimeapi.NewRuntimeServiceClient(conn), conn, nil
+}
+
+// removeAllPods stops and removes every pod sandbox (which tears down its network namespace).
+func (n *Node) removeAllPods(ctx context.Context) error {
+	rs, conn, err := n.RuntimeClient()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	list, err := rs.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
+	if err != nil {
+		return fmt.Errorf("listing sandboxes: %w", err)
+	}
+	var errs []error
+	for _, sb := range list.Items {
+		if _, err := rs.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: sb.Id}); err != nil {
+			errs = append(errs, fmt.Errorf("stopping sandbox %s: %w", sb.Id, err))
+			continue
+		}
+		if _, err := rs.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: sb.Id}); err != nil {
+			errs = append(errs, fmt.Errorf("removing sandbox %s: %w", sb.Id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// killTasks SIGKILLs the init process of every task containerd still knows.
+func (n *Node) killTasks() {
+	out, err := n.ctr(context.Background(), "tasks", "ls")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		if pid, err := strconv.Atoi(f[1]); err == nil && pid > 1 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// killShims SIGKILLs the containerd-shim processes serving the containerd at sock (their command
+// line carries "-address <sock>"), and waits briefly for them to go.
+func killShims(sock string) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if len(args) == 0 || !strings.Contains(filepath.Base(args[0]), "containerd-shim") {
+			continue
+		}
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "-address" && args[i+1] == sock {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	_ = Poll(5*time.Second, func() (bool, string) {
+		for _, pid := range pids {
+			if syscall.Kill(pid, 0) == nil {
+				return false, fmt.Sprintf("shim %d alive", pid)
+			}
+		}
+		return true, ""
+	})
+}
+
+// unmountUnder lazily unmounts every mount point at or below dir, deepest first.
+func unmountUnder(dir string) error {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("reading mountinfo: %w", err)
+	}
+	defer f.Close()
+	var points []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMount(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			points = append(points, mp)
+		}
+	}
+	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
+	var errs []error
+	for _, p := range points {
+		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
+			errs = append(errs, fmt.Errorf("unmounting %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// unescapeMount decodes the octal escapes (\040 for space…) of a mountinfo path.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// removeLinksInto deletes the symlinks in linkDir that point below target.
+func removeLinksInto(linkDir, target string) {
+	entries, err := os.ReadDir(linkDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		p := filepath.Join(linkDir, e.Name())
+		dest, err := os.Readlink(p)
+		if err == nil && strings.HasPrefix(dest, target+"/") {
+			os.Remove(p)
+		}
+	}
+}
