@@ -1,0 +1,320 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/api"
+	"github.com/spdoc/spdoc/internal/manifestdir"
+	"github.com/spdoc/spdoc/internal/node"
+)
+
+// Defaults.
+const (
+	DefaultConfig          = "/etc/spdoc/pods.yaml"
+	DefaultManifestDir     = "/etc/kubernetes/manifests"
+	DefaultPrefix          = "spdoc-"
+	DefaultListen          = "unix:///run/spdoc/agent.sock"
+	DefaultRefreshInterval = 2 * time.Second
+	DefaultDebounce        = 5 * time.Millisecond
+)
+
+// Finding is a diagnose.Finding with a stable key, the object of /v1/findings.
+type Finding struct {
+	Key string `json:"key"`
+	diagnose.Finding
+}
+
+// Options configure an Agent.
+type Options struct {
+	ConfigPath  string
+	ManifestDir string
+	Prefix      string
+	NoValidate  bool
+	Codec       Codec
+	// Node reads the live node (snapshots for statuses and findings, container and kubelet logs).
+	// Nil: the agent only reconciles and serves its static pod resources.
+	Node node.Client
+	// Analyze turns a snapshot into a report (diagnose.Analyze). Nil: no report findings.
+	Analyze func(*node.Snapshot) *diagnose.Report
+	// RefreshInterval is how often the node is re-read when nothing signalled a change.
+	RefreshInterval time.Duration
+	// Debounce collapses bursts of config file events (editors write several times).
+	Debounce time.Duration
+	// HandleSIGHUP makes Run reconcile on SIGHUP.
+	HandleSIGHUP bool
+	Version      string
+	Logger       *slog.Logger
+}
+
+// Agent reconciles the config into the manifest dir and keeps the live state of the node.
+type Agent struct {
+	opts  Options
+	log   *slog.Logger
+	rec   *Reconciler
+	pods  *watchSet[api.StaticPod]
+	stats *watchSet[api.StaticPodStatus]
+	finds *watchSet[Finding]
+
+	refreshCh   chan struct{}
+	reconcileCh chan struct{}
+	applyMu     sync.Mutex // one apply (config write + reconcile) at a time
+
+	mu          sync.RWMutex
+	snap        *node.Snapshot
+	report      *diagnose.Report
+	lastRefresh time.Time
+	nodeName    string
+}
+
+// New checks the options and builds an Agent; Run starts it.
+func New(opts Options) (*Agent, error) {
+	if opts.ConfigPath == "" {
+		opts.ConfigPath = DefaultConfig
+	}
+	if opts.ManifestDir == "" {
+		opts.ManifestDir = DefaultManifestDir
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if opts.RefreshInterval <= 0 {
+		opts.RefreshInterval = DefaultRefreshInterval
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	rec, err := NewReconciler(ReconcilerOptions{
+		ConfigPath: opts.ConfigPath, ManifestDir: opts.ManifestDir, Prefix: opts.Prefix,
+		NoValidate: opts.NoValidate, Codec: opts.Codec, Logger: opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Agent{
+		opts: opts, log: opts.Logger, rec: rec,
+		pods:        newWatchSet(func(p api.StaticPod) string { return p.ID }),
+		stats:       newWatchSet(func(s api.StaticPodStatus) string { return s.ID }),
+		finds:       newWatchSet(func(f Finding) string { return f.Key }),
+		refreshCh:   make(chan struct{}, 1),
+		reconcileCh: make(chan struct{}, 1),
+	}, nil
+}
+
+// Run reconciles once, then watches the config file (fsnotify on its directory, so editors that
+// replace the file by rename are seen), the manifest dir and SIGHUP until ctx is done.
+func (a *Agent) Run(ctx context.Context) error {
+	if n, err := manifestdir.CleanTemp(a.opts.ManifestDir); err != nil {
+		a.log.Warn("cleaning temp files of the manifest dir", "err", err)
+	} else if n > 0 {
+		a.log.Info("removed temp files left by an interrupted write", "count", n, "dir", a.opts.ManifestDir)
+	}
+	a.reconcile()
+
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("starting file watcher: %w", err)
+	}
+	defer w.Close()
+	cfgDir := filepath.Dir(a.opts.ConfigPath)
+	if err := w.Add(cfgDir); err != nil {
+		a.log.Warn("cannot watch the config directory; changes apply on SIGHUP only", "dir", cfgDir, "err", err)
+	}
+	if err := w.Add(a.opts.ManifestDir); err != nil {
+		a.log.Warn("cannot watch the manifest directory; status follows by polling", "dir", a.opts.ManifestDir, "err", err)
+	}
+	var hup chan os.Signal
+	if a.opts.HandleSIGHUP {
+		hup = make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
+
+	a.refresh(ctx)
+	ticker := time.NewTicker(a.opts.RefreshInterval)
+	defer ticker.Stop()
+	debounce := time.NewTimer(time.Hour)
+	debounce.Stop()
+	cfgAbs, _ := filepath.Abs(a.opts.ConfigPath)
+	mdAbs, _ := filepath.Abs(a.opts.ManifestDir)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return errors.New("file watcher closed")
+			}
+			name, _ := filepath.Abs(ev.Name)
+			switch {
+			case name == cfgAbs:
+				debounce.Reset(a.opts.Debounce)
+			case filepath.Dir(name) == mdAbs && !manifestdir.IsTemp(filepath.Base(name)):
+				a.triggerRefresh()
+			}
+		case err, ok := <-w.Errors:
+			if ok {
+				a.log.Warn("file watcher error", "err", err)
+			}
+		case <-debounce.C:
+			a.reconcile()
+			a.triggerRefresh()
+		case <-hup:
+			a.log.Info("SIGHUP: reconciling")
+			a.reconcile()
+			a.triggerRefresh()
+		case <-a.reconcileCh:
+			a.reconcile()
+			a.triggerRefresh()
+		case <-ticker.C:
+			a.refresh(ctx)
+		case <-a.refreshCh:
+			a.refresh(ctx)
+		}
+	}
+}
+
+func (a *Agent) triggerRefresh() {
+	select {
+	case a.refreshCh <- struct{}{}:
+	default:
+	}
+}
+
+// Reconcile asks the running agent to re-read its config (like SIGHUP).
+func (a *Agent) Reconcile() {
+	select {
+	case a.reconcileCh <- struct{}{}:
+	default:
+	}
+}
+
+func (a *Agent) reconcile() *api.ApplyResult {
+	res := a.rec.Reconcile()
+	a.pods.Replace(a.rec.Pods())
+	a.publishFindings()
+	return res
+}
+
+// refresh re-reads the node and updates statuses, the report and findings.
+func (a *Agent) refresh(ctx context.Context) {
+	if a.opts.Node == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	snap, err := a.opts.Node.Snapshot(ctx)
+	if err != nil {
+		a.log.Warn("reading the node", "err", err)
+		return
+	}
+	var rep *diagnose.Report
+	if a.opts.Analyze != nil {
+		rep = a.opts.Analyze(snap)
+	}
+	a.mu.Lock()
+	a.snap, a.report, a.lastRefresh, a.nodeName = snap, rep, time.Now(), snap.Node.Name
+	a.mu.Unlock()
+	a.stats.Replace(Statuses(snap))
+	a.publishFindings()
+}
+
+func (a *Agent) publishFindings() {
+	var all []diagnose.Finding
+	all = append(all, a.rec.Findings()...)
+	a.mu.RLock()
+	rep := a.report
+	a.mu.RUnlock()
+	if rep != nil {
+		all = append(all, rep.Node.Findings...)
+		for _, p := range rep.Pods {
+			all = append(all, p.Findings...)
+		}
+		for _, f := range rep.Files {
+			all = append(all, f.Findings...)
+		}
+	}
+	out := make([]Finding, 0, len(all))
+	seen := map[string]int{}
+	for _, f := range all {
+		k := findingKey(f)
+		seen[k]++
+		if n := seen[k]; n > 1 {
+			k = fmt.Sprintf("%s-%d", k, n)
+		}
+		out = append(out, Finding{Key: k, Finding: f})
+	}
+	a.finds.Replace(out)
+}
+
+// findingKey identifies a finding across refreshes: what it is about, not its evidence.
+func findingKey(f diagnose.Finding) string {
+	h := sha256.Sum256([]byte(string(f.Kind) + "\x00" + f.Pod + "\x00" + f.File + "\x00" + f.Container + "\x00" + f.Title))
+	return string(f.Kind) + "-" + hex.EncodeToString(h[:6])
+}
+
+// Apply validates config data, writes it to the config file atomically and reconciles. Nothing is
+// written when the config does not parse or (unless --no-validate) has an invalid pod.
+func (a *Agent) Apply(data []byte) (*api.ApplyResult, error) {
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	if res := a.rec.Check(data); !res.OK() {
+		return res, nil
+	}
+	dir, base := filepath.Split(a.opts.ConfigPath)
+	if dir == "" {
+		dir = "."
+	}
+	if _, err := manifestdir.Write(dir, base, data, 0o600); err != nil {
+		return nil, fmt.Errorf("writing agent config: %w", err)
+	}
+	res := a.reconcile()
+	a.triggerRefresh()
+	return res, nil
+}
+
+// StaticPods returns the static pod resources of the last reconcile.
+func (a *Agent) StaticPods() []api.StaticPod { return a.pods.List() }
+
+// Statuses returns the last known status of every static pod of the manifest dir.
+func (a *Agent) Statuses() []api.StaticPodStatus { return a.stats.List() }
+
+// Findings returns the current findings.
+func (a *Agent) Findings() []Finding { return a.finds.List() }
+
+// Snapshot returns the last node snapshot (nil before the first refresh).
+func (a *Agent) Snapshot() *node.Snapshot {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.snap
+}
+
+// Report returns the last report (nil before the first refresh or without Analyze).
+func (a *Agent) Report() *diagnose.Report {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.report
+}
+
+// Health says when the agent last reconciled and refreshed.
+func (a *Agent) Health() api.Health {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return api.Health{Status: "ok", LastReconcile: a.rec.Last(), LastRefresh: a.lastRefresh}
+}

@@ -1,0 +1,213 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spdoc/spdoc/internal/api"
+)
+
+// ListenOptions say where the API listens. A unix:// address needs nothing more; tcp:// requires
+// mutual TLS (server cert + key, and the CA that signs client certs).
+type ListenOptions struct {
+	Addr     string // unix:///run/spdoc/agent.sock | tcp://0.0.0.0:7443
+	TLSCert  string
+	TLSKey   string
+	ClientCA string
+}
+
+// Identity is who sent a request.
+type Identity struct {
+	Name string // client cert CN, or "uid:<n>" for a unix socket peer
+	Role string // api.RoleReader, api.RoleAdmin or "" (no role)
+	Via  string // unix, mtls
+}
+
+func (id *Identity) String() string { return fmt.Sprintf("%s (%s)", id.Name, id.Via) }
+
+type identityKey struct{}
+
+// IdentityOf returns who sent r: the unix socket peer (uid 0 is admin, others read) or the
+// verified client certificate (its Organization carries the role). Nil when unauthenticated.
+func IdentityOf(r *http.Request) *Identity {
+	if r.TLS != nil {
+		if len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
+			return nil
+		}
+		return certIdentity(r.TLS.PeerCertificates[0])
+	}
+	id, _ := r.Context().Value(identityKey{}).(*Identity)
+	return id
+}
+
+func certIdentity(c *x509.Certificate) *Identity {
+	id := &Identity{Name: c.Subject.CommonName, Via: "mtls"}
+	switch {
+	case slices.Contains(c.Subject.Organization, api.RoleAdmin):
+		id.Role = api.RoleAdmin
+	case slices.Contains(c.Subject.Organization, api.RoleReader):
+		id.Role = api.RoleReader
+	}
+	return id
+}
+
+// Listen opens the API listener. For unix sockets the parent directory is created with mode
+// 0700 and the socket gets 0600; a stale socket file is replaced. TCP without mTLS is refused.
+func Listen(opts ListenOptions) (net.Listener, error) {
+	u, err := url.Parse(opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --listen %q: %w", opts.Addr, err)
+	}
+	switch u.Scheme {
+	case "unix":
+		path := u.Path
+		if path == "" {
+			path = u.Opaque
+		}
+		if path == "" {
+			return nil, fmt.Errorf("invalid --listen %q: want unix:///path/to/agent.sock", opts.Addr)
+		}
+		return listenUnix(path)
+	case "tcp":
+		if opts.TLSCert == "" || opts.TLSKey == "" || opts.ClientCA == "" {
+			return nil, fmt.Errorf("refusing to listen on %s without mutual TLS: --tls-cert, --tls-key and --client-ca are all required (create them with `spdoc certs`)", opts.Addr)
+		}
+		cfg, err := ServerTLSConfig(opts.TLSCert, opts.TLSKey, opts.ClientCA)
+		if err != nil {
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", u.Host)
+		if err != nil {
+			return nil, fmt.Errorf("listening on %s: %w", opts.Addr, err)
+		}
+		return tls.NewListener(ln, cfg), nil
+	}
+	return nil, fmt.Errorf("invalid --listen %q: scheme must be unix:// or tcp://", opts.Addr)
+}
+
+func listenUnix(path string) (net.Listener, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating socket dir %q: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("securing socket dir %q: %w", dir, err)
+	}
+	if st, err := os.Lstat(path); err == nil {
+		if st.Mode().Type() != fs.ModeSocket {
+			return nil, fmt.Errorf("listening on %q: exists and is not a socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("listening on %q: another agent is serving this socket", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("removing stale socket %q: %w", path, err)
+		}
+	}
+	// Create the socket with 0600 from the start (no window where it is wider).
+	old := syscall.Umask(0o177)
+	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %q: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("securing socket %q: %w", path, err)
+	}
+	return ln, nil
+}
+
+// ServerTLSConfig is TLS 1.3 with client certificates required and verified against clientCA.
+func ServerTLSConfig(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading server certificate %q / key %q: %w", certFile, keyFile, err)
+	}
+	pool, err := loadCertPool(clientCAFile)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+	}, nil
+}
+
+func loadCertPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading CA %q: %w", file, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("reading CA %q: no PEM certificate in it", file)
+	}
+	return pool, nil
+}
+
+// unixPeerContext attaches the peer identity of unix socket connections (SO_PEERCRED).
+func unixPeerContext(ctx context.Context, c net.Conn) context.Context {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return ctx
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return ctx
+	}
+	var cred *syscall.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil || cerr != nil {
+		return ctx
+	}
+	id := &Identity{Name: "uid:" + strconv.Itoa(int(cred.Uid)), Role: api.RoleReader, Via: "unix"}
+	if cred.Uid == 0 {
+		id.Role = api.RoleAdmin
+	}
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+// Serve serves the API of a on ln until ctx is done, then shuts down gracefully.
+func Serve(ctx context.Context, a *Agent, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           NewHandler(a),
+		ConnContext:       unixPeerContext,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return nil
+	}
+}
