@@ -12,8 +12,8 @@ type ContainerReport struct {
 	RestartCount int       `json:"restartCount"`
 	ExitCode     *int32    `json:"exitCode,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
-	StartedAt    time.Time `json:"startedAt,omitempty"`
-	FinishedAt   time.Time `json:"finishedAt,omitempty"`
+	StartedAt    time.Time `json:"startedAt,omitzero"`
+	FinishedAt   time.Time `json:"finishedAt,omitzero"`
 }
 
 // PodReport is one static pod: its manifest, what the kubelet and runtime did with it, findings.
