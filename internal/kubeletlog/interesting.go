@@ -1,0 +1,211 @@
+package kubeletlog
+
+import (
+	"bytes"
+	"sync/atomic"
+	"unsafe"
+)
+
+// InterestingMsgs are the kubelet messages, besides errors and warnings, that diagnosis and
+// correlation use. Interesting is true for a line whose message (the JSON "msg", the quoted klog
+// message, or an unstructured klog line) contains one of them; the match is case-sensitive.
+// Error lines (a JSON "err" key, klog E/F/W lines, an err= key) are always interesting.
+//
+// Packages may append to it from an init function (never while a scan runs):
+//
+//	func init() { kubeletlog.InterestingMsgs = append(kubeletlog.InterestingMsgs, "Some message") }
+var InterestingMsgs = []string{
+	// static pod sources and the manifest directory
+	"Adding static pod path",
+	"Watching path",
+	"Could not process manifest file",
+	"Unable to process watch event",
+	"Unable to read config path",
+	"Generated UID",
+	"Generated pod name",
+	// pod lifecycle the correlation follows
+	"SyncLoop ADD",
+	"SyncLoop REMOVE",
+	"SyncLoop DELETE",
+	"SyncLoop UPDATE",
+	"SyncLoop (PLEG)",
+	"Generic (PLEG): container finished",
+	"Killing container",
+	"Killing unwanted pod",
+	"Probe failed",
+	"back-off",
+	"Back-off",
+	"Started container",
+	"Container exited",
+	"Error syncing pod",
+	"CrashLoopBackOff",
+	"OOM",
+	"ErrImageNeverPull",
+	"Container image",
+	// mirror pods and admission
+	"mirror pod",
+	"Mirror pod",
+	"Pod admission",
+	"Predicate failed",
+	// the runtime and the node
+	"Container runtime network not ready",
+	"cni plugin not initialized",
+	"Kubelet version",
+	"Starting kubelet",
+	"Attempting to register node",
+	"Failed to",
+	"Unable to",
+	"failed",
+}
+
+// Interesting is a fast byte-level relevance check: true for every line the diagnosis needs
+// (error and warning lines, and messages in InterestingMsgs), false for the bulk of a kubelet log
+// (v=2..4 info noise), so that Scan parses only a small fraction of the lines. It never allocates
+// and is safe for concurrent use. False positives are fine; the parser decides.
+func Interesting(line []byte) bool {
+	return currentMatcher().interesting(line, 0)
+}
+
+var (
+	jsonMsgKey    = []byte(`"msg":"`)
+	jsonErrKey    = []byte(`"err":`)
+	journalMsgKey = []byte(`"MESSAGE":`)
+	escErrKey     = []byte(`\"err\":`)
+	klogErrKey    = []byte(` err=`)
+)
+
+func (m *matcher) interesting(line []byte, depth int) bool {
+	line = bytes.TrimLeft(line, " \t")
+	if len(line) == 0 || depth > 2 {
+		return false
+	}
+	if line[0] == '{' {
+		if i := bytes.Index(line, jsonMsgKey); i >= 0 {
+			msg := line[i+len(jsonMsgKey):]
+			end := jsonStringEnd(msg)
+			if m.match(msg[:end]) {
+				return true
+			}
+			return hasKey(msg[end:], jsonErrKey)
+		}
+		if i := bytes.Index(line, journalMsgKey); i >= 0 {
+			v := bytes.TrimLeft(line[i+len(journalMsgKey):], " ")
+			if len(v) == 0 || v[0] != '"' {
+				return true // MESSAGE as a byte array: rare, let the parser look
+			}
+			v = v[1:]
+			v = v[:jsonStringEnd(v)]
+			if len(v) > 0 && v[0] == '{' {
+				return bytes.Contains(v, escErrKey) || m.match(v)
+			}
+			return m.interesting(v, depth+1)
+		}
+		return bytes.Contains(line, jsonErrKey) || m.match(line)
+	}
+	if isKlogHeader(line) {
+		switch line[0] {
+		case 'E', 'W', 'F':
+			return true
+		}
+		end := bytes.IndexByte(line, ']')
+		if end < 0 {
+			return false
+		}
+		rest := line[end+1:]
+		return m.match(rest) || bytes.Contains(rest, klogErrKey)
+	}
+	if rest, ok := stripSyslog(line); ok {
+		return m.interesting(rest, depth+1)
+	}
+	return false
+}
+
+// hasKey reports whether b contains key (`"name":`) as a key, not as escaped text in a value.
+func hasKey(b, key []byte) bool {
+	for {
+		i := bytes.Index(b, key)
+		if i < 0 {
+			return false
+		}
+		if i == 0 || b[i-1] != '\\' {
+			return true
+		}
+		b = b[i+len(key):]
+	}
+}
+
+// jsonStringEnd returns the index of the closing quote of a JSON string body (len(b) if none).
+func jsonStringEnd(b []byte) int {
+	off := 0
+	for {
+		i := bytes.IndexByte(b[off:], '"')
+		if i < 0 {
+			return len(b)
+		}
+		i += off
+		// count the backslashes before the quote
+		n := 0
+		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
+			return i
+		}
+		off = i + 1
+	}
+}
+
+// matcher finds any of a set of substrings, indexed by their first two bytes.
+type matcher struct {
+	src   []string      // the InterestingMsgs it was built from
+	pats  [256][][]byte // by first byte
+	short [][]byte      // patterns shorter than two bytes
+}
+
+var cached atomic.Pointer[matcher]
+
+func currentMatcher() *matcher {
+	m := cached.Load()
+	msgs := InterestingMsgs
+	if m != nil && sameSlice(m.src, msgs) {
+		return m
+	}
+	m = newMatcher(msgs)
+	cached.Store(m)
+	return m
+}
+
+func sameSlice(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b))
+}
+
+func newMatcher(msgs []string) *matcher {
+	m := &matcher{src: msgs}
+	for _, s := range msgs {
+		if len(s) == 0 {
+			continue
+		}
+		if len(s) < 2 {
+			m.short = append(m.short, []byte(s))
+			continue
+		}
+		m.pats[s[0]] = append(m.pats[s[0]], []byte(s))
+	}
+	return m
+}
+
+func (m *matcher) match(b []byte) bool {
+	for _, p := range m.short {
+		if bytes.Contains(b, p) {
+			return true
+		}
+	}
+	for i := 0; i+1 < len(b); i++ {
+		for _, p := range m.pats[b[i]] {
+			if p[1] == b[i+1] && bytes.HasPrefix(b[i:], p) {
+				return true
+			}
+		}
+	}
+	return false
+}

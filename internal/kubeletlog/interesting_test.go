@@ -1,0 +1,71 @@
+package kubeletlog
+
+import "testing"
+
+func TestInteresting(t *testing.T) {
+	tests := []struct {
+		line string
+		want bool
+	}{
+		{`{"ts":1,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/x","err":"bad"}`, true},
+		{`{"ts":1,"caller":"a.go:1","msg":"Something else","err":"boom"}`, true},
+		{`{"ts":1,"caller":"config/file.go:1","msg":"Adding static pod path","path":"/etc/kubernetes/manifests"}`, true},
+		{`{"ts":1,"caller":"kubelet.go:1","msg":"SyncLoop ADD","v":0,"source":"file","pods":["default/web-node1"]}`, true},
+		{`{"ts":1,"caller":"kubelet.go:1","msg":"SyncLoop (PLEG): event for pod","v":2}`, true},
+		{`{"ts":1,"caller":"prober.go:1","msg":"Probe failed","v":1,"probeType":"Liveness"}`, true},
+		{`{"ts":1,"caller":"eviction_manager.go:1","msg":"Eviction manager: synchronize housekeeping","v":3}`, false},
+		{`{"ts":1,"caller":"kubelet.go:1","msg":"SyncLoop (probe)","v":4,"probe":"readiness","status":"ready"}`, false},
+		// "err" inside a value is not an error key
+		{`{"ts":1,"caller":"a.go:1","msg":"Something \"err\": quoted","v":4,"note":"the \"err\": word"}`, false},
+		// an escaped quote inside msg does not end it
+		{`{"ts":1,"msg":"say \"hi\" then Probe failed","v":4}`, true},
+		{`E1124 21:55:04.100165 1234 file.go:187] "anything"`, true},
+		{`W1124 21:55:04.100165 1234 file.go:187] "anything"`, true},
+		{`I1124 21:55:04.100165 1234 file.go:187] "Killing container with a grace period" pod="default/x"`, true},
+		{`I1124 21:55:04.100165 1234 file.go:187] "Unable to read config path" path="/x" err="path does not exist, ignoring"`, true},
+		{`I1124 21:55:04.100165 1234 kubelet.go:1] "SyncLoop (housekeeping)"`, false},
+		{`Nov 24 21:55:04 host kubelet[1234]: E1124 21:55:04.100165    1234 file.go:187] "x"`, true},
+		{`Nov 24 21:55:04 host kubelet[1234]: I1124 21:55:04.100165    1234 file.go:187] "housekeeping"`, false},
+		{`{"__REALTIME_TIMESTAMP":"1","MESSAGE":"E1124 21:55:04.100165    1234 file.go:187] \"x\""}`, true},
+		{`{"__REALTIME_TIMESTAMP":"1","MESSAGE":"I1124 21:55:04.100165    1234 file.go:187] \"noise\""}`, false},
+		{`{"__REALTIME_TIMESTAMP":"1","MESSAGE":"{\"ts\":1,\"msg\":\"noise\",\"err\":\"x\"}"}`, true},
+		{`{"__REALTIME_TIMESTAMP":"1","MESSAGE":[1,2,3]}`, true},
+		{"", false},
+		{"\xff\xfe\x00", false},
+	}
+	for _, tt := range tests {
+		if got := Interesting([]byte(tt.line)); got != tt.want {
+			t.Errorf("Interesting(%s) = %v, want %v", tt.line, got, tt.want)
+		}
+	}
+}
+
+func TestInterestingMsgsExtendable(t *testing.T) {
+	line := []byte(`{"ts":1,"caller":"a.go:1","msg":"Custom correlation message","v":2}`)
+	if Interesting(line) {
+		t.Fatal("line interesting before the message was added")
+	}
+	saved := InterestingMsgs
+	t.Cleanup(func() { InterestingMsgs = saved })
+	InterestingMsgs = append(append([]string(nil), saved...), "Custom correlation")
+	if !Interesting(line) {
+		t.Error("line not interesting after appending its message to InterestingMsgs")
+	}
+}
+
+// Every line the parser recognises as an error must pass the prefilter.
+func TestInterestingKeepsParsedErrors(t *testing.T) {
+	for _, tt := range []string{
+		`{"ts":1732485304000,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/x","err":"bad"}`,
+		`E1124 21:55:04.100165 1234 pod_workers.go:1301] "Error syncing pod, skipping" err="x"`,
+		`{"__REALTIME_TIMESTAMP":"1732485304100165","_PID":"1","MESSAGE":"E1124 21:55:04.100165    1234 file.go:187] \"x\""}`,
+	} {
+		r, ok := ParseLine([]byte(tt))
+		if !ok || r.Level != "E" {
+			t.Fatalf("ParseLine(%s) = %+v, %v; want an error record", tt, r, ok)
+		}
+		if !Interesting([]byte(tt)) {
+			t.Errorf("Interesting(%s) = false for an error record", tt)
+		}
+	}
+}

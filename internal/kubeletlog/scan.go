@@ -1,0 +1,250 @@
+package kubeletlog
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+)
+
+// MaxLine is the longest line Scan and Follow parse; longer lines are skipped and counted.
+const MaxLine = 2 << 20
+
+// ScanOptions configure a pass over a log source.
+type ScanOptions struct {
+	// Source names the source in every Record (file path, "stdin", "journal").
+	Source string
+	// Since and Until bound the records passed to fn (inclusive Since, exclusive Until); zero
+	// means unbounded. ScanFile seeks to Since on an uncompressed time-ordered file.
+	Since, Until time.Time
+	// Prefilter, when set, sees every raw line first; only lines it accepts are parsed. Use
+	// Interesting to parse just what diagnosis needs. It must be safe for concurrent use.
+	Prefilter func(line []byte) bool
+	// RefYear is the year of the first klog text line (klog headers have no year); the year
+	// then follows Dec→Jan rollovers. Zero: the year that puts each line at or before RefTime.
+	RefYear int
+	// RefTime is the reference time for klog's missing year when RefYear is zero. Zero: now
+	// (ScanFile: the file's modification time).
+	RefTime time.Time
+	// Location is the time zone of klog headers; nil means time.Local.
+	Location *time.Location
+}
+
+func (o *ScanOptions) parser() Parser {
+	return Parser{Ref: o.RefTime, Year: o.RefYear, Location: o.Location}
+}
+
+// Open opens a log file for reading, transparently gunzipping it when it starts with the gzip
+// magic bytes (whatever its name).
+func Open(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening kubelet log: %w", err)
+	}
+	r, err := Uncompress(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("reading kubelet log %q: %w", path, err)
+	}
+	return readCloser{r, f}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// Uncompress returns r itself, or a gunzipping reader when r starts with the gzip magic bytes.
+func Uncompress(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(2)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if !bytes.Equal(head, gzipMagic) {
+		return br, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return zr, nil
+}
+
+// Scan streams r line by line with a bounded buffer, parses each line (only those opts.Prefilter
+// accepts, when set) and calls fn for every record in [Since, Until). A line in no known format,
+// or longer than MaxLine, is counted in Stats.Skipped, never fatal. fn's error stops the scan and
+// is returned. Records are fresh for each call; fn may keep them.
+func Scan(ctx context.Context, r io.Reader, opts ScanOptions, fn func(*Record) error) (Stats, error) {
+	lp := newLineProc(opts, 1)
+	err := lp.scan(ctx, r, 0, fn)
+	return lp.stats, err
+}
+
+// lineProc parses lines for one sequential pass.
+type lineProc struct {
+	opts   ScanOptions
+	p      Parser
+	stats  Stats
+	lineNo int64 // number of the next line; 0 when unknown (after a seek)
+}
+
+func newLineProc(opts ScanOptions, firstLine int64) *lineProc {
+	return &lineProc{opts: opts, p: opts.parser(), lineNo: firstLine}
+}
+
+// line handles one line (with or without its newline) that starts at byte offset off.
+func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
+	lp.stats.Lines++
+	lp.stats.Bytes += int64(len(b))
+	no := lp.lineNo
+	if lp.lineNo > 0 {
+		lp.lineNo++
+	}
+	b = trimEOL(b)
+	if lp.opts.Prefilter != nil && !lp.opts.Prefilter(b) {
+		return nil
+	}
+	rec := new(Record)
+	if !lp.p.parseInto(rec, b, 0) {
+		lp.stats.Skipped++
+		return nil
+	}
+	lp.stats.Parsed++
+	if !rec.TS.IsZero() {
+		if lp.stats.First.IsZero() {
+			lp.stats.First = rec.TS
+		}
+		lp.stats.Last = rec.TS
+	}
+	if !lp.opts.Since.IsZero() && rec.TS.Before(lp.opts.Since) {
+		return nil
+	}
+	if !lp.opts.Until.IsZero() && !rec.TS.Before(lp.opts.Until) {
+		return nil
+	}
+	rec.Source, rec.Line, rec.Offset = lp.opts.Source, no, off
+	lp.stats.Relevant++
+	return fn(rec)
+}
+
+// skipLong counts a line longer than MaxLine.
+func (lp *lineProc) skipLong(n int64) {
+	lp.stats.Lines++
+	lp.stats.Skipped++
+	lp.stats.Bytes += n
+	if lp.lineNo > 0 {
+		lp.lineNo++
+	}
+}
+
+// scan reads r (whose first byte is at offset base in the source) to EOF.
+func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*Record) error) error {
+	br := bufio.NewReaderSize(r, MaxLine)
+	off := base
+	for n := 0; ; n++ {
+		if n&0xfff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long := int64(len(line))
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				long += int64(len(line))
+			}
+			lp.skipLong(long)
+			off += long
+			if err == nil {
+				continue
+			}
+			line = nil
+		}
+		if len(line) > 0 {
+			if ferr := lp.line(line, off, fn); ferr != nil {
+				return ferr
+			}
+			off += int64(len(line))
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("reading %s: %w", lp.sourceName(), err)
+		}
+	}
+}
+
+func (lp *lineProc) sourceName() string {
+	if lp.opts.Source == "" {
+		return "kubelet log"
+	}
+	return fmt.Sprintf("%q", lp.opts.Source)
+}
+
+// parallelMin is the smallest uncompressed range ScanFile splits across two CPUs.
+var parallelMin int64 = 32 << 20
+
+// ScanFile scans the log file at path like Scan (Source defaults to path). A gzip file is
+// streamed. On an uncompressed file with Since set, it binary-searches the byte offset of the
+// first line at or after Since (the kubelet writes its log in time order) instead of reading
+// everything before it; a large remainder is scanned by two goroutines, records still reach fn in
+// file order.
+func ScanFile(ctx context.Context, path string, opts ScanOptions, fn func(*Record) error) (Stats, error) {
+	if opts.Source == "" {
+		opts.Source = path
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return Stats{}, fmt.Errorf("opening kubelet log: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Stats{}, fmt.Errorf("opening kubelet log: %w", err)
+	}
+	if opts.RefTime.IsZero() && opts.RefYear == 0 {
+		opts.RefTime = fi.ModTime()
+	}
+	var head [2]byte
+	n, _ := f.ReadAt(head[:], 0)
+	if !fi.Mode().IsRegular() || bytes.Equal(head[:n], gzipMagic) {
+		r, err := Uncompress(f)
+		if err != nil {
+			return Stats{}, fmt.Errorf("reading kubelet log %q: %w", path, err)
+		}
+		return Scan(ctx, r, opts, fn)
+	}
+	size := fi.Size()
+	var start int64
+	firstLine := int64(1)
+	if !opts.Since.IsZero() {
+		p := Parser{Ref: opts.RefTime, Location: opts.Location}
+		if p.Ref.IsZero() {
+			p.Ref = fi.ModTime()
+		}
+		start, err = seekSince(f, size, opts.Since, &p)
+		if err != nil {
+			return Stats{}, fmt.Errorf("seeking kubelet log %q: %w", path, err)
+		}
+		if start > 0 {
+			firstLine = 0 // unknown
+		}
+	}
+	if size-start >= parallelMin && runtime.GOMAXPROCS(0) > 1 && opts.RefYear == 0 {
+		return scanParallel(ctx, f, start, size, firstLine, opts, fn)
+	}
+	lp := newLineProc(opts, firstLine)
+	err = lp.scan(ctx, io.NewSectionReader(f, start, size-start), start, fn)
+	return lp.stats, err
+}
