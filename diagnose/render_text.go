@@ -1,0 +1,184 @@
+package diagnose
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+type textStyles struct {
+	on                           bool
+	err, warn, info, ok, dim, hd lipgloss.Style
+}
+
+func newTextStyles(w io.Writer, color bool) textStyles {
+	if !color {
+		return textStyles{}
+	}
+	re := lipgloss.NewRenderer(w)
+	re.SetColorProfile(termenv.ANSI)
+	return textStyles{
+		on:   true,
+		err:  re.NewStyle().Foreground(lipgloss.Color("1")).Bold(true),
+		warn: re.NewStyle().Foreground(lipgloss.Color("3")).Bold(true),
+		info: re.NewStyle().Foreground(lipgloss.Color("4")),
+		ok:   re.NewStyle().Foreground(lipgloss.Color("2")).Bold(true),
+		dim:  re.NewStyle().Faint(true),
+		hd:   re.NewStyle().Bold(true),
+	}
+}
+
+func (s textStyles) r(st lipgloss.Style, text string) string {
+	if !s.on {
+		return text
+	}
+	return st.Render(text)
+}
+
+func (s textStyles) sev(f Finding) string {
+	switch {
+	case f.History:
+		return s.r(s.dim, "history")
+	case f.Cause != "":
+		return s.r(s.dim, "because")
+	case f.Severity == SeverityError:
+		return s.r(s.err, "ERROR  ")
+	case f.Severity == SeverityWarning:
+		return s.r(s.warn, "WARNING")
+	}
+	return s.r(s.info, "info   ")
+}
+
+func (s textStyles) state(state string) string {
+	switch state {
+	case "Running", "Ready":
+		return s.r(s.ok, state)
+	case "Unknown":
+		return s.r(s.dim, state)
+	case "Gone":
+		return s.r(s.warn, state)
+	}
+	return s.r(s.err, state)
+}
+
+// renderText writes the report for a support engineer: summary, node problems, then each pod
+// (root cause first, evidence indented, "→" next step), then file-level findings.
+func renderText(out io.Writer, r *Report, o RenderOptions) error {
+	w := bufio.NewWriter(out)
+	st := newTextStyles(out, o.Color)
+	name := orDefault(r.Node.Name, "(unknown node)")
+	fmt.Fprintf(w, "%s %s\n", st.r(st.hd, "spdoc diagnose — node"), st.r(st.hd, name))
+	fmt.Fprintf(w, "  manifests %s · runtime %s · kubelet log %s\n", orDefault(r.Node.ManifestDir, "?"), orDefault(r.Node.Runtime, "?"), orDefault(r.Node.KubeletLog, "none"))
+	if !r.Taken.IsZero() {
+		fmt.Fprintf(w, "  taken %s UTC\n", fmtTS(r.Taken))
+	}
+	sum := r.Summary
+	verdict := st.r(st.ok, "healthy")
+	if r.Problems() {
+		verdict = st.r(st.err, "PROBLEMS FOUND")
+	}
+	fmt.Fprintf(w, "  %s: %s, %d healthy · %s, %s\n\n", verdict, plural(sum.Pods, "static pod", "static pods"), sum.Healthy,
+		plural(sum.Errors, "error", "errors"), plural(sum.Warnings, "warning", "warnings"))
+
+	if len(r.Node.Findings) > 0 {
+		fmt.Fprintf(w, "%s\n", st.r(st.hd, "NODE"))
+		for _, f := range r.Node.Findings {
+			textFinding(w, st, f, o.Width)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, p := range r.Pods {
+		head := fmt.Sprintf("POD %s/%s", p.Namespace, p.Name)
+		fmt.Fprintf(w, "%s  %s", st.r(st.hd, head), st.state(p.State))
+		if p.Restarts > 0 {
+			fmt.Fprintf(w, "  restarts %d", p.Restarts)
+		}
+		fmt.Fprintln(w)
+		var facts []string
+		if p.Manifest != "" {
+			facts = append(facts, "manifest "+p.Manifest)
+		}
+		if p.KubeletName != "" {
+			facts = append(facts, "kubelet name "+p.KubeletName)
+		}
+		if p.UID != "" {
+			facts = append(facts, "uid "+p.UID)
+		}
+		if len(facts) > 0 {
+			fmt.Fprintf(w, "  %s\n", st.r(st.dim, strings.Join(facts, " · ")))
+		}
+		for _, c := range p.Containers {
+			line := fmt.Sprintf("container %s: %s", c.Name, c.State)
+			if c.ExitCode != nil {
+				line += fmt.Sprintf(" (exit %d", *c.ExitCode)
+				if c.Reason != "" {
+					line += ", " + c.Reason
+				}
+				line += ")"
+			}
+			if c.RestartCount > 0 {
+				line += fmt.Sprintf(", %d restarts", c.RestartCount)
+			}
+			if c.Image != "" {
+				line += ", image " + c.Image
+			}
+			fmt.Fprintf(w, "  %s\n", st.r(st.dim, line))
+		}
+		if problemsOf(p.Findings) == 0 && len(p.Findings) == 0 {
+			fmt.Fprintf(w, "  %s no findings\n", st.r(st.ok, "✓"))
+		}
+		for _, f := range p.Findings {
+			textFinding(w, st, f, o.Width)
+		}
+		fmt.Fprintln(w)
+	}
+	var files []FileReport
+	for _, f := range r.Files {
+		if len(f.Findings) > 0 {
+			files = append(files, f)
+		}
+	}
+	if len(files) > 0 {
+		fmt.Fprintf(w, "%s\n", st.r(st.hd, "MANIFEST FILES"))
+		for _, f := range files {
+			fmt.Fprintf(w, "  %s\n", st.r(st.hd, f.Path))
+			for _, fd := range f.Findings {
+				textFinding(w, st, fd, o.Width)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	return w.Flush()
+}
+
+func textFinding(w io.Writer, st textStyles, f Finding, width int) {
+	title := f.Title
+	fmt.Fprintf(w, "  %s %s  %s\n", st.sev(f), st.r(st.hd, string(f.Kind)), title)
+	const ind = "            "
+	for _, l := range wrap(f.Detail, width-len(ind)) {
+		fmt.Fprintf(w, "%s%s\n", ind, l)
+	}
+	for i, e := range f.Evidence {
+		if i == len(f.Evidence)-1 && f.EvidenceOmitted > 0 {
+			fmt.Fprintf(w, "%s%s\n", ind, st.r(st.dim, fmt.Sprintf("  … %d more distinct lines …", f.EvidenceOmitted)))
+		}
+		when := evidenceWhen(e)
+		meta := e.Source
+		if when != "" {
+			meta = when + "  " + e.Source
+		}
+		fmt.Fprintf(w, "%s%s\n", ind, st.r(st.dim, "│ "+meta))
+		line := e.Line
+		if len(line) > 4*width {
+			line = line[:4*width] + "…"
+		}
+		fmt.Fprintf(w, "%s│   %s\n", ind, line)
+	}
+	if f.Hint != "" {
+		fmt.Fprintf(w, "%s%s %s\n", ind, st.r(st.ok, "→"), f.Hint)
+	}
+}
