@@ -47,6 +47,9 @@ type Options struct {
 	Kubelet string
 	// Logf receives progress lines (Start sets it to t.Logf).
 	Logf func(format string, args ...any)
+	// NodeName overrides the random node name (spdoc-<hex>); only for one-off runs such as
+	// captures, since nodes running at the same time need different names.
+	NodeName string
 	// StartTimeout bounds each startup wait (containerd socket, kubelet healthz); 0 means 2 minutes.
 	StartTimeout time.Duration
 }
@@ -175,6 +178,9 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		logf:           opts.Logf,
 	}
 	n.RuntimeEndpoint = "unix://" + n.ContainerdSock
+	if opts.NodeName != "" {
+		n.NodeName = opts.NodeName
+	}
 	defer func() {
 		if err != nil {
 			if cerr := n.Close(); cerr != nil {
