@@ -1,0 +1,217 @@
+package staticpod
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	kjson "sigs.k8s.io/json"
+)
+
+// MaxManifestSize is the kubelet's cap on a manifest file (maxConfigLength in
+// pkg/kubelet/config/common.go). A bigger file is an error, not a truncated read.
+const MaxManifestSize = 10 << 20
+
+// ErrTooLarge is the kubelet's error for a manifest above MaxManifestSize
+// (k8s.io/utils/io.ErrLimitReached).
+var ErrTooLarge = errors.New("the read limit is reached")
+
+// Issue types beyond the apimachinery field.ErrorType strings.
+const (
+	TypeUnknownField   = "Unknown field"
+	TypeDuplicateField = "Duplicate field"
+	TypeNotRecommended = "Not recommended"
+)
+
+// codecs decodes only core/v1, like the kubelet's file source (which accepts a single Pod).
+var codecs = func() serializer.CodecFactory {
+	scheme := runtime.NewScheme()
+	if err := corev1.AddToScheme(scheme); err != nil {
+		panic(err) // static registration, cannot fail at run time
+	}
+	return serializer.NewCodecFactory(scheme)
+}()
+
+var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+
+// DecodeFile decodes one manifest file the way the kubelet's file source does: YAML (or JSON) is
+// converted with sigs.k8s.io/yaml (only the first YAML document is read), decoded as a single
+// core/v1 Pod, then validated. Parse failures go to File.Parse with the kubelet's message shape
+// (`couldn't parse as pod(yaml: line 4: …)`); the pod's validation issues and unknown fields (the
+// kubelet silently drops them) go to the StaticPod's Issues, with source lines where they can be
+// found. It never panics on any input.
+func DecodeFile(path string, data []byte) *File {
+	sum := sha256.Sum256(data)
+	f := &File{
+		Path:   path,
+		Name:   filepath.Base(path),
+		Kind:   KindManifest,
+		Size:   int64(len(data)),
+		SHA256: hex.EncodeToString(sum[:]),
+		Backup: IsBackupName(filepath.Base(path)),
+	}
+	if len(data) > MaxManifestSize {
+		f.Parse = &ParseError{Msg: ErrTooLarge.Error() + fmt.Sprintf(" (the kubelet reads at most %d bytes, the file has %d)", MaxManifestSize, len(data))}
+		return f
+	}
+	idx := indexLines(data)
+	if idx.docs > 1 {
+		f.Warnings = append(f.Warnings, Issue{
+			Type:     TypeNotRecommended,
+			Detail:   fmt.Sprintf("the file has %d YAML documents; the kubelet reads only the first", idx.docs),
+			Severity: SeverityWarning,
+			Line:     idx.secondDoc,
+		})
+	}
+	pod, perr := decodePod(data)
+	if perr != nil {
+		if perr.Line == 0 {
+			perr.Line = idx.typeErrorLine(perr.Msg)
+		}
+		f.Parse = perr
+		return f
+	}
+	sp := newStaticPod(pod, path, 0)
+	sp.Issues = append(sp.Issues, idx.dups...)
+	for _, is := range unknownFields(data) {
+		is.Line = idx.line(is.Field)
+		sp.Issues = append(sp.Issues, is)
+	}
+	for _, is := range Validate(pod) {
+		is.Line = idx.line(is.Field)
+		sp.Issues = append(sp.Issues, is)
+	}
+	f.Pods = []*StaticPod{sp}
+	return f
+}
+
+// newStaticPod fills the identity fields of a decoded pod.
+func newStaticPod(pod *corev1.Pod, source string, index int) *StaticPod {
+	ns := pod.Namespace
+	if ns == "" {
+		ns = corev1.NamespaceDefault
+	}
+	return &StaticPod{
+		ID:        ID(ns, pod.Name),
+		Namespace: ns,
+		Name:      pod.Name,
+		Source:    source,
+		Index:     index,
+		Pod:       pod,
+		UID:       string(pod.UID),
+	}
+}
+
+// toJSON is the kubelet's conversion (k8s.io/apimachinery/pkg/util/yaml.ToJSON): JSON is passed
+// through, anything else goes through sigs.k8s.io/yaml, which reads the first document only.
+func toJSON(data []byte) ([]byte, *ParseError) {
+	j, err := utilyaml.ToJSON(data)
+	if err != nil {
+		return nil, parseError(err)
+	}
+	return j, nil
+}
+
+func parseError(err error) *ParseError {
+	pe := &ParseError{Msg: "couldn't parse as pod(" + err.Error() + ")"}
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		pe.Line, _ = strconv.Atoi(m[1])
+	}
+	return pe
+}
+
+// decodePod converts and decodes data as one core/v1 Pod.
+func decodePod(data []byte) (*corev1.Pod, *ParseError) {
+	j, perr := toJSON(data)
+	if perr != nil {
+		return nil, perr
+	}
+	return decodePodJSON(j)
+}
+
+func decodePodJSON(j []byte) (*corev1.Pod, *ParseError) {
+	obj, gvk, err := codecs.UniversalDeserializer().Decode(j, nil, nil)
+	if err != nil {
+		if runtime.IsNotRegisteredError(err) && gvk != nil {
+			return nil, &ParseError{Msg: fmt.Sprintf("couldn't parse as pod(invalid pod: kind %q in apiVersion %q is not a v1 Pod)", gvk.Kind, gvk.GroupVersion().String())}
+		}
+		return nil, parseError(err)
+	}
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		return o, nil
+	case *corev1.PodList:
+		return nil, &ParseError{Msg: fmt.Sprintf("couldn't parse as pod(invalid pod: a v1 PodList with %d items; the kubelet's manifest directory accepts exactly one Pod per file)", len(o.Items))}
+	default:
+		return nil, &ParseError{Msg: fmt.Sprintf("couldn't parse as pod(invalid pod: kind %q is not a Pod)", gvk.Kind)}
+	}
+}
+
+// unknownFields decodes data strictly and reports the fields the kubelet silently ignores.
+func unknownFields(data []byte) []Issue {
+	j, perr := toJSON(data)
+	if perr != nil {
+		return nil
+	}
+	return strictIssues(j, "")
+}
+
+// strictIssues reports unknown and duplicate fields of the Pod JSON j; prefix is prepended to
+// every field path (for pods nested in a config file).
+func strictIssues(j []byte, prefix string) []Issue {
+	var p corev1.Pod
+	strict, err := kjson.UnmarshalStrict(j, &p, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		return nil
+	}
+	var out []Issue
+	for _, se := range strict {
+		msg := se.Error()
+		is := Issue{Severity: SeverityWarning}
+		switch {
+		case strings.HasPrefix(msg, "unknown field "):
+			is.Type = TypeUnknownField
+			is.Field = unquote(strings.TrimPrefix(msg, "unknown field "))
+			is.Detail = "not a field of a v1 Pod: the kubelet ignores it (misspelt or wrongly indented?)"
+		case strings.HasPrefix(msg, "duplicate field "):
+			is.Type = TypeDuplicateField
+			is.Field = unquote(strings.TrimPrefix(msg, "duplicate field "))
+			is.Detail = "the field is set twice: the last value wins"
+		default:
+			is.Type = TypeUnknownField
+			is.Detail = msg
+		}
+		is.Field = joinField(prefix, is.Field)
+		out = append(out, is)
+	}
+	return out
+}
+
+func unquote(s string) string {
+	if u, err := strconv.Unquote(s); err == nil {
+		return u
+	}
+	return s
+}
+
+func joinField(prefix, f string) string {
+	switch {
+	case prefix == "":
+		return f
+	case f == "":
+		return prefix
+	case strings.HasPrefix(f, "["):
+		return prefix + f
+	default:
+		return prefix + "." + f
+	}
+}

@@ -1,0 +1,791 @@
+package staticpod
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Validate reports what the kubelet rejects in a static pod (severity error, with the field paths
+// and error types of the kubelet's `invalid pod: [spec.containers: Required value]`) and what
+// static pods commonly get wrong (severity warning). The pod is taken as written: fields the
+// kubelet defaults (restartPolicy, imagePullPolicy, protocol…) may be empty.
+//
+// It covers the checks of the kubelet's ValidatePodCreate that manifests realistically fail, plus
+// the static-pod-only rejection of API object references (secrets, configmaps, service
+// accounts…); it is not the full apiserver validation.
+func Validate(pod *corev1.Pod) []Issue {
+	if pod == nil {
+		return []Issue{{Type: string(field.ErrorTypeRequired), Detail: "no pod", Severity: SeverityError}}
+	}
+	var errs field.ErrorList
+	errs = append(errs, validateMeta(&pod.ObjectMeta)...)
+	errs = append(errs, validateSpec(&pod.Spec, field.NewPath("spec"))...)
+	errs = append(errs, apiReferences(pod)...)
+	issues := make([]Issue, 0, len(errs))
+	for _, e := range errs {
+		issues = append(issues, issueFromFieldError(e))
+	}
+	return append(issues, warnings(pod)...)
+}
+
+// KubeletMessage renders error issues the way the kubelet logs a rejected pod:
+// `invalid pod: [spec.containers: Required value, …]`. It returns "" when there is no error.
+func KubeletMessage(issues []Issue) string {
+	var parts []string
+	for _, i := range issues {
+		if i.Severity == SeverityError {
+			parts = append(parts, i.String())
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "invalid pod: [" + strings.Join(parts, ", ") + "]"
+}
+
+func issueFromFieldError(e *field.Error) Issue {
+	is := Issue{Field: e.Field, Type: e.Type.String(), Detail: e.Detail, Severity: SeverityError}
+	switch v := e.BadValue.(type) {
+	case nil:
+	case string:
+		is.Value = v
+	case *string:
+		if v != nil {
+			is.Value = *v
+		}
+	default:
+		is.Value = fmt.Sprint(v)
+	}
+	return is
+}
+
+func validateMeta(m interface {
+	GetName() string
+	GetNamespace() string
+	GetLabels() map[string]string
+	GetAnnotations() map[string]string
+}) field.ErrorList {
+	var errs field.ErrorList
+	meta := field.NewPath("metadata")
+	if m.GetName() == "" {
+		// The kubelet checks this before validating: "invalid pod: name is needed for the pod".
+		errs = append(errs, field.Required(meta.Child("name"), "name is needed for the pod"))
+	} else {
+		for _, msg := range validation.IsDNS1123Subdomain(m.GetName()) {
+			errs = append(errs, field.Invalid(meta.Child("name"), m.GetName(), msg))
+		}
+	}
+	if ns := m.GetNamespace(); ns != "" {
+		for _, msg := range validation.IsDNS1123Label(ns) {
+			errs = append(errs, field.Invalid(meta.Child("namespace"), ns, msg))
+		}
+	}
+	for _, k := range sortedKeys(m.GetLabels()) {
+		p := meta.Child("labels")
+		for _, msg := range validation.IsQualifiedName(k) {
+			errs = append(errs, field.Invalid(p, k, msg))
+		}
+		for _, msg := range validation.IsValidLabelValue(m.GetLabels()[k]) {
+			errs = append(errs, field.Invalid(p.Key(k), m.GetLabels()[k], msg))
+		}
+	}
+	for _, k := range sortedKeys(m.GetAnnotations()) {
+		for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
+			errs = append(errs, field.Invalid(meta.Child("annotations"), k, msg))
+		}
+	}
+	return errs
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+var (
+	restartPolicies      = []corev1.RestartPolicy{corev1.RestartPolicyAlways, corev1.RestartPolicyNever, corev1.RestartPolicyOnFailure}
+	pullPolicies         = []corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}
+	protocols            = []corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}
+	dnsPolicies          = []corev1.DNSPolicy{corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet, corev1.DNSDefault, corev1.DNSNone}
+	terminationPolicies  = []corev1.TerminationMessagePolicy{corev1.TerminationMessageFallbackToLogsOnError, corev1.TerminationMessageReadFile}
+	hostPathTypes        = []corev1.HostPathType{corev1.HostPathUnset, corev1.HostPathBlockDev, corev1.HostPathCharDev, corev1.HostPathDirectory, corev1.HostPathDirectoryOrCreate, corev1.HostPathFile, corev1.HostPathFileOrCreate, corev1.HostPathSocket}
+	initRestartPolicies  = []corev1.ContainerRestartPolicy{corev1.ContainerRestartPolicyAlways}
+	standardContainerRes = map[corev1.ResourceName]bool{corev1.ResourceCPU: true, corev1.ResourceMemory: true, corev1.ResourceEphemeralStorage: true}
+)
+
+func oneOf[T ~string](v T, allowed []T) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+func validateSpec(spec *corev1.PodSpec, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	vols, verrs := validateVolumes(spec.Volumes, p.Child("volumes"))
+	errs = append(errs, verrs...)
+
+	if len(spec.Containers) == 0 {
+		errs = append(errs, field.Required(p.Child("containers"), ""))
+	}
+	names := map[string]bool{}
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		cp := p.Child("initContainers").Index(i)
+		errs = append(errs, validateContainer(c, cp, vols, names, spec.HostNetwork)...)
+		if c.RestartPolicy != nil && !oneOf(*c.RestartPolicy, initRestartPolicies) {
+			errs = append(errs, field.NotSupported(cp.Child("restartPolicy"), *c.RestartPolicy, initRestartPolicies))
+		}
+		if c.RestartPolicy == nil {
+			// Regular init containers run to completion: probes other than startup are forbidden.
+			if c.LivenessProbe != nil {
+				errs = append(errs, field.Forbidden(cp.Child("livenessProbe"), "may not be set for init containers without restartPolicy=Always"))
+			}
+			if c.ReadinessProbe != nil {
+				errs = append(errs, field.Forbidden(cp.Child("readinessProbe"), "may not be set for init containers without restartPolicy=Always"))
+			}
+			if c.StartupProbe != nil {
+				errs = append(errs, field.Forbidden(cp.Child("startupProbe"), "may not be set for init containers without restartPolicy=Always"))
+			}
+		}
+	}
+	for i := range spec.Containers {
+		errs = append(errs, validateContainer(&spec.Containers[i], p.Child("containers").Index(i), vols, names, spec.HostNetwork)...)
+	}
+	errs = append(errs, hostPortConflicts(spec.InitContainers, spec.HostNetwork, p.Child("initContainers"))...)
+	errs = append(errs, hostPortConflicts(spec.Containers, spec.HostNetwork, p.Child("containers"))...)
+
+	if spec.RestartPolicy != "" && !oneOf(spec.RestartPolicy, restartPolicies) {
+		errs = append(errs, field.NotSupported(p.Child("restartPolicy"), spec.RestartPolicy, restartPolicies))
+	}
+	if spec.DNSPolicy != "" && !oneOf(spec.DNSPolicy, dnsPolicies) {
+		errs = append(errs, field.NotSupported(p.Child("dnsPolicy"), spec.DNSPolicy, dnsPolicies))
+	}
+	if spec.DNSPolicy == corev1.DNSNone && (spec.DNSConfig == nil || len(spec.DNSConfig.Nameservers) == 0) {
+		errs = append(errs, field.Required(p.Child("dnsConfig").Child("nameservers"), "must provide at least one DNS nameserver when DNS policy is None"))
+	}
+	if spec.TerminationGracePeriodSeconds != nil && *spec.TerminationGracePeriodSeconds < 0 {
+		errs = append(errs, field.Invalid(p.Child("terminationGracePeriodSeconds"), *spec.TerminationGracePeriodSeconds, "must be greater than or equal to 0"))
+	}
+	if spec.ActiveDeadlineSeconds != nil && *spec.ActiveDeadlineSeconds <= 0 {
+		errs = append(errs, field.Invalid(p.Child("activeDeadlineSeconds"), *spec.ActiveDeadlineSeconds, "must be between 1 and 2147483647, inclusive"))
+	}
+	if spec.HostNetwork && spec.Hostname != "" {
+		for _, msg := range validation.IsDNS1123Label(spec.Hostname) {
+			errs = append(errs, field.Invalid(p.Child("hostname"), spec.Hostname, msg))
+		}
+	}
+	return errs
+}
+
+// validateVolumes returns the names of the valid volumes and the errors of the others, like the
+// kubelet's ValidateVolumes (a volumeMount naming an invalid volume is then "Not found").
+func validateVolumes(volumes []corev1.Volume, p *field.Path) (map[string]bool, field.ErrorList) {
+	var errs field.ErrorList
+	names := map[string]bool{}
+	for i := range volumes {
+		v := &volumes[i]
+		vp := p.Index(i)
+		var el field.ErrorList
+		el = append(el, validateVolumeSource(&v.VolumeSource, vp)...)
+		if v.Name == "" {
+			el = append(el, field.Required(vp.Child("name"), ""))
+		} else {
+			for _, msg := range validation.IsDNS1123Label(v.Name) {
+				el = append(el, field.Invalid(vp.Child("name"), v.Name, msg))
+			}
+		}
+		if names[v.Name] {
+			el = append(el, field.Duplicate(vp.Child("name"), v.Name))
+		}
+		if len(el) == 0 {
+			names[v.Name] = true
+		}
+		errs = append(errs, el...)
+	}
+	return names, errs
+}
+
+// volumeSources lists the set source fields of a VolumeSource by their JSON names, in
+// declaration order.
+func volumeSources(src *corev1.VolumeSource) []string {
+	var out []string
+	v := reflect.ValueOf(src).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if v.Field(i).Kind() == reflect.Pointer && !v.Field(i).IsNil() {
+			out = append(out, strings.Split(t.Field(i).Tag.Get("json"), ",")[0])
+		}
+	}
+	return out
+}
+
+func validateVolumeSource(src *corev1.VolumeSource, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	set := volumeSources(src)
+	if len(set) == 0 {
+		return append(errs, field.Required(p, "must specify a volume type"))
+	}
+	for _, extra := range set[1:] {
+		errs = append(errs, field.Forbidden(p.Child(extra), "may not specify more than 1 volume type"))
+	}
+	if hp := src.HostPath; hp != nil {
+		hpp := p.Child("hostPath")
+		if hp.Path == "" {
+			errs = append(errs, field.Required(hpp.Child("path"), ""))
+		} else if hasDotDot(hp.Path) {
+			errs = append(errs, field.Invalid(hpp.Child("path"), hp.Path, "must not contain '..'"))
+		}
+		if hp.Type != nil && !oneOf(*hp.Type, hostPathTypes) {
+			errs = append(errs, field.NotSupported(hpp.Child("type"), *hp.Type, hostPathTypes))
+		}
+	}
+	if ed := src.EmptyDir; ed != nil {
+		if ed.Medium != corev1.StorageMediumDefault && ed.Medium != corev1.StorageMediumMemory && !strings.HasPrefix(string(ed.Medium), string(corev1.StorageMediumHugePages)) {
+			errs = append(errs, field.NotSupported(p.Child("emptyDir").Child("medium"), ed.Medium, []corev1.StorageMedium{corev1.StorageMediumDefault, corev1.StorageMediumMemory, corev1.StorageMediumHugePages}))
+		}
+		if ed.SizeLimit != nil && ed.SizeLimit.Sign() < 0 {
+			errs = append(errs, field.Invalid(p.Child("emptyDir").Child("sizeLimit"), ed.SizeLimit.String(), "must be greater than or equal to 0"))
+		}
+	}
+	return errs
+}
+
+func hasDotDot(path string) bool {
+	for _, part := range strings.FieldsFunc(path, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if part == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+func validateContainer(c *corev1.Container, p *field.Path, vols map[string]bool, names map[string]bool, hostNetwork bool) field.ErrorList {
+	var errs field.ErrorList
+	if c.Name == "" {
+		errs = append(errs, field.Required(p.Child("name"), ""))
+	} else {
+		for _, msg := range validation.IsDNS1123Label(c.Name) {
+			errs = append(errs, field.Invalid(p.Child("name"), c.Name, msg))
+		}
+		if names[c.Name] {
+			errs = append(errs, field.Duplicate(p.Child("name"), c.Name))
+		}
+		names[c.Name] = true
+	}
+	if c.Image == "" {
+		errs = append(errs, field.Required(p.Child("image"), ""))
+	} else if strings.TrimSpace(c.Image) != c.Image {
+		errs = append(errs, field.Invalid(p.Child("image"), c.Image, "must not have leading or trailing whitespace"))
+	}
+	if c.ImagePullPolicy != "" && !oneOf(c.ImagePullPolicy, pullPolicies) {
+		errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy, pullPolicies))
+	}
+	if c.TerminationMessagePolicy != "" && !oneOf(c.TerminationMessagePolicy, terminationPolicies) {
+		errs = append(errs, field.NotSupported(p.Child("terminationMessagePolicy"), c.TerminationMessagePolicy, terminationPolicies))
+	}
+	errs = append(errs, validatePorts(c.Ports, p.Child("ports"), hostNetwork)...)
+	errs = append(errs, validateEnv(c.Env, p.Child("env"))...)
+	errs = append(errs, validateMounts(c.VolumeMounts, p.Child("volumeMounts"), vols)...)
+	errs = append(errs, validateResources(&c.Resources, p.Child("resources"))...)
+	errs = append(errs, validateProbe(c.LivenessProbe, p.Child("livenessProbe"), true)...)
+	errs = append(errs, validateProbe(c.ReadinessProbe, p.Child("readinessProbe"), false)...)
+	errs = append(errs, validateProbe(c.StartupProbe, p.Child("startupProbe"), true)...)
+	if c.Lifecycle != nil {
+		if c.Lifecycle.PostStart != nil {
+			errs = append(errs, validateHandler(c.Lifecycle.PostStart, p.Child("lifecycle").Child("postStart"))...)
+		}
+		if c.Lifecycle.PreStop != nil {
+			errs = append(errs, validateHandler(c.Lifecycle.PreStop, p.Child("lifecycle").Child("preStop"))...)
+		}
+	}
+	return errs
+}
+
+func validatePorts(ports []corev1.ContainerPort, p *field.Path, hostNetwork bool) field.ErrorList {
+	var errs field.ErrorList
+	names := map[string]bool{}
+	for i, port := range ports {
+		pp := p.Index(i)
+		if port.Name != "" {
+			if msgs := validation.IsValidPortName(port.Name); len(msgs) > 0 {
+				for _, msg := range msgs {
+					errs = append(errs, field.Invalid(pp.Child("name"), port.Name, msg))
+				}
+			} else if names[port.Name] {
+				errs = append(errs, field.Duplicate(pp.Child("name"), port.Name))
+			} else {
+				names[port.Name] = true
+			}
+		}
+		if port.ContainerPort == 0 {
+			errs = append(errs, field.Required(pp.Child("containerPort"), ""))
+		} else {
+			for _, msg := range validation.IsValidPortNum(int(port.ContainerPort)) {
+				errs = append(errs, field.Invalid(pp.Child("containerPort"), port.ContainerPort, msg))
+			}
+		}
+		if port.HostPort != 0 {
+			for _, msg := range validation.IsValidPortNum(int(port.HostPort)) {
+				errs = append(errs, field.Invalid(pp.Child("hostPort"), port.HostPort, msg))
+			}
+			if hostNetwork && port.ContainerPort != 0 && port.HostPort != port.ContainerPort {
+				errs = append(errs, field.Invalid(pp.Child("hostPort"), port.HostPort, "must match `containerPort` when `hostNetwork` is true"))
+			}
+		}
+		if port.Protocol != "" && !oneOf(port.Protocol, protocols) {
+			errs = append(errs, field.NotSupported(pp.Child("protocol"), port.Protocol, protocols))
+		}
+	}
+	return errs
+}
+
+// hostPortConflicts mirrors AccumulateUniqueHostPorts on the defaulted pod: protocol defaults to
+// TCP and, with hostNetwork, hostPort defaults to containerPort.
+func hostPortConflicts(containers []corev1.Container, hostNetwork bool, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := map[string]bool{}
+	for ci := range containers {
+		for pi, port := range containers[ci].Ports {
+			hp := port.HostPort
+			if hp == 0 && hostNetwork {
+				hp = port.ContainerPort
+			}
+			if hp == 0 {
+				continue
+			}
+			proto := port.Protocol
+			if proto == "" {
+				proto = corev1.ProtocolTCP
+			}
+			key := fmt.Sprintf("%s/%s/%d", proto, port.HostIP, hp)
+			if seen[key] {
+				errs = append(errs, field.Duplicate(p.Index(ci).Child("ports").Index(pi).Child("hostPort"), key))
+			}
+			seen[key] = true
+		}
+	}
+	return errs
+}
+
+func validateEnv(env []corev1.EnvVar, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, ev := range env {
+		ep := p.Index(i)
+		if ev.Name == "" {
+			errs = append(errs, field.Required(ep.Child("name"), ""))
+		} else {
+			// RelaxedEnvironmentVariableValidation is GA (locked on) in v1.34.
+			for _, msg := range validation.IsRelaxedEnvVarName(ev.Name) {
+				errs = append(errs, field.Invalid(ep.Child("name"), ev.Name, msg))
+			}
+		}
+		if ev.ValueFrom == nil {
+			continue
+		}
+		vp := ep.Child("valueFrom")
+		n := 0
+		for _, set := range []bool{ev.ValueFrom.FieldRef != nil, ev.ValueFrom.ResourceFieldRef != nil, ev.ValueFrom.ConfigMapKeyRef != nil, ev.ValueFrom.SecretKeyRef != nil, ev.ValueFrom.FileKeyRef != nil} {
+			if set {
+				n++
+			}
+		}
+		switch {
+		case n == 0:
+			errs = append(errs, field.Invalid(vp, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"))
+		case n > 1:
+			errs = append(errs, field.Invalid(vp, "", "may not have more than one field specified at a time"))
+		}
+		if ev.Value != "" && n > 0 {
+			errs = append(errs, field.Invalid(vp, "", "may not be specified when `value` is not empty"))
+		}
+		if fr := ev.ValueFrom.FieldRef; fr != nil && fr.FieldPath == "" {
+			errs = append(errs, field.Required(vp.Child("fieldRef").Child("fieldPath"), ""))
+		}
+		if rr := ev.ValueFrom.ResourceFieldRef; rr != nil && rr.Resource == "" {
+			errs = append(errs, field.Required(vp.Child("resourceFieldRef").Child("resource"), ""))
+		}
+	}
+	return errs
+}
+
+func validateMounts(mounts []corev1.VolumeMount, p *field.Path, vols map[string]bool) field.ErrorList {
+	var errs field.ErrorList
+	paths := map[string]bool{}
+	for i, m := range mounts {
+		mp := p.Index(i)
+		if m.Name == "" {
+			errs = append(errs, field.Required(mp.Child("name"), ""))
+		} else if !vols[m.Name] {
+			errs = append(errs, field.NotFound(mp.Child("name"), m.Name))
+		}
+		if m.MountPath == "" {
+			errs = append(errs, field.Required(mp.Child("mountPath"), ""))
+		} else if paths[m.MountPath] {
+			errs = append(errs, field.Invalid(mp.Child("mountPath"), m.MountPath, "must be unique"))
+		}
+		paths[m.MountPath] = true
+		if m.SubPath != "" {
+			if strings.HasPrefix(m.SubPath, "/") {
+				errs = append(errs, field.Invalid(mp.Child("subPath"), m.SubPath, "must be a relative path"))
+			} else if hasDotDot(m.SubPath) {
+				errs = append(errs, field.Invalid(mp.Child("subPath"), m.SubPath, "must not contain '..'"))
+			}
+		}
+	}
+	return errs
+}
+
+// validResourceName is a standard container resource, a hugepages-<size> resource or a
+// domain-prefixed extended resource.
+func validResourceName(name corev1.ResourceName) bool {
+	s := string(name)
+	switch {
+	case standardContainerRes[name]:
+		return true
+	case strings.HasPrefix(s, corev1.ResourceHugePagesPrefix):
+		_, err := resource.ParseQuantity(strings.TrimPrefix(s, corev1.ResourceHugePagesPrefix))
+		return err == nil
+	case strings.Contains(s, "/"):
+		return len(validation.IsQualifiedName(s)) == 0 && !strings.HasPrefix(s, "kubernetes.io/") && !strings.HasPrefix(s, "requests.")
+	}
+	return false
+}
+
+func validateResources(r *corev1.ResourceRequirements, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, kind := range []struct {
+		name string
+		list corev1.ResourceList
+	}{{"limits", r.Limits}, {"requests", r.Requests}} {
+		for _, name := range sortedResourceNames(kind.list) {
+			q := kind.list[name]
+			rp := p.Child(kind.name).Key(string(name))
+			if !validResourceName(name) {
+				errs = append(errs, field.Invalid(rp, name, "must be a standard resource for containers"))
+				continue
+			}
+			if q.Sign() < 0 {
+				errs = append(errs, field.Invalid(rp, q.String(), "must be greater than or equal to 0"))
+			}
+		}
+	}
+	for _, name := range sortedResourceNames(r.Requests) {
+		req := r.Requests[name]
+		lim, ok := r.Limits[name]
+		if ok && req.Cmp(lim) > 0 {
+			errs = append(errs, field.Invalid(p.Child("requests").Key(string(name)), req.String(), fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
+		}
+		if !ok && !standardContainerRes[name] && !strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix) && validResourceName(name) {
+			// Extended resources cannot be overcommitted: requests must equal limits.
+			errs = append(errs, field.Required(p.Child("limits").Key(string(name)), "Limit must be set for non overcommitable resources"))
+		}
+	}
+	return errs
+}
+
+func sortedResourceNames(l corev1.ResourceList) []corev1.ResourceName {
+	names := make([]corev1.ResourceName, 0, len(l))
+	for n := range l {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
+	return names
+}
+
+func validateProbe(pr *corev1.Probe, p *field.Path, successMustBeOne bool) field.ErrorList {
+	if pr == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	errs = append(errs, validateProbeHandler(&pr.ProbeHandler, p)...)
+	for _, f := range []struct {
+		name string
+		v    int32
+	}{{"initialDelaySeconds", pr.InitialDelaySeconds}, {"timeoutSeconds", pr.TimeoutSeconds}, {"periodSeconds", pr.PeriodSeconds}, {"successThreshold", pr.SuccessThreshold}, {"failureThreshold", pr.FailureThreshold}} {
+		if f.v < 0 {
+			errs = append(errs, field.Invalid(p.Child(f.name), f.v, "must be greater than or equal to 0"))
+		}
+	}
+	if successMustBeOne && pr.SuccessThreshold > 1 {
+		errs = append(errs, field.Invalid(p.Child("successThreshold"), pr.SuccessThreshold, "must be 1"))
+	}
+	if pr.TerminationGracePeriodSeconds != nil && *pr.TerminationGracePeriodSeconds <= 0 {
+		errs = append(errs, field.Invalid(p.Child("terminationGracePeriodSeconds"), *pr.TerminationGracePeriodSeconds, "must be greater than 0"))
+	}
+	return errs
+}
+
+// handlerFields are the handler kinds of probes and lifecycle hooks, in the kubelet's order.
+type handlerFields struct {
+	exec    *corev1.ExecAction
+	httpGet *corev1.HTTPGetAction
+	tcp     *corev1.TCPSocketAction
+	grpc    *corev1.GRPCAction
+	sleep   *corev1.SleepAction
+}
+
+func validateProbeHandler(h *corev1.ProbeHandler, p *field.Path) field.ErrorList {
+	return validateHandlerFields(handlerFields{h.Exec, h.HTTPGet, h.TCPSocket, h.GRPC, nil}, p)
+}
+
+func validateHandler(h *corev1.LifecycleHandler, p *field.Path) field.ErrorList {
+	return validateHandlerFields(handlerFields{h.Exec, h.HTTPGet, h.TCPSocket, nil, h.Sleep}, p)
+}
+
+func validateHandlerFields(h handlerFields, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	n := 0
+	check := func(set bool, name string, validate func() field.ErrorList) {
+		if !set {
+			return
+		}
+		if n > 0 {
+			errs = append(errs, field.Forbidden(p.Child(name), "may not specify more than 1 handler type"))
+			return
+		}
+		n++
+		errs = append(errs, validate()...)
+	}
+	check(h.exec != nil, "exec", func() field.ErrorList {
+		if len(h.exec.Command) == 0 {
+			return field.ErrorList{field.Required(p.Child("exec").Child("command"), "")}
+		}
+		return nil
+	})
+	check(h.httpGet != nil, "httpGet", func() field.ErrorList {
+		hp := p.Child("httpGet")
+		var el field.ErrorList
+		el = append(el, validatePortNumOrName(h.httpGet.Port, hp.Child("port"))...)
+		if h.httpGet.Scheme != "" && h.httpGet.Scheme != corev1.URISchemeHTTP && h.httpGet.Scheme != corev1.URISchemeHTTPS {
+			el = append(el, field.NotSupported(hp.Child("scheme"), h.httpGet.Scheme, []corev1.URIScheme{corev1.URISchemeHTTP, corev1.URISchemeHTTPS}))
+		}
+		for i, hdr := range h.httpGet.HTTPHeaders {
+			for _, msg := range validation.IsHTTPHeaderName(hdr.Name) {
+				el = append(el, field.Invalid(hp.Child("httpHeaders").Index(i).Child("name"), hdr.Name, msg))
+			}
+		}
+		return el
+	})
+	check(h.tcp != nil, "tcpSocket", func() field.ErrorList {
+		return validatePortNumOrName(h.tcp.Port, p.Child("tcpSocket").Child("port"))
+	})
+	check(h.grpc != nil, "grpc", func() field.ErrorList {
+		var el field.ErrorList
+		for _, msg := range validation.IsValidPortNum(int(h.grpc.Port)) {
+			el = append(el, field.Invalid(p.Child("grpc").Child("port"), h.grpc.Port, msg))
+		}
+		return el
+	})
+	check(h.sleep != nil, "sleep", func() field.ErrorList {
+		if h.sleep.Seconds < 0 {
+			return field.ErrorList{field.Invalid(p.Child("sleep").Child("seconds"), h.sleep.Seconds, "must be non-negative")}
+		}
+		return nil
+	})
+	if n == 0 {
+		errs = append(errs, field.Required(p, "must specify a handler type"))
+	}
+	return errs
+}
+
+func validatePortNumOrName(port intstr.IntOrString, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if port.Type == intstr.Int {
+		for _, msg := range validation.IsValidPortNum(port.IntValue()) {
+			errs = append(errs, field.Invalid(p, port.IntValue(), msg))
+		}
+		return errs
+	}
+	for _, msg := range validation.IsValidPortName(port.StrVal) {
+		errs = append(errs, field.Invalid(p, port.StrVal, msg))
+	}
+	return errs
+}
+
+// apiReferences mirrors the kubelet's PreventStaticPodAPIReferences check (beta, on by default in
+// v1.34): a static pod may not reference API objects, because the kubelet may have no API server
+// to fetch them from. The kubelet reports only the first one (`static pods may not reference
+// secrets`); every offending field is listed here.
+func apiReferences(pod *corev1.Pod) field.ErrorList {
+	var errs field.ErrorList
+	spec := field.NewPath("spec")
+	forbid := func(p *field.Path, what string) {
+		errs = append(errs, field.Forbidden(p, "static pods may not reference "+what))
+	}
+	if pod.Spec.ServiceAccountName != "" {
+		forbid(spec.Child("serviceAccountName"), "serviceaccounts")
+	} else if pod.Spec.DeprecatedServiceAccount != "" {
+		forbid(spec.Child("serviceAccount"), "serviceaccounts")
+	}
+	for i := range pod.Spec.ImagePullSecrets {
+		forbid(spec.Child("imagePullSecrets").Index(i), "secrets")
+	}
+	if len(pod.Spec.ResourceClaims) > 0 {
+		forbid(spec.Child("resourceClaims"), "resourceclaims")
+	}
+	eachContainer(&pod.Spec, spec, func(c *corev1.Container, cp *field.Path) {
+		for i, ef := range c.EnvFrom {
+			if ef.SecretRef != nil {
+				forbid(cp.Child("envFrom").Index(i).Child("secretRef"), "secrets")
+			}
+			if ef.ConfigMapRef != nil {
+				forbid(cp.Child("envFrom").Index(i).Child("configMapRef"), "configmaps")
+			}
+		}
+		for i, ev := range c.Env {
+			if ev.ValueFrom == nil {
+				continue
+			}
+			if ev.ValueFrom.SecretKeyRef != nil {
+				forbid(cp.Child("env").Index(i).Child("valueFrom").Child("secretKeyRef"), "secrets")
+			}
+			if ev.ValueFrom.ConfigMapKeyRef != nil {
+				forbid(cp.Child("env").Index(i).Child("valueFrom").Child("configMapKeyRef"), "configmaps")
+			}
+		}
+	})
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		vp := spec.Child("volumes").Index(i)
+		switch {
+		case v.ConfigMap != nil:
+			forbid(vp.Child("configMap"), "configmaps (via configmap volumes)")
+		case v.Secret != nil:
+			forbid(vp.Child("secret"), "secrets (via secret volumes)")
+		case v.CSI != nil:
+			forbid(vp.Child("csi"), "csidrivers (via CSI volumes)")
+		case v.Glusterfs != nil:
+			forbid(vp.Child("glusterfs"), "endpoints (via glusterFS volumes)")
+		case v.PersistentVolumeClaim != nil:
+			forbid(vp.Child("persistentVolumeClaim"), "persistentvolumeclaims")
+		case v.Ephemeral != nil:
+			forbid(vp.Child("ephemeral"), "persistentvolumeclaims (via ephemeral volumes)")
+		case v.AzureFile != nil:
+			forbid(vp.Child("azureFile"), "secrets (via azureFile volumes)")
+		case v.Projected != nil:
+			for j, s := range v.Projected.Sources {
+				sp := vp.Child("projected").Child("sources").Index(j)
+				switch {
+				case s.ConfigMap != nil:
+					forbid(sp.Child("configMap"), "configmaps (via projected volumes)")
+				case s.Secret != nil:
+					forbid(sp.Child("secret"), "secrets (via projected volumes)")
+				case s.ServiceAccountToken != nil:
+					forbid(sp.Child("serviceAccountToken"), "serviceaccounts (via projected volumes)")
+				case s.ClusterTrustBundle != nil:
+					forbid(sp.Child("clusterTrustBundle"), "clustertrustbundles")
+				case s.PodCertificate != nil:
+					forbid(sp.Child("podCertificate"), "podcertificates")
+				}
+			}
+		default:
+			for _, name := range volumeSources(&v.VolumeSource) {
+				// Volume types with a secretRef need the API as well.
+				if name == "cephfs" || name == "rbd" || name == "iscsi" || name == "flexVolume" || name == "scaleIO" || name == "storageos" || name == "cinder" {
+					if hasSecretRef(&v.VolumeSource) {
+						forbid(vp.Child(name).Child("secretRef"), "secrets")
+					}
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// hasSecretRef reports whether a volume source names a secret (cephfs, rbd, iscsi… secretRef).
+func hasSecretRef(src *corev1.VolumeSource) bool {
+	switch {
+	case src.CephFS != nil:
+		return src.CephFS.SecretRef != nil
+	case src.RBD != nil:
+		return src.RBD.SecretRef != nil
+	case src.ISCSI != nil:
+		return src.ISCSI.SecretRef != nil
+	case src.FlexVolume != nil:
+		return src.FlexVolume.SecretRef != nil
+	case src.ScaleIO != nil:
+		return src.ScaleIO.SecretRef != nil
+	case src.StorageOS != nil:
+		return src.StorageOS.SecretRef != nil
+	case src.Cinder != nil:
+		return src.Cinder.SecretRef != nil
+	}
+	return false
+}
+
+func eachContainer(spec *corev1.PodSpec, p *field.Path, fn func(*corev1.Container, *field.Path)) {
+	for i := range spec.InitContainers {
+		fn(&spec.InitContainers[i], p.Child("initContainers").Index(i))
+	}
+	for i := range spec.Containers {
+		fn(&spec.Containers[i], p.Child("containers").Index(i))
+	}
+}
+
+// warnings are accepted by the kubelet but commonly bite static pods.
+func warnings(pod *corev1.Pod) []Issue {
+	var out []Issue
+	eachContainer(&pod.Spec, field.NewPath("spec"), func(c *corev1.Container, cp *field.Path) {
+		if len(c.Resources.Requests) == 0 && len(c.Resources.Limits) == 0 {
+			out = append(out, Issue{
+				Field:    cp.Child("resources").String(),
+				Type:     TypeNotRecommended,
+				Detail:   "no resource requests or limits: the container is BestEffort and among the first evicted when the node runs short of memory",
+				Severity: SeverityWarning,
+			})
+		}
+		if c.Image != "" && pullsAlways(c) {
+			out = append(out, Issue{
+				Field:    cp.Child("image").String(),
+				Type:     TypeNotRecommended,
+				Value:    c.Image,
+				Detail:   "imagePullPolicy is Always (explicitly or because the tag is :latest or missing): the kubelet pulls on every container start, so the pod cannot restart while the registry is unreachable; pin a tag and use IfNotPresent",
+				Severity: SeverityWarning,
+			})
+		}
+	})
+	return out
+}
+
+// pullsAlways applies the kubelet's defaulting: an empty pull policy is Always for :latest or
+// untagged images.
+func pullsAlways(c *corev1.Container) bool {
+	switch c.ImagePullPolicy {
+	case corev1.PullAlways:
+		return true
+	case "":
+		return imageTag(c.Image) == "latest"
+	}
+	return false
+}
+
+// imageTag returns the tag of an image reference ("latest" when there is neither tag nor digest,
+// "" when there is a digest).
+func imageTag(image string) string {
+	if strings.Contains(image, "@") {
+		return ""
+	}
+	name := image
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		return name[i+1:]
+	}
+	return "latest"
+}
