@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Prepares this machine to run spdoc's real-node tests (internal/testnode, internal/e2e): installs the
+# Debian packages they need when any is missing, then builds (or finds cached) the kubelet.
+# Idempotent; needs root. Prints the kubelet binary path on stdout as its last line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(containerd runc busybox-static containernetworking-plugins jq tmux iproute2)
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-node: missing packages ${missing[*]}; run this script as root" >&2
+    exit 1
+  fi
+  echo "setup-node: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update >&2
+  apt-get install -y --no-install-recommends "${missing[@]}" >&2
+fi
+# The Debian containerd package starts a system containerd; the tests run their own and do not need it.
+hack/build-kubelet.sh

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The one test command: prepares the node (packages, kubelet), vets, runs every test including the
+# real-node ones (TestRootKubelet*, which need root), then each fuzz target briefly.
+# Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+kubelet=$(hack/setup-node.sh | tail -n 1)
+export SPDOC_KUBELET=$kubelet
+echo "test.sh: kubelet $SPDOC_KUBELET"
+
+status=0
+echo "test.sh: go vet ./..."
+go vet ./... || status=1
+
+echo "test.sh: go test ./... -count=1 -timeout 40m"
+go test ./... -count=1 -timeout 40m || status=1
+
+# Every Fuzz target, found by grep so new ones run without editing this script.
+fuzztime=${FUZZTIME:-10s}
+while IFS= read -r file; do
+  dir=./$(dirname "$file")
+  for fn in $(grep -hoE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
+    echo "test.sh: fuzz $fn in $dir for $fuzztime"
+    go test -run '^$' -fuzz "^${fn}\$" -fuzztime "$fuzztime" "$dir" || status=1
+  done
+done < <(grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+\(' . | sed 's|^\./||' | sort)
+
+if [ "$status" -ne 0 ]; then
+  echo "test.sh: FAILED" >&2
+fi
+exit "$status"
