@@ -22,7 +22,7 @@ var backupSuffixes = []string{
 
 // IsBackupName reports whether a manifest file name looks like a backup or editor leftover
 // (`*.bak *.orig *.old *~ *.swp *.dpkg-old *.rpmnew #*#`…), also with a suffix after it
-// (`kube-apiserver.yaml.bak.1`, `etcd.yaml.old-2024`).
+// (`kube-apiserver.yaml.bak.1`, `etcd.yaml.old-2024`), but not `etcd.bak.yaml`.
 func IsBackupName(name string) bool {
 	if strings.HasPrefix(name, "#") && strings.HasSuffix(name, "#") && len(name) > 1 {
 		return true // emacs auto-save
@@ -35,14 +35,23 @@ func IsBackupName(name string) bool {
 		// foo.yaml.bak.1, foo.yaml.bak-20240101, foo.yaml.orig_x
 		if s[0] == '.' {
 			if i := strings.LastIndex(lower, s); i > 0 && i+len(s) < len(lower) {
-				switch lower[i+len(s)] {
-				case '.', '-', '_':
+				rest := lower[i+len(s):]
+				if rest[0] == '-' || rest[0] == '_' || (rest[0] == '.' && isDigits(rest[1:])) {
 					return true
 				}
 			}
 		}
 	}
 	return false
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // ScanDir reads a manifest directory the way the kubelet's file source does: every entry whose
@@ -88,6 +97,7 @@ func ScanFile(path string) *File {
 	f := &File{Path: path, Name: name, Backup: IsBackupName(name)}
 	if strings.HasPrefix(name, ".") {
 		f.Kind = KindIgnored
+		f.Backup = false // Backup means "loaded anyway"; the kubelet never reads dotfiles (.x.swp)
 		if lst, err := os.Lstat(path); err == nil {
 			f.Size, f.ModTime = lst.Size(), lst.ModTime()
 		}
