@@ -1,0 +1,357 @@
+// Package logview is a log pane: a bounded Store of lines, of which only the visible window is
+// rendered, with follow, wrap, timestamps and a regex filter (matches highlighted, "!" inverts).
+package logview
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/spdoc/spdoc/tui/common"
+)
+
+// Model is one log pane.
+type Model struct {
+	c     *common.Common
+	store Store
+
+	// Title is drawn in the top border; Status (e.g. "reconnecting: …") after the flags.
+	Title  string
+	Status string
+	// Empty is shown when the pane has no lines.
+	Empty string
+	// ShowStream prefixes every line with its stream (used by the interleaved pane).
+	ShowStream bool
+
+	width, height int
+	focused       bool
+	follow        bool
+	wrap          bool
+	timestamps    bool
+	offset        int // matching lines between the bottom of the window and the newest line
+
+	filter string
+	re     *regexp.Regexp
+	invert bool
+}
+
+// New returns a following pane over store.
+func New(c *common.Common, title string, store Store) *Model {
+	return &Model{c: c, store: store, Title: title, follow: true}
+}
+
+// SetSize sets the outer size (border included).
+func (m *Model) SetSize(width, height int) { m.width, m.height = width, height }
+
+// Width is the outer width.
+func (m *Model) Width() int { return m.width }
+
+// SetFocused marks the pane as the one keys go to.
+func (m *Model) SetFocused(f bool) { m.focused = f }
+
+// Focused reports whether keys go to this pane.
+func (m *Model) Focused() bool { return m.focused }
+
+// Store returns the pane's lines.
+func (m *Model) Store() Store { return m.store }
+
+// Following reports whether the pane sticks to the newest line.
+func (m *Model) Following() bool { return m.follow }
+
+// Wrapping reports whether long lines wrap.
+func (m *Model) Wrapping() bool { return m.wrap }
+
+// Timestamps reports whether timestamps are shown.
+func (m *Model) Timestamps() bool { return m.timestamps }
+
+// Offset is how many matching lines the window is above the newest one.
+func (m *Model) Offset() int { return m.offset }
+
+// Filter returns the filter expression as typed ("" none).
+func (m *Model) Filter() string { return m.filter }
+
+// Append adds lines. A paused pane keeps showing the same lines.
+func (m *Model) Append(lines []Line) {
+	n := 0
+	for _, l := range lines {
+		m.store.Append(l)
+		if !m.follow && m.match(l) {
+			n++
+		}
+	}
+	m.offset += n
+}
+
+// Reset drops every line and goes back to following.
+func (m *Model) Reset() {
+	m.store.Reset()
+	m.offset = 0
+	m.follow = true
+	m.Status = ""
+}
+
+// SetFilter sets the regex filter; a leading "!" keeps only lines that do not match; "" clears.
+func (m *Model) SetFilter(expr string) error {
+	if expr == "" {
+		m.filter, m.re, m.invert = "", nil, false
+		m.offset = 0
+		return nil
+	}
+	pat, invert := expr, false
+	if strings.HasPrefix(pat, "!") {
+		pat, invert = pat[1:], true
+	}
+	re, err := regexp.Compile(pat)
+	if err != nil {
+		return fmt.Errorf("filter %q: %w", expr, err)
+	}
+	m.filter, m.re, m.invert = expr, re, invert
+	m.offset = 0
+	return nil
+}
+
+// SetFollow turns following on (jumping to the newest line) or off.
+func (m *Model) SetFollow(on bool) {
+	m.follow = on
+	if on {
+		m.offset = 0
+	}
+}
+
+// ToggleWrap toggles wrapping of long lines.
+func (m *Model) ToggleWrap() { m.wrap = !m.wrap }
+
+// ToggleTimestamps toggles the timestamp column.
+func (m *Model) ToggleTimestamps() { m.timestamps = !m.timestamps }
+
+func (m *Model) match(l Line) bool {
+	if m.re == nil {
+		return true
+	}
+	return m.re.MatchString(l.Text) != m.invert
+}
+
+func (m *Model) rowsAvail() int { return max(m.height-2, 1) }
+
+// ScrollUp moves the window n lines back in time and pauses following.
+func (m *Model) ScrollUp(n int) {
+	m.follow = false
+	m.offset = min(m.offset+n, max(m.countMatching()-m.rowsAvail(), 0))
+}
+
+// ScrollDown moves the window n lines forward; reaching the bottom does not resume following
+// (f or G does, as in k9s).
+func (m *Model) ScrollDown(n int) { m.offset = max(m.offset-n, 0) }
+
+// Top shows the oldest lines.
+func (m *Model) Top() {
+	m.follow = false
+	m.offset = max(m.countMatching()-m.rowsAvail(), 0)
+}
+
+// Bottom shows the newest lines and resumes following.
+func (m *Model) Bottom() { m.SetFollow(true) }
+
+func (m *Model) countMatching() int {
+	if m.re == nil {
+		return m.store.Len()
+	}
+	n := 0
+	for i := 0; i < m.store.Len(); i++ {
+		if m.match(m.store.At(i)) {
+			n++
+		}
+	}
+	return n
+}
+
+// Matching returns every kept line that passes the filter, oldest first (for saving).
+func (m *Model) Matching() []Line {
+	var out []Line
+	for i := 0; i < m.store.Len(); i++ {
+		if l := m.store.At(i); m.match(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Update handles scrolling keys and the mouse wheel; the owner only forwards to a focused pane
+// (the wheel goes to the pane under the pointer).
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	km := m.c.KeyMap
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, km.Up):
+			m.ScrollUp(1)
+		case key.Matches(msg, km.Down):
+			m.ScrollDown(1)
+		case key.Matches(msg, km.PageUp):
+			m.ScrollUp(m.rowsAvail())
+		case key.Matches(msg, km.PageDown):
+			m.ScrollDown(m.rowsAvail())
+		case key.Matches(msg, km.Top):
+			m.Top()
+		case key.Matches(msg, km.Bottom):
+			m.Bottom()
+		case key.Matches(msg, km.Follow):
+			m.SetFollow(!m.follow)
+		case key.Matches(msg, km.Wrap):
+			m.ToggleWrap()
+		case key.Matches(msg, km.Timestamps):
+			m.ToggleTimestamps()
+		}
+	case tea.MouseMsg:
+		switch msg.Button {
+		case tea.MouseButtonWheelUp:
+			m.ScrollUp(3)
+		case tea.MouseButtonWheelDown:
+			m.ScrollDown(3)
+		}
+	}
+	return nil
+}
+
+// ShortHelp is the pane's keys for the footer.
+func (m *Model) ShortHelp() []key.Binding {
+	km := m.c.KeyMap
+	return []key.Binding{km.Filter, km.Follow, km.Wrap, km.Timestamps, km.Save}
+}
+
+// FullHelp is the pane's keys for the help view.
+func (m *Model) FullHelp() [][]key.Binding {
+	km := m.c.KeyMap
+	return [][]key.Binding{
+		{km.Up, km.Down, km.PageUp, km.PageDown, km.Top, km.Bottom},
+		{km.Filter, km.Follow, km.Wrap, km.Timestamps, km.Save},
+	}
+}
+
+func (m *Model) title() string {
+	var b strings.Builder
+	b.WriteString(m.Title)
+	if m.follow {
+		b.WriteString(" · follow")
+	} else {
+		fmt.Fprintf(&b, " · paused -%d", m.offset)
+	}
+	if m.wrap {
+		b.WriteString(" · wrap")
+	}
+	if m.timestamps {
+		b.WriteString(" · ts")
+	}
+	if m.filter != "" {
+		fmt.Fprintf(&b, " · /%s/", m.filter)
+	}
+	if m.Status != "" {
+		b.WriteString(" · ")
+		b.WriteString(m.Status)
+	}
+	return b.String()
+}
+
+// render turns one line into display rows of at most width cells.
+func (m *Model) render(l Line, width int) []string {
+	var prefix strings.Builder
+	if m.timestamps && !l.TS.IsZero() {
+		prefix.WriteString(l.TS.UTC().Format("15:04:05.000 "))
+	}
+	if m.ShowStream {
+		switch l.Stream {
+		case "kubelet":
+			prefix.WriteString("kubelet ")
+		default:
+			prefix.WriteString("ctr     ")
+		}
+	}
+	if l.Level != "" {
+		prefix.WriteString(l.Level)
+		prefix.WriteByte(' ')
+	}
+	text := strings.ReplaceAll(ansi.Strip(l.Text), "\t", "    ")
+	full := prefix.String() + text
+	var rows []string
+	if m.wrap && ansi.StringWidth(full) > width {
+		rows = strings.Split(ansi.Hardwrap(full, width, true), "\n")
+	} else {
+		rows = []string{ansi.Truncate(full, width, "…")}
+	}
+	st := m.c.Styles
+	for i, r := range rows {
+		if m.re != nil && !m.invert {
+			r = highlight(r, m.re, st.Match.Render)
+		}
+		if l.Stream == "stderr" || l.Level == "E" || l.Level == "F" {
+			r = st.Stderr.Render(r)
+		}
+		rows[i] = r
+	}
+	return rows
+}
+
+func highlight(s string, re *regexp.Regexp, style func(...string) string) string {
+	locs := re.FindAllStringIndex(s, -1)
+	if len(locs) == 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, lc := range locs {
+		if lc[0] == lc[1] {
+			continue
+		}
+		b.WriteString(s[last:lc[0]])
+		b.WriteString(style(s[lc[0]:lc[1]]))
+		last = lc[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// visibleRows renders only the window: it walks back from the newest line, skipping offset
+// matching lines, until the rows are filled.
+func (m *Model) visibleRows() []string {
+	h, w := m.rowsAvail(), max(m.width-2, 1)
+	var rev [][]string
+	n, skip := 0, m.offset
+	for i := m.store.Len() - 1; i >= 0 && n < h; i-- {
+		l := m.store.At(i)
+		if !m.match(l) {
+			continue
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		r := m.render(l, w)
+		rev = append(rev, r)
+		n += len(r)
+	}
+	if skip > 0 && m.offset > 0 {
+		// The window is above the oldest kept line (lines were dropped): show the oldest page.
+		m.offset = max(m.offset-skip-h, 0)
+		return m.visibleRows()
+	}
+	rows := make([]string, 0, n)
+	for i := len(rev) - 1; i >= 0; i-- {
+		rows = append(rows, rev[i]...)
+	}
+	if len(rows) > h { // a wrapped oldest line: keep its bottom rows
+		rows = rows[len(rows)-h:]
+	}
+	return rows
+}
+
+// View draws the pane in its box.
+func (m *Model) View() string {
+	rows := m.visibleRows()
+	if len(rows) == 0 && m.Empty != "" {
+		rows = []string{m.c.Styles.Dim.Render(m.Empty)}
+	}
+	return m.c.Box(m.title(), rows, m.width, m.height, m.focused)
+}

@@ -1,0 +1,155 @@
+package tui
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
+)
+
+const goldenW, goldenH = 140, 36
+
+// startTUI runs the whole program in teatest at a fixed size and waits until the pod list and
+// both log panes of the first pod are on screen.
+func startTUI(t *testing.T, env Env) (*teatest.TestModel, *Model) {
+	t.Helper()
+	m := New(env, nil)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(goldenW, goldenH))
+	t.Cleanup(func() { m.Pods().StopStreams() })
+	waitOutput(t, tm, "slow request 1.2s", "Probe failed")
+	return tm, m
+}
+
+// waitOutput polls the program output (with a deadline) until every string was seen.
+func waitOutput(t *testing.T, tm *teatest.TestModel, want ...string) {
+	t.Helper()
+	var seen bytes.Buffer
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		seen.Write(b)
+		for _, w := range want {
+			if !bytes.Contains(seen.Bytes(), []byte(w)) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+}
+
+func finalView(t *testing.T, tm *teatest.TestModel) string {
+	t.Helper()
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second))
+	return fm.(*Model).View()
+}
+
+func keyMsg(s string) tea.KeyMsg {
+	switch s {
+	case "tab":
+		return tea.KeyMsg{Type: tea.KeyTab}
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	case "down":
+		return tea.KeyMsg{Type: tea.KeyDown}
+	case "up":
+		return tea.KeyMsg{Type: tea.KeyUp}
+	case "ctrl+c":
+		return tea.KeyMsg{Type: tea.KeyCtrlC}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+func TestGoldenMainScreen(t *testing.T) {
+	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
+	view := finalView(t, tm)
+	for _, want := range []string{"node node1", "Running", "CrashLoop", "Invalid", "bad.yaml", "request 4", "Probe failed"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("main screen lacks %q", want)
+		}
+	}
+	assertSize(t, view, goldenW, goldenH)
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func TestGoldenCrashLoopPod(t *testing.T) {
+	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
+	tm.Send(keyMsg("j"))
+	waitOutput(t, tm, "etcdmain: starting", "sidecar")
+	view := finalView(t, tm)
+	for _, want := range []string{"Container etcd keeps crashing", "→ read the failed instance", "back-off 40s", "×4", "etcdmain: starting"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("crash loop detail lacks %q", want)
+		}
+	}
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func TestGoldenDiagnoseView(t *testing.T) {
+	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
+	tm.Send(keyMsg("d"))
+	waitOutput(t, tm, "filler line 3")
+	view := finalView(t, tm)
+	if !strings.Contains(view, "kube-system-etcd  CrashLoop") {
+		t.Errorf("diagnose view lacks the report:\n%s", view)
+	}
+	assertSize(t, view, goldenW, goldenH)
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func TestGoldenHelp(t *testing.T) {
+	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
+	tm.Send(keyMsg("?"))
+	waitOutput(t, tm, "interleave by time")
+	view := finalView(t, tm)
+	for _, want := range []string{"edit manifest", "previous instance", "filter logs"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func TestGoldenFilter(t *testing.T) {
+	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
+	tm.Type("/request [13]")
+	tm.Send(keyMsg("enter"))
+	waitOutput(t, tm, "/request [13]/")
+	view := finalView(t, tm)
+	if strings.Contains(view, "request 2") || !strings.Contains(view, "request 3") {
+		t.Errorf("filter not applied:\n%s", view)
+	}
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func TestGoldenInterleaved(t *testing.T) {
+	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
+	tm.Send(keyMsg("i"))
+	tm.Send(keyMsg("t"))
+	waitOutput(t, tm, "interleaved")
+	view := finalView(t, tm)
+	// request 1 (t0+1s) < SyncLoop ADD (t0+1.5s) < request 2 (t0+2s)
+	a, b, c := strings.Index(view, "request 1"), strings.Index(view, "SyncLoop ADD"), strings.Index(view, "request 2")
+	if a < 0 || b < 0 || c < 0 || a >= b || b >= c {
+		t.Errorf("interleaved pane not in time order (%d %d %d):\n%s", a, b, c, view)
+	}
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func assertSize(t *testing.T, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) != h {
+		t.Errorf("view has %d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if n := lipglossWidth(l); n != w {
+			t.Errorf("line %d is %d cells wide, want %d: %q", i, n, w, l)
+		}
+	}
+}
