@@ -158,18 +158,7 @@ func scanParallel(ctx context.Context, f io.ReaderAt, start, size, firstLine int
 	wg.Wait()
 
 	st := halves[0].lp.stats
-	s2 := halves[1].lp.stats
-	st.Bytes += s2.Bytes
-	st.Lines += s2.Lines
-	st.Parsed += s2.Parsed
-	st.Skipped += s2.Skipped
-	st.Relevant += s2.Relevant
-	if st.First.IsZero() {
-		st.First = s2.First
-	}
-	if !s2.Last.IsZero() {
-		st.Last = s2.Last
-	}
+	st.add(halves[1].lp.stats)
 	if ferr != nil {
 		return st, ferr
 	}

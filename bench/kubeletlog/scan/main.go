@@ -1,0 +1,52 @@
+// Command scan is the benchmark's stand-in for a full `spdoc diagnose` pass over a kubelet log:
+// kubeletlog.ScanFile with the Interesting prefilter, keeping every record diagnosis would use.
+//
+//	go run ./bench/kubeletlog/scan [-since 10m] FILE
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spdoc/spdoc/internal/kubeletlog"
+)
+
+func main() {
+	since := flag.Duration("since", 0, "only records newer than this (seeks on an uncompressed file)")
+	all := flag.Bool("all", false, "parse every line (no prefilter)")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: scan [-since DURATION] [-all] FILE")
+		os.Exit(2)
+	}
+	opts := kubeletlog.ScanOptions{Prefilter: kubeletlog.Interesting}
+	if *all {
+		opts.Prefilter = nil
+	}
+	if *since > 0 {
+		opts.Since = time.Now().Add(-*since)
+	}
+	byMsg := map[string]int{}
+	var errors int
+	st, err := kubeletlog.ScanFile(context.Background(), flag.Arg(0), opts, func(r *kubeletlog.Record) error {
+		if r.Level == "E" || r.Level == "W" || r.Level == "F" {
+			errors++
+		}
+		byMsg[r.Msg]++
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scan:", err)
+		os.Exit(2)
+	}
+	out, _ := json.Marshal(struct {
+		Stats  kubeletlog.Stats `json:"stats"`
+		Errors int              `json:"errors"`
+		ByMsg  map[string]int   `json:"byMsg"`
+	}{st, errors, byMsg})
+	fmt.Println(string(out))
+}
