@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,8 @@ type fb struct {
 	post  []Evidence // container log lines of the failed instance, shown after
 	first time.Time  // first record TS
 	last  time.Time  // last record TS
+	// restarts is the container's restart count when only the pod log files know it (--root).
+	restarts int
 }
 
 func (b *fb) add(r *kubeletlog.Record) {
@@ -96,6 +99,7 @@ type podAcc struct {
 	e           *podEntry
 	fs          findings
 	lastStarted time.Time // last container start seen in the kubelet log
+	lastExit    *int32    // exit code of the last "container finished" record
 	current     []cri.Container
 	sandbox     *cri.Sandbox
 	hostNetwork bool
@@ -255,8 +259,12 @@ func (a *analyzer) manifestRules() {
 		for _, p := range e.pods {
 			ev := Evidence{Source: "manifest:" + p.Source, Line: fmt.Sprintf("defines %s/%s", e.ns, e.name), Count: 1}
 			pb.pre = append(pb.pre, ev)
+		}
+		for _, p := range e.pods {
 			fb := a.file(p.Source).fs.get(KindDuplicatePod, "", SeverityWarning)
-			fb.pre = append(fb.pre, ev)
+			if len(fb.pre) == 0 {
+				fb.pre = append(fb.pre, pb.pre...)
+			}
 			fb.f.Pod = id
 		}
 	}
@@ -342,6 +350,12 @@ func (a *analyzer) nodeRules() {
 func (a *analyzer) record(r *kubeletlog.Record) {
 	c, ok := classify(r)
 	if !ok {
+		if code, err := strconv.ParseInt(r.Fields["exitCode"], 10, 32); err == nil && isDied(r) {
+			for _, e := range a.ix.podsFor(r) {
+				c := int32(code)
+				a.pod(e).lastExit = &c
+			}
+		}
 		if isStarted(r) {
 			for _, e := range a.ix.podsFor(r) {
 				if pa := a.pod(e); r.TS.After(pa.lastStarted) {
@@ -377,7 +391,11 @@ func (a *analyzer) record(r *kubeletlog.Record) {
 	}
 	pods := a.ix.podsFor(r)
 	if c.kind == KindNetworkNotReady {
-		a.node.get(KindNetworkNotReady, "", SeverityError).add(r)
+		// Node-level; the records that name a pod are pinned on that pod only.
+		nb := a.node.get(KindNetworkNotReady, "", SeverityError)
+		if len(pods) == 0 {
+			nb.add(r)
+		}
 	}
 	if c.kind == KindRuntimeUnreachable {
 		a.node.get(c.kind, "", c.severity).add(r)
@@ -552,6 +570,7 @@ func (a *analyzer) podRules() {
 	netDown := a.node.find(KindNetworkNotReady)
 	for _, id := range a.ix.order {
 		pa := a.pods[id]
+		a.logOnlyFacts(pa, rtUp)
 		a.history(pa, rtUp)
 		inv := pa.fs.find(KindManifestInvalid)
 		if inv != nil && inv.f.History {
@@ -607,6 +626,33 @@ func (a *analyzer) podRules() {
 			b.pre = append(b.pre, Evidence{Source: "cri:" + a.s.Runtime.Endpoint, Line: "no sandbox and no container for this pod", Count: 1})
 		}
 		pa.rep.State = a.state(pa, rtUp)
+	}
+}
+
+// logOnlyFacts completes crash findings from the kubelet log and pod log files when the runtime
+// could not say: the last exit code, the failed instance's last lines, the restart count.
+func (a *analyzer) logOnlyFacts(pa *podAcc, rtUp bool) {
+	for _, b := range pa.fs.list {
+		if b.f.Kind != KindCrashLoop && b.f.Kind != KindOOMKilled {
+			continue
+		}
+		if b.f.ExitCode == nil && pa.lastExit != nil {
+			code := *pa.lastExit
+			b.f.ExitCode = &code
+		}
+		c := b.f.Container
+		if c == "" && len(pa.e.tails) == 1 {
+			c = pa.e.tails[0].Container
+		}
+		for _, t := range pa.e.tails {
+			if t.Container == c && t.Instance > b.restarts {
+				b.restarts = t.Instance
+			}
+		}
+		if len(b.post) == 0 && !rtUp {
+			// Without the runtime the newest instance is the one the kubelet reported failing.
+			b.post = a.tailEvidence(pa, c, false)
+		}
 	}
 }
 
@@ -766,6 +812,12 @@ func (a *analyzer) report() *Report {
 			}
 			pr.Restarts += c.RestartCount
 			pr.Containers = append(pr.Containers, cr)
+		}
+		if len(pa.current) == 0 {
+			// No runtime: the pod log files number instances by restart count.
+			for _, t := range e.tails {
+				pr.Restarts += t.Instance
+			}
 		}
 		ptc := tc
 		ptc.pod, ptc.file, ptc.orphan = &pr, e.manifest, e.orphan

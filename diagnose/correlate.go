@@ -45,6 +45,8 @@ var (
 	reNameNSUID = regexp.MustCompile(`([a-z0-9]([-a-z0-9.]*[a-z0-9])?)_([a-z0-9]([-a-z0-9]*[a-z0-9])?)\(([0-9a-fA-F-]{32,36})\)`)
 	// pod "web-node1" (UID: "0123…"), the volume manager's format.
 	rePodUIDText = regexp.MustCompile(`pod \\?"([^"\\]+)\\?" \(UID: \\?"([0-9a-fA-F-]{32,36})\\?"\)`)
+	// podName:<uid> in the volume manager's operation keys.
+	rePodNameUID = regexp.MustCompile(`podName:([0-9a-f-]{32,36})`)
 	// a bare UID or container ID anywhere in text.
 	reHex32 = regexp.MustCompile(`\b[0-9a-f]{32}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
 	reHex64 = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
@@ -144,6 +146,12 @@ func newIndex(s *node.Snapshot, opts Options) *index {
 		for _, m := range reNameNSUID.FindAllStringSubmatch(r.Msg+" "+r.Err, -1) {
 			ix.learn(m[3], m[1], strings.ToLower(m[5]), false)
 		}
+		for _, m := range rePodUIDText.FindAllStringSubmatch(r.Msg+" "+r.Err, -1) {
+			// pod "<kubelet name>" (UID: "…") carries no namespace: accept a unique name match.
+			if e := ix.byNameAnyNS(m[1]); e != nil {
+				ix.learn(e.ns, m[1], strings.ToLower(m[2]), false)
+			}
+		}
 	}
 	for cid, ref := range s.ContainerIDs {
 		parts := strings.SplitN(ref, "/", 3)
@@ -202,6 +210,20 @@ func (ix *index) learn(ns, kname, uid string, orphanOK bool) *podEntry {
 		}
 	}
 	return e
+}
+
+// byNameAnyNS finds the pod with kubelet name kname in any namespace, if exactly one has it.
+func (ix *index) byNameAnyNS(kname string) *podEntry {
+	var found *podEntry
+	for k, e := range ix.byKName {
+		if _, name, _ := strings.Cut(k, "/"); name == kname {
+			if found != nil && found != e {
+				return nil
+			}
+			found = e
+		}
+	}
+	return found
 }
 
 // orphan returns (creating it) the entry for a static pod that has no manifest any more.
@@ -330,6 +352,9 @@ func (ix *index) podsFor(r *kubeletlog.Record) []*podEntry {
 	}
 	for _, m := range rePodUIDText.FindAllStringSubmatch(text, -1) {
 		add(ix.byUID[strings.ToLower(m[2])])
+	}
+	for _, m := range rePodNameUID.FindAllStringSubmatch(text, -1) {
+		add(ix.byUID[m[1]])
 	}
 	for _, uid := range reHex32.FindAllString(text, -1) {
 		add(ix.byUID[uid])

@@ -137,12 +137,16 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		f.Detail = "The kubelet accepts this, but it is probably not what the author meant (an unknown field is silently dropped)."
 		f.Hint = "fix or remove the field in " + tc.fileRef()
 	case KindManifestUnparseable:
-		f.Title = baseName(tc.file) + " is not a pod manifest: " + ellipsis(firstErr(b), 140)
+		why := parseReason(firstErr(b))
+		if len(b.pre) > 0 {
+			why = b.pre[0].Line
+		}
+		f.Title = baseName(tc.file) + " is not a pod manifest: " + ellipsis(why, 140)
 		f.Detail = "The kubelet could not decode this file as a Pod (or PodList), so no pod from it runs; a pod it defined before is stopped."
 		f.Hint = fmt.Sprintf("fix the YAML%s of %s, then check with: spdoc validate %s", lineSuffix(b), tc.file, tc.file)
 	case KindTransientParseError:
 		f.Title = "the kubelet read " + baseName(tc.file) + " while it was half-written"
-		f.Detail = "The kubelet failed to parse this file (" + ellipsis(firstErr(b), 100) + "), but it parses fine now: it was written in place, " +
+		f.Detail = "The kubelet failed to parse this file (" + ellipsis(parseReason(firstErr(b)), 100) + "), but it parses fine now: it was written in place, " +
 			"and the kubelet, which re-reads the directory on every change, saw a partial file. The pod may have been stopped and started again."
 		f.Hint = "write manifests atomically: write a dotfile in the same directory (the kubelet ignores dotfiles), fsync, then rename it over the manifest"
 	case KindManifestDirMissing:
@@ -160,7 +164,13 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		}
 		f.Title = fmt.Sprintf("pod %s is defined in %d files", name, len(files))
 		if tc.pod == nil && tc.file != "" {
-			f.Title = fmt.Sprintf("%s defines pod %s, which is also defined in another file", baseName(tc.file), strings.TrimPrefix(strings.TrimPrefix(b.pre[0].Line, "defines "), ""))
+			var others []string
+			for _, o := range files {
+				if o != tc.file {
+					others = append(others, baseName(o))
+				}
+			}
+			f.Title = fmt.Sprintf("%s defines pod %s, which %s also defines", baseName(tc.file), strings.TrimPrefix(b.pre[0].Line, "defines "), strings.Join(others, ", "))
 		}
 		f.Detail = "The kubelet runs only one pod per namespace/name and rejects the other copies; which file wins depends on file order, so edits to the other file have no effect."
 		f.Hint = "keep one of " + strings.Join(files, ", ") + " and remove the other (or rename it to a dotfile)"
@@ -203,7 +213,7 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		f.Title = cref + " keeps crashing"
 		if f.ExitCode != nil {
 			f.Title = fmt.Sprintf("%s keeps crashing (exit code %d", cref, *f.ExitCode)
-			if r := restarts(tc, c); r > 0 {
+			if r := max(restarts(tc, c), b.restarts); r > 0 {
 				f.Title += ", " + plural(r, "restart", "restarts")
 			}
 			f.Title += ")"
@@ -320,6 +330,16 @@ func lineSuffix(b *fb) string {
 	return ""
 }
 
+var reParse = regexp.MustCompile(`couldn't parse as pod\((.*)\), please check`)
+
+// parseReason keeps the decoder's words from the kubelet's "<path>: couldn't parse as pod(…)".
+func parseReason(err string) string {
+	if m := reParse.FindStringSubmatch(err); m != nil {
+		return m[1]
+	}
+	return err
+}
+
 var reDesc = regexp.MustCompile(`desc = (.*)`)
 
 // sandboxReason keeps the runtime's own words from a long CreatePodSandbox error chain.
@@ -330,12 +350,19 @@ func sandboxReason(err string) string {
 	return err
 }
 
-var reMountErr = regexp.MustCompile(`(MountVolume\.SetUp failed.*|hostPath type check failed.*|unmounted volumes=\[[^\]]*\])`)
+var reMountErrs = []*regexp.Regexp{
+	regexp.MustCompile(`hostPath type check failed.*`),
+	regexp.MustCompile(`MountVolume\.SetUp failed.*`),
+	regexp.MustCompile(`unmounted volumes=\[[^\]]*\]`),
+}
 
+// volumeReason picks the most specific words: the hostPath check, else the SetUp error.
 func volumeReason(b *fb) string {
-	for _, r := range b.recs {
-		if m := reMountErr.FindString(r.Msg + " " + r.Err); m != "" {
-			return m
+	for _, re := range reMountErrs {
+		for _, r := range b.recs {
+			if m := re.FindString(r.Msg + " " + r.Err); m != "" {
+				return m
+			}
 		}
 	}
 	return firstErr(b)

@@ -1,0 +1,116 @@
+package diagnose
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spdoc/spdoc/internal/kubeletlog"
+	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/podlog"
+	"github.com/spdoc/spdoc/internal/staticpod"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden reports under testdata/golden")
+
+// loadRoot reads a copied node filesystem (etc/kubernetes/manifests, var/log/kubelet.log,
+// var/log/pods) into a snapshot, as `spdoc diagnose --root` does, without a runtime. Paths stay
+// relative to the test's working directory so the golden files do not depend on the checkout.
+func loadRoot(t *testing.T, root, nodeName string) *node.Snapshot {
+	t.Helper()
+	s := &node.Snapshot{Node: node.NodeInfo{Name: nodeName, NameSource: "flag"}}
+	s.Paths = node.Paths{Root: root, ManifestDir: filepath.Join(root, "etc/kubernetes/manifests"),
+		PodLogsDir: filepath.Join(root, "var/log/pods"), KubeletLog: filepath.Join(root, "var/log/kubelet.log")}
+	s.Manifests = staticpod.ScanDir(s.Paths.ManifestDir)
+	kl := &node.KubeletLogState{Source: s.Paths.KubeletLog}
+	st, err := kubeletlog.ScanFile(context.Background(), s.Paths.KubeletLog, kubeletlog.ScanOptions{Prefilter: kubeletlog.Interesting},
+		func(r *kubeletlog.Record) error { kl.Records = append(kl.Records, *r); return nil })
+	if err != nil {
+		kl.Error = err.Error()
+	}
+	kl.Stats = st
+	s.KubeletLog = kl
+	if !st.Last.IsZero() {
+		s.Taken = st.Last.Add(time.Minute).UTC()
+	}
+	dirs, err := podlog.ScanPodDirs(s.Paths.PodLogsDir)
+	if err != nil {
+		t.Fatalf("scanning pod logs of %s: %v", root, err)
+	}
+	s.PodLogs = dirs
+	for _, d := range dirs {
+		for _, cd := range d.Containers {
+			tail := node.ContainerLogTail{Pod: d.Namespace + "/" + d.Name, UID: d.UID, Container: cd.Name}
+			if cur, ok := podlog.Current(cd); ok {
+				tail.Instance = cur
+				tail.Current, _ = podlog.Tail(cd.InstancePath(cur), 20)
+			}
+			if prev, ok := podlog.Previous(cd); ok {
+				tail.Previous, _ = podlog.Tail(cd.InstancePath(prev), 20)
+			}
+			s.LogTails = append(s.LogTails, tail)
+		}
+	}
+	return s
+}
+
+func TestGoldenReports(t *testing.T) {
+	nodes := []struct{ name, root, node string }{
+		{"handmade", "testdata/handmade", "node1"},
+	}
+	for _, n := range nodes {
+		snap := loadRoot(t, n.root, n.node)
+		rep := Analyze(snap, Options{})
+		for _, format := range []string{"text", "markdown", "json"} {
+			t.Run(n.name+"/"+format, func(t *testing.T) {
+				var buf bytes.Buffer
+				if err := Render(&buf, rep, format, RenderOptions{Width: 100}); err != nil {
+					t.Fatalf("Render %s: %v", format, err)
+				}
+				ext := map[string]string{"text": "txt", "markdown": "md", "json": "json"}[format]
+				golden := filepath.Join("..", "testdata", "golden", n.name+"."+ext)
+				if *update {
+					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("reading golden file (run go test ./diagnose -run TestGoldenReports -update): %v", err)
+				}
+				if got := buf.String(); got != string(want) {
+					t.Errorf("%s report differs from %s (run with -update and review the diff):\n%s", format, golden, firstDiff(got, string(want)))
+				}
+			})
+		}
+	}
+}
+
+// firstDiff shows the first differing line with some context.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return "line " + itoa(i+1) + ":\n got: " + gl + "\nwant: " + wl
+		}
+	}
+	return "(no line differs)"
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
