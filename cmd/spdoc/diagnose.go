@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+
+	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/redact"
+)
+
+func init() { subcommands = append(subcommands, newDiagnoseCmd) }
+
+// diagnoseHooks let other files extend `spdoc diagnose` without editing this one (the support
+// bundle adds --bundle and --bundle-in in diagnose_bundle.go). Each hook runs once while the
+// command is built: it may add flags to cmd and set the hook fields of o:
+//   - o.beforeSnapshot runs after flag validation, before the node client is created (e.g. unpack a
+//     bundle and point o.node at it as --root);
+//   - o.afterReport runs after the report is built and redacted, before it is printed (e.g. write
+//     a bundle from the same snapshot). An error from either fails the command with exit code 2.
+//
+// Redaction options live in o.redact (--no-redact sets Disabled; hooks may add Extra patterns).
+var diagnoseHooks []func(*cobra.Command, *diagnoseOptions)
+
+type diagnoseOptions struct {
+	node   nodeFlags
+	output string
+	redact redact.Options
+	width  int
+
+	stdout io.Writer
+	color  bool
+
+	beforeSnapshot func(ctx context.Context) error
+	afterReport    func(ctx context.Context, snap *node.Snapshot, report *diagnose.Report) error
+}
+
+func newDiagnoseCmd() *cobra.Command {
+	o := &diagnoseOptions{}
+	cmd := &cobra.Command{
+		Use:   "diagnose",
+		Short: "Explain what the kubelet did with every static pod on this node, and why",
+		Long: `diagnose reads the manifest directory, the kubelet log, the container runtime and the pod
+log files, attributes every relevant record to its static pod and prints findings with the
+root cause first, the evidence and a concrete next step.
+
+On the live node by default; --root DIR reads a copied node filesystem (no runtime).
+Exit status: 0 healthy, 1 problems found, 2 spdoc itself failed.`,
+		Example: `  spdoc diagnose
+  spdoc diagnose -o markdown > ticket.md
+  spdoc diagnose --root ./node-copy --node-name node1 -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.node.AddFlags(cmd.Flags())
+	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: "+strings.Join(diagnose.Formats, "|"))
+	cmd.Flags().BoolVar(&o.redact.Disabled, "no-redact", false, "print secrets (env values, --password= args, PEM blocks, bearer tokens) as they are")
+	cmd.Flags().IntVar(&o.width, "width", 0, "wrap text output at this many columns (default: terminal width, else 100)")
+	for _, h := range diagnoseHooks {
+		h(cmd, o)
+	}
+	return cmd
+}
+
+// Complete fills what the flags leave open: the output stream and whether it gets colour.
+func (o *diagnoseOptions) Complete(cmd *cobra.Command, _ []string) error {
+	o.stdout = cmd.OutOrStdout()
+	if f, ok := o.stdout.(*os.File); ok && term.IsTerminal(f.Fd()) {
+		_, noColor := os.LookupEnv("NO_COLOR")
+		o.color = !noColor
+		if o.width == 0 {
+			if w, _, err := term.GetSize(f.Fd()); err == nil && w > 40 {
+				o.width = w
+			}
+		}
+	}
+	return nil
+}
+
+func (o *diagnoseOptions) Validate() error {
+	if !slices.Contains(diagnose.Formats, o.output) && o.output != "md" {
+		return fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(diagnose.Formats, ", "))
+	}
+	if o.width < 0 {
+		return fmt.Errorf("--width %d: must not be negative", o.width)
+	}
+	return nil
+}
+
+// Run snapshots the node, analyzes, redacts and prints the report; problems exit with 1.
+func (o *diagnoseOptions) Run(ctx context.Context) error {
+	if o.beforeSnapshot != nil {
+		if err := o.beforeSnapshot(ctx); err != nil {
+			return err
+		}
+	}
+	client, err := o.node.Client(ctx)
+	if err != nil {
+		return fmt.Errorf("connecting to the node: %w", err)
+	}
+	defer client.Close()
+	snap, err := client.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the node (%s): %w", client.Describe(), err)
+	}
+	report := diagnose.Analyze(snap, diagnose.Options{})
+	report.Redact(redact.New(o.redact).String)
+	if o.afterReport != nil {
+		if err := o.afterReport(ctx, snap, report); err != nil {
+			return err
+		}
+	}
+	if err := diagnose.Render(o.stdout, report, o.output, diagnose.RenderOptions{Color: o.color, Width: o.width}); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	if report.Problems() {
+		return exitCodeError{1}
+	}
+	return nil
+}
