@@ -125,8 +125,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	} else if n > 0 {
 		a.log.Info("removed temp files left by an interrupted write", "count", n, "dir", a.opts.ManifestDir)
 	}
-	a.reconcile()
-
+	// Watch before the first reconcile, so a change made meanwhile is not missed.
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("starting file watcher: %w", err)
@@ -145,10 +144,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
 	}
+	a.reconcile()
 
 	a.refresh(ctx)
 	ticker := time.NewTicker(a.opts.RefreshInterval)
 	defer ticker.Stop()
+	debounceDelay := a.opts.Debounce
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
 	cfgAbs, _ := filepath.Abs(a.opts.ConfigPath)
@@ -164,7 +165,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			name, _ := filepath.Abs(ev.Name)
 			switch {
 			case name == cfgAbs:
-				debounce.Reset(a.opts.Debounce)
+				debounce.Reset(debounceDelay)
 			case filepath.Dir(name) == mdAbs && !manifestdir.IsTemp(filepath.Base(name)):
 				a.triggerRefresh()
 			}
