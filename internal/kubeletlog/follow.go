@@ -1,0 +1,195 @@
+package kubeletlog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// followPoll is the slow poll that backs up fsnotify (missed events, inotify limits, NFS).
+var followPoll = time.Second
+
+// Follow tails the log file at path like `tail -F`: it starts at the end of the file (or, with
+// opts.Since set, at the first line at or after Since) and calls fn for each new record that
+// passes opts (Prefilter, Since, Until) until ctx is done (it then returns ctx.Err()) or fn fails.
+// It survives rotation: when path is renamed away and recreated it drains the old file and
+// continues with the new one from its start; when the file shrinks (copytruncate) it restarts at
+// offset 0. It waits on fsnotify events with a slow poll as fallback, never a busy loop. A partial
+// last line waits for its newline. Record.Line is 0 (unknown); Offset is the offset in the file
+// being read.
+func Follow(ctx context.Context, path string, opts ScanOptions, fn func(*Record) error) error {
+	if opts.Source == "" {
+		opts.Source = path
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("following kubelet log: %w", err)
+	}
+	t := &tailer{path: path, f: f, lp: newLineProc(opts, 0), fn: fn, chunk: make([]byte, 256<<10)}
+	defer func() { t.f.Close() }()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("following kubelet log: %w", err)
+	}
+	t.off = fi.Size()
+	if !opts.Since.IsZero() {
+		p := Parser{Ref: opts.RefTime, Location: opts.Location}
+		if t.off, err = seekSince(f, fi.Size(), opts.Since, &p); err != nil {
+			return fmt.Errorf("following kubelet log %q: %w", path, err)
+		}
+	}
+	if _, err := f.Seek(t.off, io.SeekStart); err != nil {
+		return fmt.Errorf("following kubelet log %q: %w", path, err)
+	}
+
+	var events <-chan fsnotify.Event
+	var watchErrs <-chan error
+	if w, err := fsnotify.NewWatcher(); err == nil {
+		defer w.Close()
+		// Watch the directory: it sees the file renamed away and recreated.
+		if w.Add(filepath.Dir(path)) == nil {
+			events, watchErrs = w.Events, w.Errors
+		}
+	}
+	tick := time.NewTicker(followPoll)
+	defer tick.Stop()
+	for {
+		if err := t.readMore(); err != nil {
+			return err
+		}
+		if err := t.checkRotation(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-events:
+		case <-watchErrs: // the poll carries on
+		case <-tick.C:
+		}
+	}
+}
+
+type tailer struct {
+	path       string
+	f          *os.File
+	off        int64  // offset in f of pending[0]
+	pending    []byte // bytes read but not yet a complete line
+	discarding bool   // inside a line longer than MaxLine
+	chunk      []byte
+	lp         *lineProc
+	fn         func(*Record) error
+}
+
+// readMore reads f to its current end and hands complete lines to the parser.
+func (t *tailer) readMore() error {
+	for {
+		n, err := t.f.Read(t.chunk)
+		if n > 0 {
+			if perr := t.consume(t.chunk[:n]); perr != nil {
+				return perr
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("following kubelet log %q: %w", t.path, err)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+func (t *tailer) consume(b []byte) error {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			if t.discarding {
+				t.lp.stats.Bytes += int64(len(b))
+				t.off += int64(len(b))
+				return nil
+			}
+			t.pending = append(t.pending, b...)
+			if len(t.pending) > MaxLine {
+				t.off += int64(len(t.pending))
+				t.pending, t.discarding = t.pending[:0], true
+			}
+			return nil
+		}
+		line := b[:i+1]
+		b = b[i+1:]
+		if t.discarding {
+			t.lp.skipLong(int64(len(line)))
+			t.off += int64(len(line))
+			t.discarding = false
+			continue
+		}
+		if len(t.pending) > 0 {
+			t.pending = append(t.pending, line...)
+			line = t.pending
+		}
+		if err := t.lp.line(line, t.off, t.fn); err != nil {
+			return err
+		}
+		t.off += int64(len(line))
+		t.pending = t.pending[:0]
+	}
+	return nil
+}
+
+// flush hands a final line without newline to the parser (the file is finished).
+func (t *tailer) flush() error {
+	if len(t.pending) == 0 || t.discarding {
+		t.pending, t.discarding = t.pending[:0], false
+		return nil
+	}
+	err := t.lp.line(t.pending, t.off, t.fn)
+	t.pending = t.pending[:0]
+	return err
+}
+
+// checkRotation switches to a recreated file or restarts a truncated one.
+func (t *tailer) checkRotation() error {
+	now, err := os.Stat(t.path)
+	if err != nil {
+		return nil // renamed away and not yet recreated: keep reading the old file
+	}
+	cur, err := t.f.Stat()
+	if err != nil {
+		return fmt.Errorf("following kubelet log %q: %w", t.path, err)
+	}
+	if !os.SameFile(cur, now) {
+		// Rotated by rename: drain what the old file got since the last read, then switch.
+		if err := t.readMore(); err != nil {
+			return err
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		nf, err := os.Open(t.path)
+		if err != nil {
+			return nil // gone again: retry on the next event or poll
+		}
+		t.f.Close()
+		t.f, t.off = nf, 0
+		return t.readMore()
+	}
+	if now.Size() < t.off+int64(len(t.pending)) {
+		// copytruncate: the file was emptied in place.
+		if _, err := t.f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("following kubelet log %q: %w", t.path, err)
+		}
+		t.off, t.pending, t.discarding = 0, t.pending[:0], false
+		return t.readMore()
+	}
+	return nil
+}
