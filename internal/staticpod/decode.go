@@ -81,17 +81,21 @@ func DecodeFile(path string, data []byte) *File {
 		return f
 	}
 	sp := newStaticPod(pod, path, 0)
-	sp.Issues = append(sp.Issues, idx.dups...)
-	for _, is := range unknownFields(data) {
-		is.Line = idx.line(is.Field)
-		sp.Issues = append(sp.Issues, is)
-	}
-	for _, is := range Validate(pod) {
-		is.Line = idx.line(is.Field)
-		sp.Issues = append(sp.Issues, is)
-	}
+	j, _ := toJSON(data) // cannot fail: decodePod converted the same data
+	sp.Issues = podIssues(pod, j, idx)
 	f.Pods = []*StaticPod{sp}
 	return f
+}
+
+// podIssues is everything wrong with a decoded pod: keys set twice, unknown fields (from its JSON
+// form j), then Validate, each with its line from idx.
+func podIssues(pod *corev1.Pod, j []byte, idx *lineIndex) []Issue {
+	issues := append([]Issue(nil), idx.dups...)
+	for _, is := range append(strictIssues(j), Validate(pod)...) {
+		is.Line = idx.line(is.Field)
+		issues = append(issues, is)
+	}
+	return issues
 }
 
 // newStaticPod fills the identity fields of a decoded pod.
@@ -135,39 +139,35 @@ func decodePod(data []byte) (*corev1.Pod, *ParseError) {
 	if perr != nil {
 		return nil, perr
 	}
-	return decodePodJSON(j)
+	pod, err := decodePodJSON(j)
+	if err != nil {
+		return nil, parseError(err)
+	}
+	return pod, nil
 }
 
-func decodePodJSON(j []byte) (*corev1.Pod, *ParseError) {
+// decodePodJSON decodes j as exactly one core/v1 Pod, with the kubelet decoder's errors
+// (`Object 'Kind' is missing in …`) or `invalid pod: …` for any other object.
+func decodePodJSON(j []byte) (*corev1.Pod, error) {
 	obj, gvk, err := codecs.UniversalDeserializer().Decode(j, nil, nil)
 	if err != nil {
 		if runtime.IsNotRegisteredError(err) && gvk != nil {
-			return nil, &ParseError{Msg: fmt.Sprintf("couldn't parse as pod(invalid pod: kind %q in apiVersion %q is not a v1 Pod)", gvk.Kind, gvk.GroupVersion().String())}
+			return nil, fmt.Errorf("invalid pod: kind %q in apiVersion %q is not a v1 Pod", gvk.Kind, gvk.GroupVersion().String())
 		}
-		return nil, parseError(err)
+		return nil, err
 	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		return o, nil
 	case *corev1.PodList:
-		return nil, &ParseError{Msg: fmt.Sprintf("couldn't parse as pod(invalid pod: a v1 PodList with %d items; the kubelet's manifest directory accepts exactly one Pod per file)", len(o.Items))}
+		return nil, fmt.Errorf("invalid pod: a v1 PodList with %d items; the kubelet's manifest directory accepts exactly one Pod per file", len(o.Items))
 	default:
-		return nil, &ParseError{Msg: fmt.Sprintf("couldn't parse as pod(invalid pod: kind %q is not a Pod)", gvk.Kind)}
+		return nil, fmt.Errorf("invalid pod: kind %q is not a Pod", gvk.Kind)
 	}
 }
 
-// unknownFields decodes data strictly and reports the fields the kubelet silently ignores.
-func unknownFields(data []byte) []Issue {
-	j, perr := toJSON(data)
-	if perr != nil {
-		return nil
-	}
-	return strictIssues(j, "")
-}
-
-// strictIssues reports unknown and duplicate fields of the Pod JSON j; prefix is prepended to
-// every field path (for pods nested in a config file).
-func strictIssues(j []byte, prefix string) []Issue {
+// strictIssues reports unknown and duplicate fields of the Pod JSON j.
+func strictIssues(j []byte) []Issue {
 	var p corev1.Pod
 	strict, err := kjson.UnmarshalStrict(j, &p, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 	if err != nil {
@@ -190,7 +190,6 @@ func strictIssues(j []byte, prefix string) []Issue {
 			is.Type = TypeUnknownField
 			is.Detail = msg
 		}
-		is.Field = joinField(prefix, is.Field)
 		out = append(out, is)
 	}
 	return out
@@ -201,17 +200,4 @@ func unquote(s string) string {
 		return u
 	}
 	return s
-}
-
-func joinField(prefix, f string) string {
-	switch {
-	case prefix == "":
-		return f
-	case f == "":
-		return prefix
-	case strings.HasPrefix(f, "["):
-		return prefix + f
-	default:
-		return prefix + "." + f
-	}
 }

@@ -53,6 +53,7 @@ type StaticPod struct {
 	Name      string      `json:"name"`
 	Source    string      `json:"source"`          // file the pod was read from
 	Index     int         `json:"index,omitempty"` // position inside a PodList / config list
+	Line      int         `json:"line,omitempty"`  // 1-based line where the pod starts in an agent config, 0 for manifests
 	Pod       *corev1.Pod `json:"pod,omitempty"`
 	Issues    []Issue     `json:"issues,omitempty"`
 	// UID is the pod UID if the manifest sets metadata.uid. Otherwise the kubelet derives it from a
@@ -120,7 +121,8 @@ type File struct {
 	Err     string       `json:"err,omitempty"`    // read error for KindUnreadable
 	Parse   *ParseError  `json:"parseError,omitempty"`
 	Pods    []*StaticPod `json:"pods,omitempty"`
-	// Warnings are file-level issues that are not tied to one pod (e.g. unknown top-level fields).
+	// Warnings are file-level issues that are not tied to one pod (e.g. more than one YAML
+	// document). Unknown fields of the pod are in the pod's Issues.
 	Warnings []Issue `json:"warnings,omitempty"`
 }
 
