@@ -187,3 +187,5 @@ func testEnv(t *testing.T, c node.Client) Env {
 }
 
 func lipglossWidth(s string) int { return ansi.StringWidth(s) }
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
