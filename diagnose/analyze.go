@@ -403,14 +403,37 @@ func (a *analyzer) record(r *kubeletlog.Record) {
 	}
 	for _, e := range pods {
 		pa := a.pod(e)
-		if c.kind == KindProbeFailed && r.Fields["probeType"] != "" {
-			// one finding per probe type and container: liveness restarts, readiness only unready.
-			b := pa.fs.get(c.kind, c.container, c.severity)
-			b.add(r)
-			continue
+		container := c.container
+		if !containerKinds[c.kind] {
+			container = "" // sandbox, network, volumes, removal: about the whole pod
+		} else if container == "" {
+			container = specContainer(e, r.Image)
 		}
-		pa.fs.get(c.kind, c.container, c.severity).add(r)
+		pa.fs.get(c.kind, container, c.severity).add(r)
 	}
+}
+
+var containerKinds = map[Kind]bool{KindImageNotPresent: true, KindImagePullFailed: true, KindCrashLoop: true,
+	KindOOMKilled: true, KindProbeFailed: true, KindContainerFailed: true}
+
+// specContainer names the container a record without a container name is about: the one whose
+// image it names, or the only container of the pod.
+func specContainer(e *podEntry, image string) string {
+	if len(e.pods) == 0 || e.pods[0].Pod == nil {
+		return ""
+	}
+	spec := e.pods[0].Pod.Spec
+	if image != "" {
+		for _, c := range append(spec.InitContainers, spec.Containers...) {
+			if c.Image == image {
+				return c.Name
+			}
+		}
+	}
+	if len(spec.Containers) == 1 && len(spec.InitContainers) == 0 {
+		return spec.Containers[0].Name
+	}
+	return ""
 }
 
 // runtimeRules attributes CRI sandboxes and containers: current state, exits, OOM kills, restarts.
@@ -749,6 +772,7 @@ func (a *analyzer) state(pa *podAcc, rtUp bool) string {
 	if cur[KindCrashLoop] || cur[KindOOMKilled] {
 		return "CrashLoop"
 	}
+	delete(cur, KindPodNotStarted)
 	if rtUp {
 		if a.running(pa) {
 			return "Running"

@@ -88,6 +88,19 @@ func ellipsis(s string, n int) string {
 	return s[:n-1] + "…"
 }
 
+// tailEllipsis keeps the end of a long error chain ("a: b: c: the real reason"), cut at a ": ".
+func tailEllipsis(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	rest := s[len(s)-n:]
+	if i := strings.Index(rest, ": "); i >= 0 && i+2 < len(rest) {
+		rest = rest[i+2:]
+	}
+	return "…" + rest
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return fmt.Sprintf("%d %s", n, one)
@@ -187,7 +200,7 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		f.Detail = "Neither the kubelet nor spdoc can read this entry (permissions, a dangling or looping symlink), so it defines no pod."
 		f.Hint = "check it with: ls -lL " + tc.file
 	case KindSandboxFailed:
-		f.Title = "the runtime failed to create the pod sandbox: " + ellipsis(sandboxReason(firstErr(b)), 120)
+		f.Title = "the runtime failed to create the pod sandbox: " + tailEllipsis(sandboxReason(firstErr(b)), 110)
 		f.Detail = "Before any container starts, the kubelet asks the runtime (RunPodSandbox) for the pod sandbox: the pause container and its namespaces. That failed, so no container of this pod starts; the kubelet retries with back-off."
 		f.Hint = "read the runtime's error above; then check the runtime: journalctl -u containerd -e"
 	case KindNetworkNotReady:
