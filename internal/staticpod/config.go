@@ -98,6 +98,21 @@ func LoadConfig(path string, data []byte) (*Config, error) {
 		cfg.Pods = append(cfg.Pods, sp)
 		return nil
 	}
+	// addPods adds every pod of the list node at field (absent or null: none).
+	addPods := func(list *yaml.Node, field string) error {
+		if list == nil || isNull(list) {
+			return nil
+		}
+		if list.Kind != yaml.SequenceNode {
+			return cerr(list.Line, field, "must be a list of Pod objects")
+		}
+		for i, n := range list.Content {
+			if err := addPod(n, field+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for doc := 1; ; doc++ {
@@ -155,17 +170,8 @@ func LoadConfig(path string, data []byte) (*Config, error) {
 				}
 				return nil, cerr(m.Line, "machine", "must be a mapping")
 			}
-			pods := child(m, "pods")
-			if pods == nil || isNull(pods) {
-				continue
-			}
-			if pods.Kind != yaml.SequenceNode {
-				return nil, cerr(pods.Line, "machine.pods", "must be a list of Pod objects")
-			}
-			for i, n := range pods.Content {
-				if err := addPod(n, "machine.pods["+strconv.Itoa(i)+"]"); err != nil {
-					return nil, err
-				}
+			if err := addPods(child(m, "pods"), "machine.pods"); err != nil {
+				return nil, err
 			}
 		case child(root, "pods") != nil:
 			addFormat(FormatSpdoc)
@@ -174,17 +180,8 @@ func LoadConfig(path string, data []byte) (*Config, error) {
 					return nil, cerr(root.Content[i].Line, k, "unknown field (an spdoc config has only `pods:`)")
 				}
 			}
-			pods := child(root, "pods")
-			if isNull(pods) {
-				continue
-			}
-			if pods.Kind != yaml.SequenceNode {
-				return nil, cerr(pods.Line, "pods", "must be a list of Pod objects")
-			}
-			for i, n := range pods.Content {
-				if err := addPod(n, "pods["+strconv.Itoa(i)+"]"); err != nil {
-					return nil, err
-				}
+			if err := addPods(child(root, "pods"), "pods"); err != nil {
+				return nil, err
 			}
 		case kind != "":
 			// Another Talos document (NetworkConfig, KubeletConfig…): not about static pods.

@@ -160,10 +160,7 @@ func TestLoadConfigPodIssues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, is := range cfg.Pods[0].Issues {
-		got = append(got, fmt.Sprintf("%d %s %s %s", is.Line, is.Severity, is.Field, is.Type))
-	}
+	got := issueLines(cfg.Pods[0].Issues)
 	want := []string{
 		"2 warning apiVersion Required value",
 		"2 warning kind Required value",

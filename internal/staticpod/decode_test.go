@@ -128,10 +128,7 @@ spec:
 	if f.Parse != nil || len(f.Pods) != 1 {
 		t.Fatalf("parse %v, pods %d", f.Parse, len(f.Pods))
 	}
-	var got []string
-	for _, is := range f.Pods[0].Issues {
-		got = append(got, fmt.Sprintf("%d %s %s %s", is.Line, is.Severity, is.Field, is.Type))
-	}
+	got := issueLines(f.Pods[0].Issues)
 	want := []string{
 		"5 warning metadata.name Duplicate field",
 		"13 warning spec.containers[0].imagePolicy Unknown field",
@@ -183,4 +180,13 @@ func FuzzDecodeFile(f *testing.F) {
 			t.Fatalf("want exactly one of Parse and Pods: parse %v, %d pods", file.Parse, len(file.Pods))
 		}
 	})
+}
+
+// issueLines renders issues as "<line> <severity> <field> <type>".
+func issueLines(issues []Issue) []string {
+	var out []string
+	for _, is := range issues {
+		out = append(out, fmt.Sprintf("%d %s %s %s", is.Line, is.Severity, is.Field, is.Type))
+	}
+	return out
 }
