@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/spdoc/spdoc/internal/node"
+)
+
+// nodeFlags are the flags that say which node to read and where its sources are, shared by
+// diagnose, tui, get, containers and logs. Client builds the node.Client from them.
+type nodeFlags struct {
+	root             string
+	manifests        string
+	podLogsDir       string
+	containerLogsDir string
+	kubeletLog       string
+	kubeletConfig    string
+	runtimeEndpoint  string
+	noRuntime        bool
+	nodeName         string
+	since            time.Duration
+	logTail          int
+	maxRecords       int
+}
+
+// AddFlags registers the node source flags on fs.
+func (f *nodeFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.root, "root", "", "read a copied node filesystem (unpacked support bundle) under DIR instead of this machine; no runtime is asked")
+	fs.StringVar(&f.manifests, "manifests", "", "static pod manifest dir (default: staticPodPath of the kubelet config, else "+node.DefaultManifestDir+")")
+	fs.StringVar(&f.podLogsDir, "pod-logs-dir", "", "pod log dir (default: podLogsDir of the kubelet config, else "+node.DefaultPodLogsDir+")")
+	fs.StringVar(&f.containerLogsDir, "container-logs-dir", "", "dir of the container log symlinks (default "+node.DefaultContainerLogsDir+")")
+	fs.StringVar(&f.kubeletLog, "kubelet-log", "", `kubelet log: FILE, "-" for stdin or "journal" (default: journald, then /var/log/kubelet.log; with --root DIR/var/log/kubelet.log)`)
+	fs.StringVar(&f.kubeletConfig, "kubelet-config", "", "KubeletConfiguration file (default: the running kubelet's --config, else "+node.DefaultKubeletConfig+")")
+	fs.StringVar(&f.runtimeEndpoint, "runtime-endpoint", "", "CRI runtime socket (default: containerRuntimeEndpoint of the kubelet config, else unix:///run/containerd/containerd.sock)")
+	fs.BoolVar(&f.noRuntime, "no-runtime", false, "do not ask the container runtime")
+	fs.StringVar(&f.nodeName, "node-name", "", "node name as the kubelet knows it (default: detected from pod log dirs, kubelet log, runtime, hostname)")
+	fs.DurationVar(&f.since, "since", 0, "kubelet log history to read (default: 1h from journald, the whole file otherwise)")
+	fs.IntVar(&f.logTail, "log-tail", node.DefaultLogTail, "container log lines kept per static pod container and instance")
+	fs.IntVar(&f.maxRecords, "max-records", node.DefaultMaxRecords, "most relevant kubelet log records kept (oldest dropped)")
+}
+
+// Validate checks the flag values that can be checked without touching the node.
+func (f *nodeFlags) Validate() error {
+	if f.since < 0 {
+		return fmt.Errorf("--since %s: must not be negative", f.since)
+	}
+	if f.maxRecords <= 0 {
+		return fmt.Errorf("--max-records %d: must be positive", f.maxRecords)
+	}
+	if f.root != "" {
+		fi, err := os.Stat(f.root)
+		if err != nil {
+			return fmt.Errorf("--root: %w", err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("--root %s: not a directory", f.root)
+		}
+		if f.runtimeEndpoint != "" {
+			return errors.New("--root reads a copied node: --runtime-endpoint makes no sense with it")
+		}
+	}
+	return nil
+}
+
+// LocalOptions turns the flags into node.LocalOptions.
+func (f *nodeFlags) LocalOptions() node.LocalOptions {
+	logTail := f.logTail
+	if logTail == 0 {
+		logTail = -1 // --log-tail 0: none (0 in LocalOptions means the default)
+	}
+	return node.LocalOptions{
+		Root:             f.root,
+		ManifestDir:      f.manifests,
+		PodLogsDir:       f.podLogsDir,
+		ContainerLogsDir: f.containerLogsDir,
+		KubeletLog:       f.kubeletLog,
+		KubeletConfig:    f.kubeletConfig,
+		RuntimeEndpoint:  f.runtimeEndpoint,
+		NoRuntime:        f.noRuntime,
+		NodeName:         f.nodeName,
+		Since:            f.since,
+		LogTail:          logTail,
+		MaxRecords:       f.maxRecords,
+		Stdin:            os.Stdin,
+	}
+}
+
+// Client returns the node client the flags describe (this machine, or --root).
+func (f *nodeFlags) Client(ctx context.Context) (node.Client, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return node.NewLocal(f.LocalOptions()), nil
+}

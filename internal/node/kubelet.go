@@ -1,0 +1,228 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/spdoc/spdoc/internal/kubeletlog"
+)
+
+// KubeletConfig is the part of a KubeletConfiguration file spdoc reads.
+type KubeletConfig struct {
+	StaticPodPath            string `json:"staticPodPath"`
+	PodLogsDir               string `json:"podLogsDir"`
+	ContainerRuntimeEndpoint string `json:"containerRuntimeEndpoint"`
+}
+
+// ReadKubeletConfig reads the fields spdoc needs from a KubeletConfiguration file.
+func ReadKubeletConfig(path string) (*KubeletConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading kubelet config: %w", err)
+	}
+	var c KubeletConfig
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("kubelet config %q: %w", path, err)
+	}
+	return &c, nil
+}
+
+// kubeletProc is a running kubelet found in /proc.
+type kubeletProc struct {
+	KubeletState
+	configFlag string // its --config
+}
+
+// findKubelet looks for a kubelet process in procDir (/proc): comm or argv[0] base name starting
+// with "kubelet". Unreadable entries (processes that ended) are skipped.
+func findKubelet(procDir string) *kubeletProc {
+	k := &kubeletProc{KubeletState: KubeletState{Checked: true}}
+	ents, err := os.ReadDir(procDir)
+	if err != nil {
+		k.Checked = false
+		return k
+	}
+	self := os.Getpid()
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join(procDir, e.Name(), "cmdline"))
+		if err != nil || len(cmdline) == 0 {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+		if !isKubeletBinary(args[0]) {
+			continue
+		}
+		k.Running, k.PID = true, pid
+		k.configFlag = flagValue(args[1:], "config")
+		return k
+	}
+	return k
+}
+
+// isKubeletBinary accepts /usr/bin/kubelet, kubelet-v1.34.4 — not kubeletctl-like tools whose
+// name merely starts with kubelet followed by letters.
+func isKubeletBinary(argv0 string) bool {
+	base := filepath.Base(argv0)
+	rest, ok := strings.CutPrefix(base, "kubelet")
+	return ok && (rest == "" || rest[0] == '-' || rest[0] == '.' || rest[0] == '_')
+}
+
+// flagValue finds --name=value or --name value (also with one dash) in args.
+func flagValue(args []string, name string) string {
+	for i, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+		if a == name && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// defaultLiveLogs are the kubelet log files tried on a live node after journald.
+var defaultLiveLogs = []string{"/var/log/kubelet.log", "/var/log/kubelet/kubelet.log"}
+
+// scanKubeletLog reads the kubelet log source of r from since (zero: all) and calls fn for each
+// record opts.Prefilter accepts. It returns the source it read ("journal", "stdin" or a path).
+func (l *Local) scanKubeletLog(ctx context.Context, r resolved, since time.Time, prefilter func([]byte) bool, fn func(*kubeletlog.Record) error) (string, kubeletlog.Stats, error) {
+	opts := kubeletlog.ScanOptions{Since: since, Prefilter: prefilter}
+	switch src := r.KubeletLog; src {
+	case KubeletLogStdin:
+		opts.Source = "stdin"
+		st, err := kubeletlog.Scan(ctx, l.opts.Stdin, opts, fn)
+		if err != nil {
+			err = fmt.Errorf("reading the kubelet log from stdin: %w", err)
+		}
+		return "stdin", st, err
+	case KubeletLogJournal:
+		st, err := scanJournal(ctx, since, opts, fn)
+		return KubeletLogJournal, st, err
+	case KubeletLogAuto:
+		// journald first, then the usual files; fn sees records of the first source with lines.
+		st, jerr := scanJournal(ctx, since, opts, fn)
+		if st.Lines > 0 {
+			return KubeletLogJournal, st, jerr
+		}
+		tried := []string{"journal (" + errText(jerr, "no entries") + ")"}
+		for _, p := range defaultLiveLogs {
+			if _, err := os.Stat(p); err != nil {
+				tried = append(tried, p+" (absent)")
+				continue
+			}
+			st, err := kubeletlog.ScanHistory(ctx, p, opts, fn)
+			return p, st, err
+		}
+		return "auto", kubeletlog.Stats{}, fmt.Errorf("no kubelet log found: tried %s; name one with --kubelet-log FILE|-|journal", strings.Join(tried, ", "))
+	default:
+		st, err := kubeletlog.ScanHistory(ctx, src, opts, fn)
+		if err != nil && errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("kubelet log %s does not exist: %w", src, err)
+		}
+		return src, st, err
+	}
+}
+
+func errText(err error, def string) string {
+	if err == nil {
+		return def
+	}
+	return err.Error()
+}
+
+func scanJournal(ctx context.Context, since time.Time, opts kubeletlog.ScanOptions, fn func(*kubeletlog.Record) error) (kubeletlog.Stats, error) {
+	rc, err := kubeletlog.Journal(ctx, "kubelet", since)
+	if err != nil {
+		return kubeletlog.Stats{}, err
+	}
+	defer rc.Close()
+	opts.Source = KubeletLogJournal
+	return kubeletlog.Scan(ctx, rc, opts, fn)
+}
+
+// logSince turns a Since duration into the time a log read starts at; journald gets a default
+// window because its history is long.
+func (l *Local) logSince(src string, d time.Duration) time.Time {
+	if d > 0 {
+		return l.now().Add(-d)
+	}
+	if src == KubeletLogJournal || (src == KubeletLogAuto && l.opts.Root == "") {
+		return l.now().Add(-DefaultJournalSince)
+	}
+	return time.Time{}
+}
+
+// kubeletLog reads the relevant kubelet records for a snapshot, bounded by MaxRecords.
+func (l *Local) kubeletLog(ctx context.Context, r resolved) *KubeletLogState {
+	keep := &keepRecords{max: l.opts.MaxRecords}
+	src, st, err := l.scanKubeletLog(ctx, r, l.logSince(r.KubeletLog, l.opts.Since), kubeletlog.Interesting, func(rec *kubeletlog.Record) error {
+		keep.add(rec)
+		return nil
+	})
+	ks := &KubeletLogState{Source: src, Stats: st, Records: keep.list(), Truncated: keep.truncated}
+	if err != nil && !(errors.Is(err, kubeletlog.ErrNoJournalEntries) && st.Lines > 0) {
+		ks.Error = err.Error()
+	}
+	return ks
+}
+
+// MatchesPod reports whether a kubelet record is about the static pod with the given namespace,
+// kubelet pod name (<name>-<node>), UID and manifest path (empty values are not matched). It is a
+// plain matcher for `spdoc logs --kubelet --pod`; diagnose owns the full attribution.
+func MatchesPod(rec *kubeletlog.Record, ns, kubeletName, uid, manifestPath string) bool {
+	if kubeletName != "" && rec.PodName == kubeletName && (ns == "" || rec.PodNamespace == "" || rec.PodNamespace == ns) {
+		return true
+	}
+	if uid != "" && rec.PodUID == uid {
+		return true
+	}
+	if manifestPath != "" && rec.Path == manifestPath {
+		return true
+	}
+	text := []string{rec.Err, rec.Msg}
+	for _, v := range rec.Fields {
+		text = append(text, v)
+	}
+	for _, t := range text {
+		if t == "" {
+			continue
+		}
+		if uid != "" && strings.Contains(t, uid) {
+			return true
+		}
+		if kubeletName != "" && ns != "" && strings.Contains(t, kubeletName+"_"+ns+"(") {
+			return true // name_ns(uid)
+		}
+		if manifestPath != "" && strings.Contains(t, manifestPath) {
+			return true
+		}
+	}
+	return false
+}
+
+// bytesHasAny is a cheap prefilter: the raw line mentions one of the needles.
+func bytesHasAny(needles [][]byte) func([]byte) bool {
+	return func(line []byte) bool {
+		for _, n := range needles {
+			if bytes.Contains(line, n) {
+				return true
+			}
+		}
+		return false
+	}
+}

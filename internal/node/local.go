@@ -1,0 +1,355 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spdoc/spdoc/internal/cri"
+	"github.com/spdoc/spdoc/internal/kubeletlog"
+	"github.com/spdoc/spdoc/internal/podlog"
+	"github.com/spdoc/spdoc/internal/staticpod"
+)
+
+// Default node locations (relative to LocalOptions.Root when it is set).
+const (
+	DefaultKubeletConfig    = "/var/lib/kubelet/config.yaml"
+	DefaultManifestDir      = "/etc/kubernetes/manifests"
+	DefaultPodLogsDir       = "/var/log/pods"
+	DefaultContainerLogsDir = "/var/log/containers"
+	DefaultRootKubeletLog   = "/var/log/kubelet.log"
+	// RuntimeFile is the optional CRI state a capture or support bundle writes at the top of a
+	// copied node (a JSON RuntimeState); --root loads it instead of asking a runtime.
+	RuntimeFile = "runtime.json"
+)
+
+// Defaults of LocalOptions.
+const (
+	DefaultJournalSince = time.Hour
+	DefaultLogTail      = 20
+	DefaultMaxRecords   = 20000
+	// maxTailContainers bounds how many containers get log tails in a snapshot.
+	maxTailContainers = 200
+)
+
+// Kubelet log source names for LocalOptions.KubeletLog.
+const (
+	KubeletLogAuto    = ""
+	KubeletLogStdin   = "-"
+	KubeletLogJournal = "journal"
+)
+
+// LocalOptions say where a Local client reads the node. Empty fields take the defaults described
+// on each; with Root set, every default path lies under Root and the runtime is not consulted.
+type LocalOptions struct {
+	// Root is a copied node filesystem (an unpacked support bundle). Empty: this machine.
+	Root string
+	// ManifestDir: else the kubelet config's staticPodPath, else /etc/kubernetes/manifests.
+	ManifestDir string
+	// PodLogsDir: else the kubelet config's podLogsDir, else /var/log/pods.
+	PodLogsDir string
+	// ContainerLogsDir: else /var/log/containers.
+	ContainerLogsDir string
+	// KubeletLog: "" auto (live: journald, then /var/log/kubelet.log, /var/log/kubelet/kubelet.log;
+	// Root: Root/var/log/kubelet.log), a file path (rotated siblings are read too), "-" for Stdin,
+	// or "journal".
+	KubeletLog string
+	// KubeletConfig: else the running kubelet's --config, else /var/lib/kubelet/config.yaml.
+	KubeletConfig string
+	// RuntimeEndpoint: else the kubelet config's containerRuntimeEndpoint, else containerd's socket.
+	RuntimeEndpoint string
+	// NoRuntime skips the CRI runtime (Snapshot.Runtime is nil).
+	NoRuntime bool
+	// NodeName: else detected from pod log dirs, kubelet records, runtime sandboxes, the hostname.
+	NodeName string
+	// Since bounds the kubelet log history read into a snapshot. 0 means 1h for journald (whose
+	// history can be weeks long) and the whole file (with its rotated siblings) for files: an old
+	// "Could not process manifest file" may be what explains the current state, and file scans
+	// seek and stream.
+	Since time.Duration
+	// LogTail is how many lines of each static pod container's current and previous log a
+	// snapshot keeps (default 20; < 0 none).
+	LogTail int
+	// MaxRecords caps the relevant kubelet records kept (default 20000); the oldest are dropped
+	// and KubeletLogState.Truncated is set.
+	MaxRecords int
+	// RuntimeTimeout bounds each CRI call (default 2s).
+	RuntimeTimeout time.Duration
+	// Stdin is read when KubeletLog is "-" (default os.Stdin).
+	Stdin io.Reader
+}
+
+// Local reads this node (or a copied one) directly.
+type Local struct {
+	opts LocalOptions
+	now  func() time.Time
+}
+
+var _ Client = (*Local)(nil)
+
+// NewLocal returns a Client that reads the node described by opts.
+func NewLocal(opts LocalOptions) Client { return newLocal(opts) }
+
+func newLocal(opts LocalOptions) *Local {
+	if opts.LogTail == 0 {
+		opts.LogTail = DefaultLogTail
+	}
+	if opts.MaxRecords <= 0 {
+		opts.MaxRecords = DefaultMaxRecords
+	}
+	if opts.RuntimeTimeout <= 0 {
+		opts.RuntimeTimeout = cri.DefaultTimeout
+	}
+	if opts.Stdin == nil {
+		opts.Stdin = os.Stdin
+	}
+	return &Local{opts: opts, now: time.Now}
+}
+
+func (l *Local) Describe() string {
+	if l.opts.Root != "" {
+		return "root " + l.opts.Root
+	}
+	return "local node"
+}
+
+func (l *Local) Close() error { return nil }
+
+// under puts a node path under Root.
+func (l *Local) under(p string) string {
+	if l.opts.Root == "" {
+		return p
+	}
+	return filepath.Join(l.opts.Root, p)
+}
+
+// resolved are the paths a read uses, with the kubelet config that informed them.
+type resolved struct {
+	Paths
+	cfg     *KubeletConfig
+	cfgErr  error
+	kubelet *kubeletProc
+}
+
+// resolve fills every path from the options, the kubelet config and the defaults.
+func (l *Local) resolve() resolved {
+	o := l.opts
+	r := resolved{Paths: Paths{Root: o.Root}}
+	if o.Root == "" {
+		r.kubelet = findKubelet("/proc")
+	}
+	r.KubeletConfig = o.KubeletConfig
+	if r.KubeletConfig == "" {
+		if r.kubelet != nil && r.kubelet.configFlag != "" {
+			r.KubeletConfig = r.kubelet.configFlag
+		} else {
+			r.KubeletConfig = l.under(DefaultKubeletConfig)
+		}
+	}
+	cfg, err := ReadKubeletConfig(r.KubeletConfig)
+	switch {
+	case err == nil:
+		r.cfg = cfg
+	case errors.Is(err, fs.ErrNotExist) && o.KubeletConfig == "":
+		r.KubeletConfig = "" // the default is simply absent: not an error
+	default:
+		r.cfgErr = err
+	}
+	fromCfg := func(flag, cfgVal, def string) string {
+		switch {
+		case flag != "":
+			return flag
+		case cfgVal != "":
+			return l.under(cfgVal)
+		}
+		return l.under(def)
+	}
+	var c KubeletConfig
+	if r.cfg != nil {
+		c = *r.cfg
+	}
+	r.ManifestDir = fromCfg(o.ManifestDir, c.StaticPodPath, DefaultManifestDir)
+	r.PodLogsDir = fromCfg(o.PodLogsDir, c.PodLogsDir, DefaultPodLogsDir)
+	r.ContainerLogsDir = fromCfg(o.ContainerLogsDir, "", DefaultContainerLogsDir)
+	r.KubeletLog = o.KubeletLog
+	if r.KubeletLog == KubeletLogAuto && o.Root != "" {
+		r.KubeletLog = l.under(DefaultRootKubeletLog)
+	}
+	if o.Root == "" && !o.NoRuntime {
+		r.RuntimeEndpoint = o.RuntimeEndpoint
+		if r.RuntimeEndpoint == "" {
+			r.RuntimeEndpoint = c.ContainerRuntimeEndpoint
+		}
+		if r.RuntimeEndpoint == "" {
+			r.RuntimeEndpoint = cri.DefaultEndpoint
+		}
+	}
+	if r.kubelet != nil && r.cfg != nil {
+		r.kubelet.StaticPodPath = r.cfg.StaticPodPath
+	}
+	return r
+}
+
+// Snapshot reads the node now; unreadable sources are recorded in Snapshot.Errors.
+func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
+	r := l.resolve()
+	s := &Snapshot{Taken: l.now(), Paths: r.Paths}
+	addErr := func(source string, err error) {
+		s.Errors = append(s.Errors, SourceError{Source: source, Error: err.Error()})
+	}
+	if r.cfgErr != nil {
+		addErr("kubelet-config", r.cfgErr)
+	}
+	if r.kubelet != nil {
+		k := r.kubelet.KubeletState
+		s.Kubelet = &k
+	}
+
+	s.Manifests = staticpod.ScanDir(r.ManifestDir)
+	if s.Manifests != nil && s.Manifests.Err != "" {
+		addErr("manifests", fmt.Errorf("%s: %s", r.ManifestDir, s.Manifests.Err))
+	}
+
+	s.Runtime = l.runtime(ctx, r, addErr)
+	s.KubeletLog = l.kubeletLog(ctx, r)
+	if s.KubeletLog.Error != "" {
+		addErr("kubelet-log", errors.New(s.KubeletLog.Error))
+	}
+
+	if dirs, err := podlog.ScanPodDirs(r.PodLogsDir); err != nil {
+		addErr("pod-logs", err)
+	} else {
+		s.PodLogs = dirs
+	}
+	if ids, err := podlog.ContainerIDs(r.ContainerLogsDir); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) || l.opts.ContainerLogsDir != "" {
+			addErr("container-logs", err)
+		}
+	} else if len(ids) > 0 {
+		s.ContainerIDs = make(map[string]string, len(ids))
+		for id, ref := range ids {
+			s.ContainerIDs[id] = ref.String()
+		}
+	}
+
+	s.Node = detectNodeName(l.opts.NodeName, s, l.opts.Root == "")
+	s.LogTails = l.logTails(s)
+	return s, nil
+}
+
+// runtime asks the CRI runtime (live) or loads Root/runtime.json (copied node).
+func (l *Local) runtime(ctx context.Context, r resolved, addErr func(string, error)) *RuntimeState {
+	if l.opts.NoRuntime {
+		return nil
+	}
+	if l.opts.Root != "" {
+		data, err := os.ReadFile(filepath.Join(l.opts.Root, RuntimeFile))
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				addErr("runtime", fmt.Errorf("reading %s: %w", RuntimeFile, err))
+			}
+			return nil
+		}
+		var rt RuntimeState
+		if err := json.Unmarshal(data, &rt); err != nil {
+			addErr("runtime", fmt.Errorf("decoding %s: %w", filepath.Join(l.opts.Root, RuntimeFile), err))
+			return nil
+		}
+		return &rt
+	}
+	rt := &RuntimeState{Endpoint: r.RuntimeEndpoint}
+	fail := func(err error) *RuntimeState {
+		rt.Reachable = false
+		rt.Error = err.Error()
+		addErr("runtime", err)
+		return rt
+	}
+	c, err := cri.New(ctx, r.RuntimeEndpoint, cri.WithTimeout(l.opts.RuntimeTimeout))
+	if err != nil {
+		return fail(err)
+	}
+	defer c.Close()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	rt.Reachable, rt.Status = true, st
+	if rt.Sandboxes, err = c.ListSandboxes(ctx); err != nil {
+		return fail(err)
+	}
+	if rt.Containers, err = c.ListContainers(ctx); err != nil {
+		return fail(err)
+	}
+	return rt
+}
+
+// logTails reads the current and previous log tails of every static pod container: pods whose
+// kubelet name ends in -<node>.
+func (l *Local) logTails(s *Snapshot) []ContainerLogTail {
+	if l.opts.LogTail < 0 || s.Node.Name == "" {
+		return nil
+	}
+	suffix := "-" + strings.ToLower(s.Node.Name)
+	var out []ContainerLogTail
+	for _, pd := range s.PodLogs {
+		if !strings.HasSuffix(pd.Name, suffix) {
+			continue
+		}
+		for _, cd := range pd.Containers {
+			if len(out) >= maxTailContainers {
+				return out
+			}
+			cur, ok := podlog.Current(cd)
+			if !ok {
+				continue
+			}
+			t := ContainerLogTail{Pod: pd.Namespace + "/" + pd.Name, UID: pd.UID, Container: cd.Name, Instance: cur}
+			t.Current, _ = podlog.Tail(cd.InstancePath(cur), l.opts.LogTail)
+			if prev, ok := podlog.Previous(cd); ok {
+				t.Previous, _ = podlog.Tail(cd.InstancePath(prev), l.opts.LogTail)
+			}
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// keepRecords is a bounded buffer of the newest records.
+type keepRecords struct {
+	max       int
+	recs      []kubeletlog.Record
+	start     int
+	truncated bool
+}
+
+func (k *keepRecords) add(r *kubeletlog.Record) {
+	if len(k.recs) < k.max {
+		k.recs = append(k.recs, *r)
+		return
+	}
+	k.truncated = true
+	k.recs[k.start] = *r
+	k.start = (k.start + 1) % k.max
+}
+
+func (k *keepRecords) list() []kubeletlog.Record {
+	return append(append([]kubeletlog.Record(nil), k.recs[k.start:]...), k.recs[:k.start]...)
+}

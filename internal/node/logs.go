@@ -1,0 +1,284 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spdoc/spdoc/internal/kubeletlog"
+	"github.com/spdoc/spdoc/internal/podlog"
+	"github.com/spdoc/spdoc/internal/staticpod"
+)
+
+// ErrNotFound is wrapped when a requested pod, container or log instance does not exist.
+var ErrNotFound = errors.New("not found")
+
+// podRef is a pod resolved to its log dir, manifest and node name.
+type podRef struct {
+	node     string
+	dir      *podlog.PodDir       // nil when the pod has no log dir
+	manifest *staticpod.StaticPod // nil when no manifest defines it
+	ns, name string               // kubelet namespace and pod name
+}
+
+// findPod resolves a pod given as manifest name, kubelet pod name (<name>-<node>), static pod ID
+// (<ns>-<name>) or UID, in namespace ns (empty: any).
+func (l *Local) findPod(r resolved, ns, pod string) (*podRef, error) {
+	if pod == "" {
+		return nil, errors.New("no pod named")
+	}
+	s := &Snapshot{Manifests: staticpod.ScanDir(r.ManifestDir)}
+	dirs, dirErr := podlog.ScanPodDirs(r.PodLogsDir)
+	s.PodLogs = dirs
+	nodeName := detectNodeName(l.opts.NodeName, s, l.opts.Root == "").Name
+	suffix := "-" + strings.ToLower(nodeName)
+
+	ref := &podRef{node: nodeName}
+	for _, p := range s.Manifests.Pods() {
+		pns := p.Namespace
+		if pns == "" {
+			pns = "default"
+		}
+		if ns != "" && pns != ns {
+			continue
+		}
+		if p.Name == pod || p.ID == pod || (nodeName != "" && p.KubeletName(nodeName) == pod) {
+			ref.manifest, ref.ns = p, pns
+			if nodeName != "" {
+				ref.name = p.KubeletName(nodeName)
+			}
+			break
+		}
+	}
+	var matches []podlog.PodDir
+	for _, d := range dirs {
+		if ns != "" && d.Namespace != ns {
+			continue
+		}
+		base := strings.TrimSuffix(d.Name, suffix)
+		hit := d.Name == pod || d.UID == pod || (nodeName != "" && base != d.Name && (base == pod || staticpod.ID(d.Namespace, base) == pod))
+		if ref.name != "" && d.Name == ref.name && d.Namespace == ref.ns {
+			hit = true
+		}
+		if hit {
+			matches = append(matches, d)
+		}
+	}
+	if len(matches) > 0 {
+		best := matches[0]
+		for _, m := range matches[1:] {
+			if m.Namespace != best.Namespace || m.Name != best.Name {
+				return nil, fmt.Errorf("pod %q is ambiguous: %s/%s and %s/%s; name it as namespace/pod", pod, best.Namespace, best.Name, m.Namespace, m.Name)
+			}
+			if newestLog(m).After(newestLog(best)) {
+				best = m // the same pod under a new UID (its manifest changed): the live one
+			}
+		}
+		ref.dir, ref.ns, ref.name = &best, best.Namespace, best.Name
+	}
+	if ref.dir == nil && ref.manifest == nil {
+		if dirErr != nil {
+			return nil, fmt.Errorf("pod %q: %w (%v)", pod, ErrNotFound, dirErr)
+		}
+		var names []string
+		for _, d := range dirs {
+			names = append(names, d.Namespace+"/"+d.Name)
+		}
+		return nil, fmt.Errorf("pod %q: %w: no manifest in %s and no log dir in %s (pods with logs: %s)", pod, ErrNotFound, r.ManifestDir, r.PodLogsDir, strings.Join(names, ", "))
+	}
+	return ref, nil
+}
+
+// newestLog is the modification time of the newest current instance log of a pod dir.
+func newestLog(d podlog.PodDir) time.Time {
+	var t time.Time
+	for _, c := range d.Containers {
+		if n, ok := podlog.Current(c); ok {
+			if fi, err := os.Stat(c.InstancePath(n)); err == nil && fi.ModTime().After(t) {
+				t = fi.ModTime()
+			}
+		}
+	}
+	return t
+}
+
+// container picks the container dir: the named one, the only one, or the manifest's first.
+func (p *podRef) container(name string) (podlog.ContainerDir, error) {
+	if p.dir == nil {
+		return podlog.ContainerDir{}, fmt.Errorf("pod %s/%s has no container logs yet (no log dir): %w", p.ns, p.manifest.Name, ErrNotFound)
+	}
+	var names []string
+	for _, c := range p.dir.Containers {
+		names = append(names, c.Name)
+	}
+	if name == "" {
+		switch {
+		case len(p.dir.Containers) == 1:
+			return p.dir.Containers[0], nil
+		case p.manifest != nil && p.manifest.Pod != nil && len(p.manifest.Pod.Spec.Containers) > 0:
+			name = p.manifest.Pod.Spec.Containers[0].Name
+		case len(p.dir.Containers) == 0:
+			return podlog.ContainerDir{}, fmt.Errorf("pod %s/%s has no container logs in %s: %w", p.ns, p.name, p.dir.Path, ErrNotFound)
+		default:
+			return podlog.ContainerDir{}, fmt.Errorf("pod %s/%s has containers %s: choose one with %s/%s:CONTAINER", p.ns, p.name, strings.Join(names, ", "), p.ns, p.name)
+		}
+	}
+	for _, c := range p.dir.Containers {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	return podlog.ContainerDir{}, fmt.Errorf("container %q of pod %s/%s: %w (containers with logs: %s)", name, p.ns, p.name, ErrNotFound, strings.Join(names, ", "))
+}
+
+// ContainerLog streams a container's log: the last req.Tail lines (< 0: all, 0: none) of the
+// current instance (or the previous one), from req.Since ago, then with Follow every new line —
+// across rotation and container restarts (a new <n+1>.log) — until ctx is done.
+func (l *Local) ContainerLog(ctx context.Context, req LogRequest, fn func(podlog.Line) error) error {
+	r := l.resolve()
+	p, err := l.findPod(r, req.Namespace, req.Pod)
+	if err != nil {
+		return err
+	}
+	cd, err := p.container(req.Container)
+	if err != nil {
+		return err
+	}
+	inst, ok := podlog.Current(cd)
+	if req.Previous {
+		inst, ok = podlog.Previous(cd)
+		if !ok {
+			return fmt.Errorf("container %s of pod %s/%s has no previous instance: %w", cd.Name, p.ns, p.name, ErrNotFound)
+		}
+	} else if !ok {
+		return fmt.Errorf("container %s of pod %s/%s has no log file in %s: %w", cd.Name, p.ns, p.name, cd.Path, ErrNotFound)
+	}
+	var since time.Time
+	if req.Since > 0 {
+		since = l.now().Add(-req.Since)
+	}
+	emit := func(line podlog.Line) error {
+		if !since.IsZero() && line.TS.Before(since) {
+			return nil
+		}
+		return fn(line)
+	}
+	path := cd.InstancePath(inst)
+	follow := req.Follow && !req.Previous
+	if req.Tail < 0 {
+		if !follow {
+			return podlog.Scan(ctx, path, since, fn)
+		}
+		return podlog.FollowWith(ctx, path, podlog.FollowOptions{Offset: 0, Next: nextInstance(cd, inst)}, emit)
+	}
+	lines, end, err := podlog.TailEnd(path, req.Tail)
+	if err != nil {
+		return err
+	}
+	for _, line := range lines {
+		if err := emit(line); err != nil {
+			return err
+		}
+	}
+	if !follow {
+		return nil
+	}
+	return podlog.FollowWith(ctx, path, podlog.FollowOptions{Offset: end, Next: nextInstance(cd, inst)}, emit)
+}
+
+// nextInstance tells FollowWith about the log of the next container instance once it appears.
+func nextInstance(cd podlog.ContainerDir, cur int) func() string {
+	return func() string {
+		for _, n := range podlog.Instances(cd.Path) {
+			if n > cur {
+				cur = n
+				return cd.InstancePath(n)
+			}
+		}
+		return ""
+	}
+}
+
+// KubeletLog calls fn for kubelet log records — all of them, or with req.Pod only those about that
+// pod (see MatchesPod) — from req.Since ago (default: journald 1h, files whole), the last req.Tail
+// (< 0 or 0 with no Follow: all), then with Follow new ones (files only) until ctx is done.
+func (l *Local) KubeletLog(ctx context.Context, req KubeletLogRequest, fn func(kubeletlog.Record) error) error {
+	r := l.resolve()
+	match := func(*kubeletlog.Record) bool { return true }
+	var prefilter func([]byte) bool
+	if req.Pod != "" {
+		p, err := l.findPod(r, req.Namespace, req.Pod)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		ns, name, uid, path := req.Namespace, req.Pod, "", ""
+		if p != nil {
+			ns, name = p.ns, p.name
+			if p.dir != nil {
+				uid = p.dir.UID
+			}
+			if p.manifest != nil {
+				path = p.manifest.Source
+				if uid == "" {
+					uid = p.manifest.UID
+				}
+			}
+		}
+		var needles [][]byte
+		for _, s := range []string{name, uid, path} {
+			if s != "" {
+				needles = append(needles, []byte(s))
+			}
+		}
+		prefilter = bytesHasAny(needles)
+		match = func(rec *kubeletlog.Record) bool { return MatchesPod(rec, ns, name, uid, path) }
+	}
+	tail := req.Tail
+	if tail == 0 && !req.Follow {
+		tail = -1
+	}
+	var ring *keepRecords
+	if tail > 0 {
+		ring = &keepRecords{max: tail}
+	}
+	src, _, err := l.scanKubeletLog(ctx, r, l.logSince(r.KubeletLog, req.Since), prefilter, func(rec *kubeletlog.Record) error {
+		switch {
+		case !match(rec):
+		case ring != nil:
+			ring.add(rec)
+		case tail < 0:
+			return fn(*rec)
+		}
+		return nil
+	})
+	if err != nil && !(errors.Is(err, kubeletlog.ErrNoJournalEntries)) {
+		return err
+	}
+	if ring != nil {
+		for _, rec := range ring.list() {
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+	}
+	if !req.Follow {
+		return nil
+	}
+	switch src {
+	case KubeletLogJournal, "stdin", "auto":
+		return fmt.Errorf("following the kubelet log needs a log file (--kubelet-log FILE); for journald use journalctl -u kubelet -f")
+	}
+	err = kubeletlog.Follow(ctx, src, kubeletlog.ScanOptions{Prefilter: prefilter}, func(rec *kubeletlog.Record) error {
+		if !match(rec) {
+			return nil
+		}
+		return fn(*rec)
+	})
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
