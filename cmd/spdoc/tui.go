@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/spf13/cobra"
+
+	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/manifestdir"
+	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/redact"
+	"github.com/spdoc/spdoc/internal/staticpod"
+	"github.com/spdoc/spdoc/tui"
+	"github.com/spdoc/spdoc/tui/styles"
+)
+
+func init() { subcommands = append(subcommands, newTUICmd) }
+
+type tuiOptions struct {
+	node    nodeFlags
+	agent   string
+	remote  node.RemoteOptions
+	refresh time.Duration
+	buffer  int
+	editor  string
+	dir     string
+}
+
+func newTUICmd() *cobra.Command {
+	o := &tuiOptions{}
+	cmd := &cobra.Command{
+		Use:   "tui",
+		Short: "Interactive troubleshooting: static pods, kubelet findings and live logs side by side",
+		Long: `tui shows every static pod of the node with a status badge and its top finding; for the
+selected pod its root-cause finding with evidence and next step, and its live container log
+next to the kubelet log lines about it. d shows the full report (S saves it as markdown),
+e edits the pod's manifest in $EDITOR, validated before it is written atomically. ? lists
+every key.
+
+On the live node by default (no agent needed); --agent reads a remote spdoc agent;
+--root DIR opens a copied node or an unpacked support bundle read-only.`,
+		Example: `  spdoc tui
+  spdoc tui --manifests /etc/kubernetes/manifests --kubelet-log /var/log/kubelet.log
+  spdoc tui --agent unix:///run/spdoc/agent.sock
+  spdoc tui --root ./bundle --node-name node1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.node.AddFlags(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringVar(&o.agent, "agent", "", "read a remote spdoc agent (unix:///run/spdoc/agent.sock or https://host:port) instead of this machine")
+	fs.StringVar(&o.remote.CA, "agent-ca", "", "CA certificate of the agent's server certificate (https agents)")
+	fs.StringVar(&o.remote.Cert, "agent-cert", "", "client certificate for the agent (https agents)")
+	fs.StringVar(&o.remote.Key, "agent-key", "", "client key for the agent (https agents)")
+	fs.DurationVar(&o.refresh, "refresh", 2*time.Second, "how often the node is read again")
+	fs.IntVar(&o.buffer, "buffer-lines", 10000, "lines kept per log pane (older lines are dropped)")
+	return cmd
+}
+
+// Complete picks the editor ($VISUAL, then $EDITOR) and the directory saved files go to.
+func (o *tuiOptions) Complete(_ *cobra.Command, _ []string) error {
+	for _, v := range []string{"VISUAL", "EDITOR"} {
+		if e := os.Getenv(v); e != "" {
+			o.editor = e
+			break
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return fmt.Errorf("finding the working directory for saved logs and reports: %w", err)
+	}
+	o.dir = dir
+	return nil
+}
+
+func (o *tuiOptions) Validate() error {
+	if o.refresh < 100*time.Millisecond {
+		return fmt.Errorf("--refresh %s: must be at least 100ms", o.refresh)
+	}
+	if o.buffer < 100 {
+		return fmt.Errorf("--buffer-lines %d: must be at least 100", o.buffer)
+	}
+	if o.agent != "" && o.node.root != "" {
+		return errors.New("--agent and --root name two different sources: pick one")
+	}
+	if o.agent == "" {
+		return o.node.Validate()
+	}
+	return nil
+}
+
+// Run starts the TUI over the node client until the user quits.
+func (o *tuiOptions) Run(ctx context.Context) error {
+	var client node.Client
+	var err error
+	if o.agent != "" {
+		client, err = node.NewRemote(o.agent, o.remote)
+	} else {
+		client, err = o.node.Client(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("connecting to the node: %w", err)
+	}
+	defer client.Close()
+	red := redact.New(redact.Options{})
+	env := tui.Env{
+		Client: client,
+		Analyze: func(s *node.Snapshot) *diagnose.Report {
+			r := diagnose.Analyze(s, diagnose.Options{})
+			r.Redact(red.String)
+			return r
+		},
+		Render: func(w io.Writer, r *diagnose.Report, format string) error {
+			return diagnose.Render(w, r, format, diagnose.RenderOptions{})
+		},
+		Decode:      staticpod.DecodeFile,
+		Editor:      o.editor,
+		Dir:         o.dir,
+		Refresh:     o.refresh,
+		BufferLines: o.buffer,
+	}
+	// Editing writes the manifest dir of this machine. A copied node (--root) is read-only; the
+	// agent API has no call that reads back one manifest, so remote editing goes through
+	// `spdoc apply` instead.
+	if o.agent == "" && o.node.root == "" {
+		env.Manifests = tui.LocalManifests{WriteFile: manifestdir.Write}
+	}
+	p := tea.NewProgram(tui.New(env, styles.NewRenderer()), tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
+	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return fmt.Errorf("running the TUI: %w", err)
+	}
+	return nil
+}
