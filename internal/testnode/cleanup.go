@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -42,6 +43,12 @@ func (n *Node) Close() error {
 		killShims(n.ContainerdSock)
 		if err := n.StopContainerd(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping containerd: %w", err))
+		}
+		if n.bridge != "" {
+			// The bridge plugin leaves its bridge behind when the last pod goes.
+			if out, err := exec.Command("ip", "link", "delete", n.bridge).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {
+				errs = append(errs, fmt.Errorf("deleting bridge %s: %v: %s", n.bridge, err, out))
+			}
 		}
 		if err := unmountUnder(n.Root); err != nil {
 			errs = append(errs, err)

@@ -76,6 +76,7 @@ type Node struct {
 	kubeletBin   string
 	ctrConfig    string
 	snapshotter  string
+	bridge       string // CNI bridge this node's network creates ("" without CNI)
 	mu           sync.Mutex
 	containerd   *exec.Cmd
 	ctrdDone     chan struct{}
@@ -291,7 +292,8 @@ func (n *Node) setupContainerd(ctx context.Context, suffix string) error {
 		h := fnv.New32a()
 		h.Write([]byte(suffix))
 		subnet := 1 + int(h.Sum32()%250)
-		conf := cniConflist("spdoc"+suffix, subnet, filepath.Join(n.Root, "var/lib/cni"))
+		n.bridge = "spdoc" + suffix // 13 bytes, within IFNAMSIZ
+		conf := cniConflist(n.bridge, subnet, filepath.Join(n.Root, "var/lib/cni"))
 		if err := os.WriteFile(filepath.Join(confDir, "10-spdoc.conflist"), []byte(conf), 0o644); err != nil {
 			return fmt.Errorf("writing CNI config: %w", err)
 		}
