@@ -30,6 +30,7 @@ const (
 	DefaultListen          = "unix:///run/spdoc/agent.sock"
 	DefaultRefreshInterval = 2 * time.Second
 	DefaultDebounce        = 5 * time.Millisecond
+	DefaultFullRefresh     = time.Minute
 )
 
 // Finding is a diagnose.Finding with a stable key, the object of /v1/findings.
@@ -50,8 +51,15 @@ type Options struct {
 	Node node.Client
 	// Analyze turns a snapshot into a report (diagnose.Analyze). Nil: no report findings.
 	Analyze func(*node.Snapshot) *diagnose.Report
-	// RefreshInterval is how often the node is re-read when nothing signalled a change.
+	// RefreshInterval is how often Probe is polled (or, without a Probe, the node re-read).
 	RefreshInterval time.Duration
+	// Probe is a cheap fingerprint of the node; a full snapshot is taken only when it changes,
+	// when a Trigger fires or at least every FullRefresh.
+	Probe       Probe
+	FullRefresh time.Duration
+	// Triggers run in the background and ask for a refresh when the node changed (CRI events,
+	// new kubelet log records).
+	Triggers []Trigger
 	// Debounce collapses bursts of config file events (editors write several times).
 	Debounce time.Duration
 	// HandleSIGHUP makes Run reconcile on SIGHUP.
@@ -78,6 +86,8 @@ type Agent struct {
 	report      *diagnose.Report
 	lastRefresh time.Time
 	nodeName    string
+
+	lastProbe string // only touched by the Run goroutine
 }
 
 // New checks the options and builds an Agent; Run starts it.
@@ -93,6 +103,9 @@ func New(opts Options) (*Agent, error) {
 	}
 	if opts.RefreshInterval <= 0 {
 		opts.RefreshInterval = DefaultRefreshInterval
+	}
+	if opts.FullRefresh <= 0 {
+		opts.FullRefresh = DefaultFullRefresh
 	}
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
@@ -146,6 +159,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.reconcile()
 
+	for _, tr := range a.opts.Triggers {
+		go tr(ctx, a.triggerRefresh)
+	}
 	a.refresh(ctx)
 	ticker := time.NewTicker(a.opts.RefreshInterval)
 	defer ticker.Stop()
@@ -184,7 +200,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.reconcile()
 			a.triggerRefresh()
 		case <-ticker.C:
-			a.refresh(ctx)
+			a.poll(ctx)
 		case <-a.refreshCh:
 			a.refresh(ctx)
 		}
@@ -213,10 +229,35 @@ func (a *Agent) reconcile() *api.ApplyResult {
 	return res
 }
 
+// poll re-reads the node when the probe says something changed or the last full read is old.
+func (a *Agent) poll(ctx context.Context) {
+	if a.opts.Node == nil {
+		return
+	}
+	if a.opts.Probe != nil {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		fp := a.opts.Probe(pctx)
+		cancel()
+		a.mu.RLock()
+		fresh := time.Since(a.lastRefresh) < a.opts.FullRefresh
+		a.mu.RUnlock()
+		if fp == a.lastProbe && fresh {
+			return
+		}
+	}
+	a.refresh(ctx)
+}
+
 // refresh re-reads the node and updates statuses, the report and findings.
 func (a *Agent) refresh(ctx context.Context) {
 	if a.opts.Node == nil {
 		return
+	}
+	if a.opts.Probe != nil {
+		// Fingerprint first: a change during the snapshot is seen by the next poll.
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		a.lastProbe = a.opts.Probe(pctx)
+		cancel()
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

@@ -139,11 +139,7 @@ func (r *Reconciler) Apply(data []byte) *api.ApplyResult {
 	pods, err := r.opts.Codec.Load(cfg, data)
 	if err != nil {
 		res.ParseError = err.Error()
-		var pe *staticpod.ParseError
-		line := 0
-		if errors.As(err, &pe) {
-			line = pe.Line
-		}
+		line := errLine(err)
 		r.findings = []diagnose.Finding{{
 			Kind:     diagnose.KindManifestUnparseable,
 			Severity: diagnose.SeverityError,
@@ -386,8 +382,11 @@ func podID(p *staticpod.StaticPod) string {
 	return staticpod.ID(p.Namespace, p.Name)
 }
 
-// podLine is the config line of the pod's first issue or of its name, when the codec knows it.
+// podLine is the config line where the pod starts, else the line of its name issue, else 0.
 func podLine(p *staticpod.StaticPod) int {
+	if p.Line > 0 {
+		return p.Line
+	}
 	for _, i := range p.Issues {
 		if i.Field == "metadata.name" && i.Line > 0 {
 			return i.Line

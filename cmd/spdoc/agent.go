@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spdoc/spdoc/agent"
+	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/cri"
+	"github.com/spdoc/spdoc/internal/node"
+)
+
+func init() { subcommands = append(subcommands, newAgentCmd) }
+
+// agentVersion is reported by the agent's /version (set with -ldflags -X main.agentVersion=…).
+var agentVersion = "dev"
+
+type agentOptions struct {
+	config      string
+	manifestDir string
+	prefix      string
+	noValidate  bool
+
+	listen   string
+	tlsCert  string
+	tlsKey   string
+	clientCA string
+
+	runtimeEndpoint string
+	noRuntime       bool
+	kubeletLog      string
+	kubeletConfig   string
+	podLogsDir      string
+	nodeName        string
+
+	refresh     time.Duration
+	fullRefresh time.Duration
+	logFormat   string
+	logLevel    string
+}
+
+func newAgentCmd() *cobra.Command {
+	o := &agentOptions{}
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the node agent: render static pods from a config, keep live state, serve the API",
+		Long: `agent renders the static pods of its config file into the kubelet manifest directory
+(atomic writes, validated, only files with its prefix are touched), follows the config with
+fsnotify and SIGHUP, keeps the live status and findings of every static pod on the node and
+serves them over a versioned HTTP API: a unix socket by default (root is admin, other local
+users read), TCP only with mutual TLS (client certificate organization spdoc:reader or
+spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
+		Example: `  spdoc agent --config /etc/spdoc/pods.yaml
+  spdoc agent --prefix talos- --listen tcp://0.0.0.0:7443 \
+    --tls-cert /etc/spdoc/pki/server.crt --tls-key /etc/spdoc/pki/server.key --client-ca /etc/spdoc/pki/ca.crt`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", agent.DefaultConfig, "config file: pods: [Pod…], a Talos machine config or KubeStaticPodConfig documents")
+	f.StringVar(&o.manifestDir, "manifest-dir", agent.DefaultManifestDir, "kubelet manifest directory (staticPodPath)")
+	f.StringVar(&o.prefix, "prefix", agent.DefaultPrefix, "file name prefix of the manifests the agent owns (talos- matches Talos)")
+	f.BoolVar(&o.noValidate, "no-validate", false, "write pods the validator rejects (like Talos); they still show as findings")
+	f.StringVar(&o.listen, "listen", agent.DefaultListen, "API address: unix:///path or tcp://host:port (TCP requires --tls-cert, --tls-key, --client-ca)")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "server certificate for tcp:// (from spdoc certs)")
+	f.StringVar(&o.tlsKey, "tls-key", "", "server key for tcp://")
+	f.StringVar(&o.clientCA, "client-ca", "", "CA that signs client certificates for tcp://")
+	f.StringVar(&o.runtimeEndpoint, "runtime-endpoint", "", "CRI runtime socket (default: the kubelet config's, else containerd's)")
+	f.BoolVar(&o.noRuntime, "no-runtime", false, "do not ask the container runtime (statuses stay Unknown)")
+	f.StringVar(&o.kubeletLog, "kubelet-log", "", "kubelet log: a file (followed across rotation), journal, or empty to detect")
+	f.StringVar(&o.kubeletConfig, "kubelet-config", "", "kubelet config file (default: the running kubelet's, else /var/lib/kubelet/config.yaml)")
+	f.StringVar(&o.podLogsDir, "pod-logs-dir", "", "pod log directory (default: the kubelet config's, else /var/log/pods)")
+	f.StringVar(&o.nodeName, "node-name", "", "node name as the kubelet knows it (default: detected)")
+	f.DurationVar(&o.refresh, "refresh", agent.DefaultRefreshInterval, "how often the runtime and manifest dir are polled for changes")
+	f.DurationVar(&o.fullRefresh, "full-refresh", agent.DefaultFullRefresh, "re-read the whole node at least this often even when nothing seemed to change")
+	f.StringVar(&o.logFormat, "log-format", "json", "agent log format: json or text")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func (o *agentOptions) Complete() error {
+	o.listen = strings.TrimSpace(o.listen)
+	return nil
+}
+
+func (o *agentOptions) Validate() error {
+	if o.refresh <= 0 || o.fullRefresh <= 0 {
+		return errors.New("--refresh and --full-refresh must be positive")
+	}
+	if o.logFormat != "json" && o.logFormat != "text" {
+		return fmt.Errorf("--log-format %q: want json or text", o.logFormat)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	if strings.HasPrefix(o.listen, "tcp://") && (o.tlsCert == "" || o.tlsKey == "" || o.clientCA == "") {
+		return fmt.Errorf("--listen %s: TCP is only served with mutual TLS; set --tls-cert, --tls-key and --client-ca (spdoc certs creates them)", o.listen)
+	}
+	return nil
+}
+
+func (o *agentOptions) logger() *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(o.logLevel))
+	hopts := &slog.HandlerOptions{Level: lvl}
+	if o.logFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, hopts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, hopts))
+}
+
+func (o *agentOptions) Run(ctx context.Context) error {
+	log := o.logger()
+	local := node.NewLocal(node.LocalOptions{
+		ManifestDir: o.manifestDir, PodLogsDir: o.podLogsDir, KubeletLog: o.kubeletLog,
+		KubeletConfig: o.kubeletConfig, RuntimeEndpoint: o.runtimeEndpoint, NoRuntime: o.noRuntime, NodeName: o.nodeName,
+	})
+	defer local.Close()
+
+	var rt cri.Client
+	if !o.noRuntime {
+		ep := o.runtimeEndpoint
+		if ep == "" {
+			ep = cri.DefaultEndpoint
+		}
+		c, err := cri.New(ctx, ep)
+		if err != nil {
+			log.Warn("container runtime not reachable now; statuses follow when it is back", "endpoint", ep, "err", err)
+		} else {
+			rt = c
+			defer rt.Close()
+		}
+	}
+	var triggers []agent.Trigger
+	if rt != nil {
+		triggers = append(triggers, agent.RuntimeEvents(rt, log))
+	}
+	if o.kubeletLog != "" && o.kubeletLog != node.KubeletLogJournal && o.kubeletLog != node.KubeletLogStdin {
+		triggers = append(triggers, agent.KubeletLogFollower(o.kubeletLog, 5*time.Second, log))
+	}
+	a, err := agent.New(agent.Options{
+		ConfigPath: o.config, ManifestDir: o.manifestDir, Prefix: o.prefix, NoValidate: o.noValidate,
+		Codec: agent.StaticPodCodec{}, Node: local,
+		Analyze: func(s *node.Snapshot) *diagnose.Report {
+			return diagnose.Analyze(s, diagnose.Options{NodeName: o.nodeName})
+		},
+		RefreshInterval: o.refresh, FullRefresh: o.fullRefresh,
+		Probe: agent.NodeProbe(o.manifestDir, rt), Triggers: triggers,
+		HandleSIGHUP: true, Version: agentVersion, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := agent.Listen(agent.ListenOptions{Addr: o.listen, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA})
+	if err != nil {
+		return err
+	}
+	log.Info("spdoc agent started", "config", o.config, "manifestDir", o.manifestDir, "prefix", o.prefix, "listen", o.listen, "version", agentVersion)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- agent.Serve(ctx, a, ln) }()
+	runErr := a.Run(ctx)
+	cancel()
+	if err := <-serveErr; err != nil && runErr == nil {
+		runErr = fmt.Errorf("serving the API: %w", err)
+	}
+	log.Info("spdoc agent stopped")
+	return runErr
+}
