@@ -122,6 +122,8 @@ type analyzer struct {
 	files map[string]*fileAcc
 	fileO []string
 	dir   string
+	// lastActivity is the newest sign of a working runtime in the kubelet log (a PLEG event).
+	lastActivity time.Time
 }
 
 // Analyze explains a snapshot: it attributes every relevant kubelet record, runtime object and
@@ -163,6 +165,11 @@ func Analyze(s *node.Snapshot, opts Options) *Report {
 	}
 	a.runtimeRules()
 	a.podRules()
+	// "container runtime is down" in the log, but containers started or died after it: it was a
+	// passing stall (a slow node), not the state now.
+	if b := a.node.find(KindRuntimeUnreachable); b != nil && len(b.pre) == 0 && !b.last.IsZero() && a.lastActivity.After(b.last) {
+		b.f.History, b.f.Severity = true, SeverityInfo
+	}
 	return a.report()
 }
 
@@ -218,7 +225,7 @@ func (a *analyzer) manifestRules() {
 			fa.fs.get(KindBackupFileLoaded, "", SeverityWarning).pre = []Evidence{{Source: "manifest:" + f.Path, Line: fmt.Sprintf("%s defines %d pod(s)", f.Name, len(f.Pods)), Count: 1}}
 		}
 		if len(f.Warnings) > 0 {
-			b := fa.fs.get(KindManifestWarning, "", SeverityWarning)
+			b := fa.fs.get(KindManifestWarning, "", warnSeverity(f.Warnings))
 			b.pre = append(b.pre, issueEvidence(f.Path, f.Warnings)...)
 		}
 		for _, p := range f.Pods {
@@ -240,7 +247,7 @@ func (a *analyzer) manifestRules() {
 				b.pre = append(b.pre, issueEvidence(f.Path, errs)...)
 			}
 			if len(warns) > 0 {
-				b := pa.fs.get(KindManifestWarning, "", SeverityWarning)
+				b := pa.fs.get(KindManifestWarning, "", warnSeverity(warns))
 				b.f.File = f.Path
 				b.pre = append(b.pre, issueEvidence(f.Path, warns)...)
 			}
@@ -268,6 +275,17 @@ func (a *analyzer) manifestRules() {
 			fb.f.Pod = id
 		}
 	}
+}
+
+// warnSeverity: advice ("Not recommended": no resources, :latest…) is info; a field the kubelet
+// silently drops is a warning, since the pod does not run as written.
+func warnSeverity(issues []staticpod.Issue) Severity {
+	for _, is := range issues {
+		if !strings.EqualFold(is.Type, "Not recommended") {
+			return SeverityWarning
+		}
+	}
+	return SeverityInfo
 }
 
 func issueEvidence(path string, issues []staticpod.Issue) []Evidence {
@@ -355,6 +373,9 @@ func (a *analyzer) record(r *kubeletlog.Record) {
 				c := int32(code)
 				a.pod(e).lastExit = &c
 			}
+		}
+		if (isStarted(r) || isDied(r)) && r.TS.After(a.lastActivity) {
+			a.lastActivity = r.TS
 		}
 		if isStarted(r) {
 			for _, e := range a.ix.podsFor(r) {
@@ -595,6 +616,7 @@ func (a *analyzer) podRules() {
 		pa := a.pods[id]
 		a.logOnlyFacts(pa, rtUp)
 		a.history(pa, rtUp)
+		a.halfWritten(pa)
 		inv := pa.fs.find(KindManifestInvalid)
 		if inv != nil && inv.f.History {
 			inv = nil
@@ -626,6 +648,21 @@ func (a *analyzer) podRules() {
 					o.f.Cause = KindNetworkNotReady
 				}
 			}
+			netDown.pre = append(netDown.pre, Evidence{Source: "manifest:" + pa.e.manifest,
+				Line: fmt.Sprintf("blocks pod %s/%s (not hostNetwork)", pa.e.ns, pa.e.name), Count: 1})
+		}
+		// Two manifests for one pod: the kubelet flaps between them (ADD/REMOVE, kill, recreate).
+		if dup := pa.fs.find(KindDuplicatePod); dup != nil && inv == nil {
+			for _, o := range pa.fs.list {
+				switch o.f.Kind {
+				case KindDuplicatePod, KindManifestWarning, KindMirrorPodFailed:
+					continue
+				}
+				if !o.f.History && o.f.Cause == "" {
+					o.f.Cause = KindDuplicatePod
+					dup.f.Severity = SeverityError
+				}
+			}
 		}
 		if inv != nil {
 			for _, o := range pa.fs.list {
@@ -649,6 +686,24 @@ func (a *analyzer) podRules() {
 			b.pre = append(b.pre, Evidence{Source: "cri:" + a.s.Runtime.Endpoint, Line: "no sandbox and no container for this pod", Count: 1})
 		}
 		pa.rep.State = a.state(pa, rtUp)
+	}
+}
+
+// halfWritten turns a short burst of "invalid pod" records for a manifest that validates now into
+// a TransientParseError on the file: a file read while it was being written in place looks
+// invalid (or unparseable) for a moment, then fine.
+func (a *analyzer) halfWritten(pa *podAcc) {
+	const burst = 5 * time.Second
+	for i, b := range pa.fs.list {
+		if b.f.Kind != KindManifestInvalid || !b.f.History || len(b.pre) > 0 || b.last.Sub(b.first) > burst || b.f.File == "" {
+			continue
+		}
+		t := a.file(b.f.File).fs.get(KindTransientParseError, "", SeverityWarning)
+		t.recs = append(t.recs, b.recs...)
+		t.first, t.last = b.first, b.last
+		pa.fs.list = append(pa.fs.list[:i], pa.fs.list[i+1:]...)
+		delete(pa.fs.byKey, string(KindManifestInvalid)+"\x00")
+		return
 	}
 }
 
@@ -753,6 +808,11 @@ func (a *analyzer) healthySince(pa *podAcc, container string) time.Time {
 	return since
 }
 
+// blockingKinds keep a pod from starting.
+var blockingKinds = map[Kind]bool{KindSandboxFailed: true, KindNetworkNotReady: true, KindVolumeMountFailed: true,
+	KindImageNotPresent: true, KindImagePullFailed: true, KindContainerFailed: true, KindPodNotStarted: true,
+	KindRuntimeUnreachable: true}
+
 func (a *analyzer) state(pa *podAcc, rtUp bool) string {
 	if pa.e.orphan && !a.running(pa) {
 		return "Gone"
@@ -782,10 +842,10 @@ func (a *analyzer) state(pa *podAcc, rtUp bool) string {
 		}
 		return "NotStarted"
 	}
+	// No runtime: infer from the log. Something that blocks the start means Pending; else a
+	// container start in the log means it ran (probe failures and restarts included).
 	for k := range cur {
-		switch k {
-		case KindManifestWarning, KindDuplicatePod, KindMirrorPodFailed, KindContainerRestarted:
-		default:
+		if blockingKinds[k] {
 			return "Pending"
 		}
 	}

@@ -202,7 +202,7 @@ func TestAnalyzeRules(t *testing.T) {
 				f.manifest("web.yaml", invalidYAML).
 					log(1, `{"ts":%T,"caller":"kubelet/kubelet.go:2504","msg":"SyncLoop (PLEG): event for pod","v":2,"pod":{"name":"web-node1","namespace":"default"},"event":{"ID":"`+uidWeb+`","Type":"ContainerStarted","Data":"`+cidWeb+`"}}`).
 					log(60, `{"ts":%T,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/etc/kubernetes/manifests/web.yaml","err":"invalid pod: [spec.containers: Required value]"}`,
-						`{"ts":%T,"caller":"kubelet/kubelet.go:2478","msg":"SyncLoop REMOVE","v":0,"source":"file","pods":["default/web-node1"]}`)
+						`{"ts":%T,"caller":"kubelet/kubelet.go:2478","msg":"SyncLoop REMOVE","v":0,"source":"file","pods":[{"name":"web-node1","namespace":"default"}]}`)
 			},
 			want: map[string][]string{
 				"pod:default-web":   {"ManifestInvalid", "PodRemoved/cause=ManifestInvalid"},
@@ -457,7 +457,7 @@ func TestAnalyzeRules(t *testing.T) {
 		{
 			name: "manifest removed: the pod is gone",
 			build: func(f *fixture) {
-				f.log(100, `{"ts":%T,"caller":"kubelet/kubelet.go:2478","msg":"SyncLoop REMOVE","v":0,"source":"file","pods":["default/old-node1"]}`,
+				f.log(100, `{"ts":%T,"caller":"kubelet/kubelet.go:2478","msg":"SyncLoop REMOVE","v":0,"source":"file","pods":[{"name":"old-node1","namespace":"default"}]}`,
 					`{"ts":%T,"caller":"kubelet/kubelet.go:2689","msg":"Killing unwanted pod","podName":"old-node1"}`)
 			},
 			want: map[string][]string{"pod:default-old": {"PodRemoved/info"}, "state:default-old": {"Gone"}},

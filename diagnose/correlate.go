@@ -50,9 +50,32 @@ var (
 	// a bare UID or container ID anywhere in text.
 	reHex32 = regexp.MustCompile(`\b[0-9a-f]{32}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
 	reHex64 = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
-	// "ns/name" inside pods=[…] lists.
+	// "ns/name" inside klog pods=[…] lists.
 	reNSName = regexp.MustCompile(`([a-z0-9]([-a-z0-9]*[a-z0-9])?)/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)`)
+	// {"name":…,"namespace":…} objects inside JSON "pods":[…] lists.
+	rePodObj = regexp.MustCompile(`"name":"([^"]+)","namespace":"([^"]*)"|"namespace":"([^"]*)","name":"([^"]+)"`)
 )
+
+// podRefs returns the namespace/name pairs of a pods=[…] value in either log format.
+func podRefs(v string) (out [][2]string) {
+	if v == "" {
+		return nil
+	}
+	if strings.Contains(v, `"name"`) {
+		for _, m := range rePodObj.FindAllStringSubmatch(v, -1) {
+			if m[1] != "" {
+				out = append(out, [2]string{m[2], m[1]})
+			} else {
+				out = append(out, [2]string{m[3], m[4]})
+			}
+		}
+		return out
+	}
+	for _, m := range reNSName.FindAllStringSubmatch(v, -1) {
+		out = append(out, [2]string{m[1], m[3]})
+	}
+	return out
+}
 
 func newIndex(s *node.Snapshot, opts Options) *index {
 	ix := &index{
@@ -368,8 +391,8 @@ func (ix *index) podsFor(r *kubeletlog.Record) []*podEntry {
 			continue
 		}
 		add(ix.byUID[v])
-		for _, m := range reNSName.FindAllStringSubmatch(v, -1) {
-			add(ix.byKName[m[1]+"/"+m[3]])
+		for _, ref := range podRefs(v) {
+			add(ix.byKName[nsOrDefault(ref[0])+"/"+ref[1]])
 		}
 		if k == "podName" {
 			add(ix.byKName[nsOrDefault(r.PodNamespace)+"/"+v])
@@ -384,8 +407,8 @@ func (ix *index) removedOrphans(r *kubeletlog.Record) {
 	if r.Fields["source"] != "file" && !strings.Contains(r.Raw, `source="file"`) && !strings.Contains(r.Raw, `"source":"file"`) {
 		return
 	}
-	for _, m := range reNSName.FindAllStringSubmatch(r.Fields["pods"], -1) {
-		ix.learn(m[1], m[3], "", true)
+	for _, ref := range podRefs(r.Fields["pods"]) {
+		ix.learn(ref[0], ref[1], "", true)
 	}
 }
 

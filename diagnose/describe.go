@@ -159,7 +159,7 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		f.Hint = fmt.Sprintf("fix the YAML%s of %s, then check with: spdoc validate %s", lineSuffix(b), tc.file, tc.file)
 	case KindTransientParseError:
 		f.Title = "the kubelet read " + baseName(tc.file) + " while it was half-written"
-		f.Detail = "The kubelet failed to parse this file (" + ellipsis(parseReason(firstErr(b)), 100) + "), but it parses fine now: it was written in place, " +
+		f.Detail = "The kubelet could not use this file for a moment (" + ellipsis(parseReason(firstErr(b)), 100) + "), but it is a valid manifest now: it was written in place, " +
 			"and the kubelet, which re-reads the directory on every change, saw a partial file. The pod may have been stopped and started again."
 		f.Hint = "write manifests atomically: write a dotfile in the same directory (the kubelet ignores dotfiles), fsync, then rename it over the manifest"
 	case KindManifestDirMissing:

@@ -33,9 +33,19 @@ func evidenceLine(r *kubeletlog.Record) string {
 		fmt.Fprintf(&b, " image=%s", r.Image)
 	}
 	if b.Len() == 0 {
-		return strings.TrimSpace(r.Raw)
+		return oneLine(r.Raw)
 	}
-	return b.String()
+	return oneLine(b.String())
+}
+
+// oneLine keeps an evidence entry on one line: trailing newlines of probe output go, inner ones
+// become " ⏎ ".
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.NewReplacer("\r\n", " ⏎ ", "\n", " ⏎ ", "\r", " ⏎ ").Replace(s)
+	}
+	return s
 }
 
 func recordSource(r *kubeletlog.Record) string {
@@ -53,7 +63,7 @@ func recordSource(r *kubeletlog.Record) string {
 
 var (
 	reNormHex    = regexp.MustCompile(`[0-9a-fA-F]{8,}(-[0-9a-fA-F]{4,})*`)
-	reNormNumber = regexp.MustCompile(`[0-9]+(\.[0-9]+)?`)
+	reNormNumber = regexp.MustCompile(`[0-9]+(\.[0-9]+)?(ms|µs|ns|s|m|h)?`)
 )
 
 // normalize maps lines that differ only in IDs, durations, counters and timestamps to one key,

@@ -60,12 +60,35 @@ func loadRoot(t *testing.T, root, nodeName string) *node.Snapshot {
 	return s
 }
 
+// loadLocal reads a copied node with the real node client, as `spdoc diagnose --root` does. The
+// runtime view is left out (NoRuntime) so the golden reports show the log-only inference; the
+// snapshot time is pinned to a minute after the last kubelet record.
+func loadLocal(t *testing.T, root, nodeName string) *node.Snapshot {
+	t.Helper()
+	c := node.NewLocal(node.LocalOptions{Root: root, NodeName: nodeName, NoRuntime: true})
+	defer c.Close()
+	s, err := c.Snapshot(context.Background())
+	if err != nil {
+		t.Fatalf("snapshot of %s: %v", root, err)
+	}
+	if s.KubeletLog != nil && !s.KubeletLog.Stats.Last.IsZero() {
+		s.Taken = s.KubeletLog.Stats.Last.Add(time.Minute).UTC()
+	}
+	return s
+}
+
 func TestGoldenReports(t *testing.T) {
-	nodes := []struct{ name, root, node string }{
-		{"handmade", "testdata/handmade", "node1"},
+	nodes := []struct {
+		name, root, node string
+		load             func(*testing.T, string, string) *node.Snapshot
+	}{
+		{"handmade", "testdata/handmade", "node1", loadRoot},
+		// captured from a real kubelet v1.34.4 + containerd 1.6 (see testdata/nodes/README.md)
+		{"broken", "../testdata/nodes/broken", "node1", loadLocal},
+		{"broken-text", "../testdata/nodes/broken-text", "node1", loadLocal},
 	}
 	for _, n := range nodes {
-		snap := loadRoot(t, n.root, n.node)
+		snap := n.load(t, n.root, n.node)
 		rep := Analyze(snap, Options{})
 		for _, format := range []string{"text", "markdown", "json"} {
 			t.Run(n.name+"/"+format, func(t *testing.T) {

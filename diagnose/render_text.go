@@ -157,6 +157,15 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 
 func textFinding(w io.Writer, st textStyles, f Finding, width int) {
 	title := f.Title
+	if f.Severity == SeverityInfo && f.Kind == KindManifestWarning {
+		// advice, not a problem: one line with where it is
+		where := ""
+		if len(f.Evidence) > 0 {
+			where = " (" + strings.TrimPrefix(f.Evidence[0].Source, "manifest:") + ")"
+		}
+		fmt.Fprintf(w, "  %s %s\n", st.sev(f), st.r(st.dim, string(f.Kind)+"  "+title+where))
+		return
+	}
 	fmt.Fprintf(w, "  %s %s  %s\n", st.sev(f), st.r(st.hd, string(f.Kind)), title)
 	const ind = "            "
 	for _, l := range wrap(f.Detail, width-len(ind)) {

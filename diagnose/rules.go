@@ -48,6 +48,7 @@ var noiseMsgs = []string{
 	"cgroup", "cAdvisor", "cadvisor", "failed to get summary stats", "Housekeeping took longer",
 	"Failed to update stats for container", "Unable to fetch pod log stats", "Unable to fetch container log stats",
 	"failed to get fsstats", "Failed to get RootFsInfo", "ImageFsInfo", "image filesystem",
+	"container factory", "Failed to start ContainerManager", "Failed to ensure state", "fs: disk usage",
 }
 
 func isNoise(r *kubeletlog.Record) bool {
