@@ -183,8 +183,10 @@ func LoadConfig(path string, data []byte) (*Config, error) {
 			if err := addPods(child(root, "pods"), "pods"); err != nil {
 				return nil, err
 			}
-		case kind != "":
-			// Another Talos document (NetworkConfig, KubeletConfig…): not about static pods.
+		case kind != "" && apiVersion == "v1alpha1":
+			// Another Talos document (HostnameConfig, KubeletConfig…): not about static pods.
+		case kind == "Pod":
+			return nil, cerr(root.Line, "", "document %d is a Pod manifest, not a config: list it under `pods:`", doc)
 		default:
 			return nil, cerr(root.Line, "", "document %d is not an spdoc config (`pods:`), a Talos machine config (`machine.pods`) or a KubeStaticPodConfig document", doc)
 		}

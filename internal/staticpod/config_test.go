@@ -116,6 +116,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"duplicate pod", "pods:\n- metadata: {name: a}\n- metadata: {name: a, namespace: default}\n",
 			`pods.yaml: line 3: pods[1]: pod "default/a" is defined twice (also on line 2): both would be written to the same manifest`},
 		{"unknown top-level field", "pods: []\npod: []\n", "pods.yaml: line 2: pod: unknown field (an spdoc config has only `pods:`)"},
+		{"bare pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n", "pods.yaml: line 1: document 1 is a Pod manifest, not a config: list it under `pods:`"},
+		{"unknown kind", "apiVersion: apps/v1\nkind: Deployment\n", "pods.yaml: line 1: document 1 is not an spdoc config (`pods:`), a Talos machine config (`machine.pods`) or a KubeStaticPodConfig document"},
 		{"unknown shape", "hello: world\n", "pods.yaml: line 1: document 1 is not an spdoc config (`pods:`), a Talos machine config (`machine.pods`) or a KubeStaticPodConfig document"},
 		{"not a mapping", "- a\n", "pods.yaml: line 1: document 1 is not a mapping: want `pods:`, a Talos machine config or a KubeStaticPodConfig"},
 		{"pods not a list", "pods: {a: 1}\n", "pods.yaml: line 1: pods: must be a list of Pod objects"},

@@ -745,7 +745,7 @@ func warnings(pod *corev1.Pod) []Issue {
 			out = append(out, Issue{
 				Field:    cp.Child("resources").String(),
 				Type:     TypeNotRecommended,
-				Detail:   "no resource requests or limits: the container is BestEffort and among the first evicted when the node runs short of memory",
+				Detail:   "no resource requests or limits: BestEffort, the first to be evicted when the node runs short of memory",
 				Severity: SeverityWarning,
 			})
 		}
