@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/spdoc/spdoc/internal/cri"
@@ -24,9 +25,45 @@ type Probe func(ctx context.Context) string
 // event, a relevant kubelet log record). It must not busy-loop.
 type Trigger func(ctx context.Context, fire func())
 
+// Runtime connects to the CRI runtime on first use and again after a failed connect, so an
+// agent started before containerd (or across a containerd restart) recovers by itself.
+type Runtime struct {
+	Endpoint string
+
+	mu sync.Mutex
+	c  cri.Client
+}
+
+// Client returns the connection, dialing it if needed.
+func (r *Runtime) Client(ctx context.Context) (cri.Client, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.c != nil {
+		return r.c, nil
+	}
+	c, err := cri.New(ctx, r.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	r.c = c
+	return c, nil
+}
+
+// Close closes the connection.
+func (r *Runtime) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.c == nil {
+		return nil
+	}
+	err := r.c.Close()
+	r.c = nil
+	return err
+}
+
 // NodeProbe fingerprints the manifest dir (names, sizes, mtimes) and, when rt is not nil, the
 // runtime's sandboxes and containers (IDs, states, attempts).
-func NodeProbe(manifestDir string, rt cri.Client) Probe {
+func NodeProbe(manifestDir string, rtc *Runtime) Probe {
 	return func(ctx context.Context) string {
 		h := sha256.New()
 		if entries, err := os.ReadDir(manifestDir); err != nil {
@@ -41,7 +78,12 @@ func NodeProbe(manifestDir string, rt cri.Client) Probe {
 				fmt.Fprintf(h, "%s %d %d %v\n", e.Name(), fi.Size(), fi.ModTime().UnixNano(), fi.Mode())
 			}
 		}
-		if rt != nil {
+		if rtc != nil {
+			rt, err := rtc.Client(ctx)
+			if err != nil {
+				fmt.Fprintf(h, "runtime-err %v\n", err)
+				return hex.EncodeToString(h.Sum(nil))
+			}
 			sbs, err := rt.ListSandboxes(ctx)
 			if err != nil {
 				fmt.Fprintf(h, "sandboxes-err %v\n", err)
@@ -68,13 +110,17 @@ func NodeProbe(manifestDir string, rt cri.Client) Probe {
 
 // RuntimeEvents fires on every CRI container event. A runtime without GetContainerEvents
 // (containerd 1.6) makes it log once and return: polling the probe covers it.
-func RuntimeEvents(rt cri.Client, log *slog.Logger) Trigger {
+func RuntimeEvents(rtc *Runtime, log *slog.Logger) Trigger {
 	return func(ctx context.Context, fire func()) {
 		backoff := time.Second
 		for ctx.Err() == nil {
-			ch, err := rt.ContainerEvents(ctx)
+			rt, err := rtc.Client(ctx)
+			var ch <-chan cri.Event
+			if err == nil {
+				ch, err = rt.ContainerEvents(ctx)
+			}
 			if errors.Is(err, cri.ErrUnsupported) {
-				log.Info("runtime has no container events; status follows by polling", "endpoint", rt.Endpoint())
+				log.Info("runtime has no container events; status follows by polling", "endpoint", rtc.Endpoint)
 				return
 			}
 			if err != nil {

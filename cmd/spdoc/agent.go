@@ -133,18 +133,16 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	})
 	defer local.Close()
 
-	var rt cri.Client
+	var rt *agent.Runtime
 	if !o.noRuntime {
 		ep := o.runtimeEndpoint
 		if ep == "" {
 			ep = cri.DefaultEndpoint
 		}
-		c, err := cri.New(ctx, ep)
-		if err != nil {
+		rt = &agent.Runtime{Endpoint: ep}
+		defer rt.Close()
+		if _, err := rt.Client(ctx); err != nil {
 			log.Warn("container runtime not reachable now; statuses follow when it is back", "endpoint", ep, "err", err)
-		} else {
-			rt = c
-			defer rt.Close()
 		}
 	}
 	var triggers []agent.Trigger
