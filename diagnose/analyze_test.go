@@ -177,9 +177,6 @@ spec:
 `
 
 func TestAnalyzeRules(t *testing.T) {
-	errSync := func(err string) string {
-		return `{"ts":%T,"caller":"kubelet/pod_workers.go:1301","msg":"Error syncing pod, skipping","pod":{"name":"web-node1","namespace":"default"},"podUID":"` + uidWeb + `","err":` + err + `}`
-	}
 	cases := []struct {
 		name  string
 		build func(f *fixture)
