@@ -11,6 +11,9 @@ import (
 // message, or an unstructured klog line) contains one of them; the match is case-sensitive.
 // Error lines (a JSON "err" key, klog E/F/W lines, an err= key) are always interesting.
 //
+// Keep entries at least 8 bytes long where possible: the matcher skips ahead by up to the
+// shortest entry's length, so one short entry slows every line.
+//
 // Packages may append to it from an init function (never while a scan runs):
 //
 //	func init() { kubeletlog.InterestingMsgs = append(kubeletlog.InterestingMsgs, "Some message") }
@@ -39,7 +42,8 @@ var InterestingMsgs = []string{
 	"Container exited",
 	"Error syncing pod",
 	"CrashLoopBackOff",
-	"OOM",
+	"System OOM",
+	"OOMKilled",
 	"ErrImageNeverPull",
 	"Container image",
 	// mirror pods and admission
@@ -55,7 +59,8 @@ var InterestingMsgs = []string{
 	"Attempting to register node",
 	"Failed to",
 	"Unable to",
-	"failed",
+	"for pod failed",
+	"Container start failed",
 }
 
 // Interesting is a fast byte-level relevance check: true for every line the diagnosis needs
@@ -80,11 +85,16 @@ func (m *matcher) interesting(line []byte, depth int) bool {
 		return false
 	}
 	if line[0] == '{' {
-		if i := bytes.Index(line, jsonMsgKey); i >= 0 {
+		if i := indexMsgKey(line); i >= 0 {
 			msg := line[i+len(jsonMsgKey):]
 			end := jsonStringEnd(msg)
 			if m.match(msg[:end]) {
 				return true
+			}
+			// The JSON logger writes "v" right after "msg" on info lines, and only there. At v>=2
+			// (debug noise) an "err" key is detail, not an error: skip the search for it.
+			if rest := msg[end:]; len(rest) > 7 && string(rest[:6]) == `","v":` && (rest[6] >= '2' && rest[6] <= '9' || isDigit(rest[7])) {
+				return false
 			}
 			return hasKey(msg[end:], jsonErrKey)
 		}
@@ -118,6 +128,23 @@ func (m *matcher) interesting(line []byte, depth int) bool {
 		return m.interesting(rest, depth+1)
 	}
 	return false
+}
+
+// indexMsgKey finds `"msg":"`; it searches for `msg":"` (a rarer first byte than the quote, which
+// is everywhere in JSON) and checks the quote before it.
+func indexMsgKey(line []byte) int {
+	off := 0
+	for {
+		i := bytes.Index(line[off:], jsonMsgKey[1:])
+		if i < 0 {
+			return -1
+		}
+		i += off
+		if i > 0 && line[i-1] == '"' {
+			return i - 1
+		}
+		off = i + 1
+	}
 }
 
 // hasKey reports whether b contains key (`"name":`) as a key, not as escaped text in a value.
@@ -155,12 +182,20 @@ func jsonStringEnd(b []byte) int {
 	}
 }
 
-// matcher finds any of a set of substrings, indexed by their first two bytes.
+// matcher finds any of a set of substrings with a Wu–Manber style skip table: it looks at the two
+// bytes ending a window of the shortest pattern's length and jumps ahead as far as no pattern can
+// match, so a typical message is rejected after a handful of probes instead of a check per byte.
 type matcher struct {
-	src   []string      // the InterestingMsgs it was built from
-	pats  [256][][]byte // by first byte
-	short [][]byte      // patterns shorter than two bytes
+	src   []string          // the InterestingMsgs it was built from
+	m     int               // shortest pattern length (>= 2)
+	shift [wmTable]uint8    // by hash of a 2-byte block
+	cands [wmTable][][]byte // patterns whose first m bytes end with that block
+	short [][]byte          // patterns shorter than two bytes
 }
+
+const wmTable = 4096
+
+func wmHash(a, b byte) int { return (int(a)<<4 ^ int(b)) & (wmTable - 1) }
 
 var cached atomic.Pointer[matcher]
 
@@ -181,15 +216,34 @@ func sameSlice(a, b []string) bool {
 
 func newMatcher(msgs []string) *matcher {
 	m := &matcher{src: msgs}
+	var long [][]byte
 	for _, s := range msgs {
-		if len(s) == 0 {
-			continue
-		}
-		if len(s) < 2 {
+		switch {
+		case len(s) == 0:
+		case len(s) < 2:
 			m.short = append(m.short, []byte(s))
-			continue
+		default:
+			long = append(long, []byte(s))
+			if m.m == 0 || len(s) < m.m {
+				m.m = len(s)
+			}
 		}
-		m.pats[s[0]] = append(m.pats[s[0]], []byte(s))
+	}
+	if m.m > 255 {
+		m.m = 255
+	}
+	for i := range m.shift {
+		m.shift[i] = uint8(max(m.m-1, 0))
+	}
+	for _, p := range long {
+		for j := 0; j+1 < m.m; j++ {
+			h := wmHash(p[j], p[j+1])
+			if s := uint8(m.m - 2 - j); s < m.shift[h] {
+				m.shift[h] = s
+			}
+		}
+		h := wmHash(p[m.m-2], p[m.m-1])
+		m.cands[h] = append(m.cands[h], p)
 	}
 	return m
 }
@@ -200,12 +254,22 @@ func (m *matcher) match(b []byte) bool {
 			return true
 		}
 	}
-	for i := 0; i+1 < len(b); i++ {
-		for _, p := range m.pats[b[i]] {
-			if p[1] == b[i+1] && bytes.HasPrefix(b[i:], p) {
+	if m.m == 0 {
+		return false
+	}
+	for pos := m.m - 1; pos < len(b); {
+		h := wmHash(b[pos-1], b[pos])
+		if s := m.shift[h]; s != 0 {
+			pos += int(s)
+			continue
+		}
+		start := pos - m.m + 1
+		for _, p := range m.cands[h] {
+			if bytes.HasPrefix(b[start:], p) {
 				return true
 			}
 		}
+		pos++
 	}
 	return false
 }

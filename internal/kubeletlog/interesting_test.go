@@ -1,6 +1,10 @@
 package kubeletlog
 
-import "testing"
+import (
+	"math/rand"
+	"strings"
+	"testing"
+)
 
 func TestInteresting(t *testing.T) {
 	tests := []struct {
@@ -66,6 +70,74 @@ func TestInterestingKeepsParsedErrors(t *testing.T) {
 		}
 		if !Interesting([]byte(tt)) {
 			t.Errorf("Interesting(%s) = false for an error record", tt)
+		}
+	}
+}
+
+// The skip-table matcher must agree with a naive substring search.
+func TestMatcherAgreesWithNaive(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	alphabet := "abcdeSLop (-)"
+	randStr := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		return string(b)
+	}
+	for round := 0; round < 200; round++ {
+		var pats []string
+		for i := 0; i < 1+rng.Intn(6); i++ {
+			pats = append(pats, randStr(1+rng.Intn(6)))
+		}
+		m := newMatcher(pats)
+		for i := 0; i < 200; i++ {
+			text := randStr(rng.Intn(40))
+			want := false
+			for _, p := range pats {
+				want = want || strings.Contains(text, p)
+			}
+			if got := m.match([]byte(text)); got != want {
+				t.Fatalf("patterns %q, text %q: match = %v, want %v", pats, text, got, want)
+			}
+		}
+	}
+	m := newMatcher(InterestingMsgs)
+	for _, p := range InterestingMsgs {
+		for _, text := range []string{p, "x" + p, "some prefix " + p + " and suffix", p[:len(p)-1]} {
+			want := strings.Contains(text, p) || slicesContainsSub(InterestingMsgs, text)
+			if got := m.match([]byte(text)); got != want {
+				t.Errorf("text %q: match = %v, want %v", text, got, want)
+			}
+		}
+	}
+}
+
+func slicesContainsSub(pats []string, text string) bool {
+	for _, p := range pats {
+		if strings.Contains(text, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestInterestingVerbosity(t *testing.T) {
+	tests := []struct {
+		line string
+		want bool
+	}{
+		{`{"ts":1,"caller":"a.go:1","msg":"Noise","v":4,"err":"detail at debug verbosity"}`, false},
+		{`{"ts":1,"caller":"a.go:1","msg":"Noise","v":12,"err":"detail"}`, false},
+		{`{"ts":1,"caller":"a.go:1","msg":"Noise","v":0,"err":"kept at v=0"}`, true},
+		{`{"ts":1,"caller":"a.go:1","msg":"Noise","v":1,"err":"kept at v=1"}`, true},
+		{`{"ts":1,"caller":"a.go:1","msg":"Probe failed","v":4}`, true},
+		{`{"ts":1,"caller":"a.go:1","msg":"x","pod":{"name":"a"},"err":"error line"}`, true},
+		{`{"ts":1,"caller":"a.go:1","xmsg":"Probe failed","msg":"Noise","v":4}`, false},
+	}
+	for _, tt := range tests {
+		if got := Interesting([]byte(tt.line)); got != tt.want {
+			t.Errorf("Interesting(%s) = %v, want %v", tt.line, got, tt.want)
 		}
 	}
 }

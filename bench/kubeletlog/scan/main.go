@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spdoc/spdoc/internal/kubeletlog"
@@ -18,7 +19,17 @@ import (
 func main() {
 	since := flag.Duration("since", 0, "only records newer than this (seeks on an uncompressed file)")
 	all := flag.Bool("all", false, "parse every line (no prefilter)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "scan:", err)
+			os.Exit(2)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: scan [-since DURATION] [-all] FILE")
 		os.Exit(2)
@@ -41,6 +52,7 @@ func main() {
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scan:", err)
+		pprof.StopCPUProfile()
 		os.Exit(2)
 	}
 	out, _ := json.Marshal(struct {
