@@ -27,6 +27,8 @@ type Issue struct {
 	Detail   string   `json:"detail,omitempty"`
 	Severity Severity `json:"severity"`
 	Line     int      `json:"line,omitempty"` // 1-based line in the source file, 0 when unknown
+
+	kubelet string // the kubelet's rendering of this field error (field.Error.Error()), for KubeletMessage
 }
 
 func (i Issue) String() string {

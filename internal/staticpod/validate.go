@@ -23,7 +23,7 @@ import (
 // accounts…); it is not the full apiserver validation.
 func Validate(pod *corev1.Pod) []Issue {
 	if pod == nil {
-		return []Issue{{Type: string(field.ErrorTypeRequired), Detail: "no pod", Severity: SeverityError}}
+		return []Issue{{Type: field.ErrorTypeRequired.String(), Detail: "no pod", Severity: SeverityError}}
 	}
 	var errs field.ErrorList
 	errs = append(errs, validateMeta(&pod.ObjectMeta)...)
@@ -36,23 +36,44 @@ func Validate(pod *corev1.Pod) []Issue {
 	return append(issues, warnings(pod)...)
 }
 
-// KubeletMessage renders error issues the way the kubelet logs a rejected pod:
-// `invalid pod: [spec.containers: Required value, …]`. It returns "" when there is no error.
+// KubeletMessage is the error the kubelet logs for a pod with these issues ("" when it accepts
+// it), in its order of checks: a missing name (`invalid pod: name is needed for the pod`), then
+// validation (`invalid pod: [spec.containers: Required value, …]`), then the first API object
+// reference (`static pods may not reference secrets`). Values are rendered like the kubelet's
+// field errors when the issues come from Validate; one difference remains: the kubelet validates
+// metadata.name with the node name appended.
 func KubeletMessage(issues []Issue) string {
 	var parts []string
+	var refs []Issue
 	for _, i := range issues {
-		if i.Severity == SeverityError {
+		if i.Severity != SeverityError {
+			continue
+		}
+		if i.Field == "metadata.name" && i.Type == field.ErrorTypeRequired.String() {
+			return "invalid pod: name is needed for the pod"
+		}
+		if i.Type == field.ErrorTypeForbidden.String() && strings.HasPrefix(i.Detail, apiRefPrefix) {
+			refs = append(refs, i)
+			continue
+		}
+		if i.kubelet != "" {
+			parts = append(parts, i.kubelet)
+		} else {
 			parts = append(parts, i.String())
 		}
 	}
-	if len(parts) == 0 {
-		return ""
+	if len(parts) > 0 {
+		return "invalid pod: [" + strings.Join(parts, ", ") + "]"
 	}
-	return "invalid pod: [" + strings.Join(parts, ", ") + "]"
+	if len(refs) > 0 {
+		sort.SliceStable(refs, func(a, b int) bool { return apiRefRank(refs[a].Detail) < apiRefRank(refs[b].Detail) })
+		return refs[0].Detail
+	}
+	return ""
 }
 
 func issueFromFieldError(e *field.Error) Issue {
-	is := Issue{Field: e.Field, Type: e.Type.String(), Detail: e.Detail, Severity: SeverityError}
+	is := Issue{Field: e.Field, Type: e.Type.String(), Detail: e.Detail, Severity: SeverityError, kubelet: e.Error()}
 	switch v := e.BadValue.(type) {
 	case nil:
 	case string:
@@ -619,13 +640,14 @@ func validatePortNumOrName(port intstr.IntOrString, p *field.Path) field.ErrorLi
 
 // apiReferences mirrors the kubelet's PreventStaticPodAPIReferences check (beta, on by default in
 // v1.34): a static pod may not reference API objects, because the kubelet may have no API server
-// to fetch them from. The kubelet reports only the first one (`static pods may not reference
-// secrets`); every offending field is listed here.
+// to fetch them from. The kubelet reports only the first one it finds; every offending field is
+// listed here, each with the message the kubelet would give if it were the only one
+// (KubeletMessage picks the one the kubelet reports).
 func apiReferences(pod *corev1.Pod) field.ErrorList {
 	var errs field.ErrorList
 	spec := field.NewPath("spec")
 	forbid := func(p *field.Path, what string) {
-		errs = append(errs, field.Forbidden(p, "static pods may not reference "+what))
+		errs = append(errs, field.Forbidden(p, apiRefPrefix+what))
 	}
 	if pod.Spec.ServiceAccountName != "" {
 		forbid(spec.Child("serviceAccountName"), "serviceaccounts")
@@ -659,15 +681,22 @@ func apiReferences(pod *corev1.Pod) field.ErrorList {
 			}
 		}
 	})
+	// Volumes: the kubelet looks for secrets and configmaps anywhere first, so those volumes get
+	// the plain message; the "(via …)" messages come from its later walk over the volumes.
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
 		vp := spec.Child("volumes").Index(i)
 		switch {
 		case v.ConfigMap != nil:
-			forbid(vp.Child("configMap"), "configmaps (via configmap volumes)")
+			forbid(vp.Child("configMap"), "configmaps")
 		case v.Secret != nil:
-			forbid(vp.Child("secret"), "secrets (via secret volumes)")
+			forbid(vp.Child("secret"), "secrets")
+		case v.AzureFile != nil:
+			forbid(vp.Child("azureFile"), "secrets")
 		case v.CSI != nil:
+			if v.CSI.NodePublishSecretRef != nil {
+				forbid(vp.Child("csi").Child("nodePublishSecretRef"), "secrets")
+			}
 			forbid(vp.Child("csi"), "csidrivers (via CSI volumes)")
 		case v.Glusterfs != nil:
 			forbid(vp.Child("glusterfs"), "endpoints (via glusterFS volumes)")
@@ -675,16 +704,14 @@ func apiReferences(pod *corev1.Pod) field.ErrorList {
 			forbid(vp.Child("persistentVolumeClaim"), "persistentvolumeclaims")
 		case v.Ephemeral != nil:
 			forbid(vp.Child("ephemeral"), "persistentvolumeclaims (via ephemeral volumes)")
-		case v.AzureFile != nil:
-			forbid(vp.Child("azureFile"), "secrets (via azureFile volumes)")
 		case v.Projected != nil:
 			for j, s := range v.Projected.Sources {
 				sp := vp.Child("projected").Child("sources").Index(j)
 				switch {
 				case s.ConfigMap != nil:
-					forbid(sp.Child("configMap"), "configmaps (via projected volumes)")
+					forbid(sp.Child("configMap"), "configmaps")
 				case s.Secret != nil:
-					forbid(sp.Child("secret"), "secrets (via projected volumes)")
+					forbid(sp.Child("secret"), "secrets")
 				case s.ServiceAccountToken != nil:
 					forbid(sp.Child("serviceAccountToken"), "serviceaccounts (via projected volumes)")
 				case s.ClusterTrustBundle != nil:
@@ -694,38 +721,51 @@ func apiReferences(pod *corev1.Pod) field.ErrorList {
 				}
 			}
 		default:
-			for _, name := range volumeSources(&v.VolumeSource) {
-				// Volume types with a secretRef need the API as well.
-				if name == "cephfs" || name == "rbd" || name == "iscsi" || name == "flexVolume" || name == "scaleIO" || name == "storageos" || name == "cinder" {
-					if hasSecretRef(&v.VolumeSource) {
-						forbid(vp.Child(name).Child("secretRef"), "secrets")
-					}
-				}
+			if name, ok := secretRefSource(&v.VolumeSource); ok {
+				forbid(vp.Child(name).Child("secretRef"), "secrets")
 			}
 		}
 	}
 	return errs
 }
 
-// hasSecretRef reports whether a volume source names a secret (cephfs, rbd, iscsi… secretRef).
-func hasSecretRef(src *corev1.VolumeSource) bool {
-	switch {
-	case src.CephFS != nil:
-		return src.CephFS.SecretRef != nil
-	case src.RBD != nil:
-		return src.RBD.SecretRef != nil
-	case src.ISCSI != nil:
-		return src.ISCSI.SecretRef != nil
-	case src.FlexVolume != nil:
-		return src.FlexVolume.SecretRef != nil
-	case src.ScaleIO != nil:
-		return src.ScaleIO.SecretRef != nil
-	case src.StorageOS != nil:
-		return src.StorageOS.SecretRef != nil
-	case src.Cinder != nil:
-		return src.Cinder.SecretRef != nil
+const apiRefPrefix = "static pods may not reference "
+
+// apiRefRank orders API reference messages the way the kubelet checks them: service account,
+// then secrets anywhere, then configmaps anywhere, then resource claims, then the volume walk.
+func apiRefRank(detail string) int {
+	switch strings.TrimPrefix(detail, apiRefPrefix) {
+	case "serviceaccounts":
+		return 0
+	case "secrets":
+		return 1
+	case "configmaps":
+		return 2
+	case "resourceclaims":
+		return 3
 	}
-	return false
+	return 4
+}
+
+// secretRefSource reports the volume source field (cephfs, rbd, iscsi…) that names a secret.
+func secretRefSource(src *corev1.VolumeSource) (string, bool) {
+	switch {
+	case src.CephFS != nil && src.CephFS.SecretRef != nil:
+		return "cephfs", true
+	case src.RBD != nil && src.RBD.SecretRef != nil:
+		return "rbd", true
+	case src.ISCSI != nil && src.ISCSI.SecretRef != nil:
+		return "iscsi", true
+	case src.FlexVolume != nil && src.FlexVolume.SecretRef != nil:
+		return "flexVolume", true
+	case src.ScaleIO != nil && src.ScaleIO.SecretRef != nil:
+		return "scaleIO", true
+	case src.StorageOS != nil && src.StorageOS.SecretRef != nil:
+		return "storageos", true
+	case src.Cinder != nil && src.Cinder.SecretRef != nil:
+		return "cinder", true
+	}
+	return "", false
 }
 
 func eachContainer(spec *corev1.PodSpec, p *field.Path, fn func(*corev1.Container, *field.Path)) {

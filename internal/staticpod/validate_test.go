@@ -119,7 +119,7 @@ func TestValidate(t *testing.T) {
 			}
 		}, []string{"spec.serviceAccountName: Forbidden: static pods may not reference serviceaccounts",
 			"spec.containers[0].env[0].valueFrom.secretKeyRef: Forbidden: static pods may not reference secrets",
-			"spec.volumes[0].configMap: Forbidden: static pods may not reference configmaps (via configmap volumes)",
+			"spec.volumes[0].configMap: Forbidden: static pods may not reference configmaps",
 			"spec.volumes[1].projected.sources[1].serviceAccountToken: Forbidden: static pods may not reference serviceaccounts (via projected volumes)"}},
 		{"dnsPolicy None without nameservers", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone },
 			[]string{"spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver when DNS policy is None"}},
@@ -169,13 +169,48 @@ func TestValidateWarnings(t *testing.T) {
 }
 
 func TestKubeletMessage(t *testing.T) {
-	p := goodPod()
-	p.Spec.Containers = nil
-	if got, want := KubeletMessage(Validate(p)), "invalid pod: [spec.containers: Required value]"; got != want {
-		t.Errorf("KubeletMessage = %q, want %q", got, want)
+	tests := []struct {
+		name   string
+		mutate func(p *corev1.Pod)
+		want   string
+	}{
+		{"valid", func(p *corev1.Pod) {}, ""},
+		{"seed case", func(p *corev1.Pod) { p.Spec.Containers = nil }, "invalid pod: [spec.containers: Required value]"},
+		{"name first, alone", func(p *corev1.Pod) { p.Name = ""; p.Spec.Containers[0].Image = "" }, "invalid pod: name is needed for the pod"},
+		{"ints unquoted like field.Error", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 70000}}
+			p.Spec.Containers[0].Image = ""
+		}, "invalid pod: [spec.containers[0].image: Required value, spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive]"},
+		{"validation before references", func(p *corev1.Pod) {
+			p.Spec.ServiceAccountName = "sa"
+			p.Spec.RestartPolicy = "x"
+		}, `invalid pod: [spec.restartPolicy: Unsupported value: "x": supported values: "Always", "Never", "OnFailure"]`},
+		{"secrets anywhere before the volume walk", func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{
+				{Name: "t", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "t"}}}}}},
+				{Name: "c", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}},
+				{Name: "s", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "s"}}},
+			}
+		}, "static pods may not reference secrets"},
+		{"volume walk order", func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{
+				{Name: "p", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "c"}}},
+				{Name: "t", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "t"}}}}}},
+			}
+		}, "static pods may not reference persistentvolumeclaims"},
+		{"service account first", func(p *corev1.Pod) {
+			p.Spec.ServiceAccountName = "sa"
+			p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "pull"}}
+		}, "static pods may not reference serviceaccounts"},
 	}
-	if got := KubeletMessage(Validate(goodPod())); got != "" {
-		t.Errorf("KubeletMessage of a valid pod = %q, want empty", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := goodPod()
+			tt.mutate(p)
+			if got := KubeletMessage(Validate(p)); got != tt.want {
+				t.Errorf("KubeletMessage =\n %q\nwant\n %q", got, tt.want)
+			}
+		})
 	}
 }
 
