@@ -37,7 +37,26 @@ func (r *Redactor) Manifest(data []byte) []byte {
 		return m.lineFallback()
 	}
 	m.comments()
-	return m.apply()
+	out := m.apply()
+	if len(m.edits) > 0 && decodes(out) != nil {
+		// Requoting broke the document (a YAML whitespace quirk): never hand out a
+		// manifest that parses differently; redact line by line instead.
+		return m.lineFallback()
+	}
+	return out
+}
+
+// decodes reports whether every document of data decodes.
+func decodes(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
 }
 
 type edit struct {

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -390,5 +391,36 @@ func TestManifestJSONAndBroken(t *testing.T) {
 	}
 	if bytes.Count(got, []byte("\n")) != strings.Count(broken, "\n") {
 		t.Errorf("broken manifest line count changed")
+	}
+}
+
+func TestValue(t *testing.T) {
+	type inner struct {
+		Msg    string
+		Labels map[string]string
+	}
+	type outer struct {
+		Name   string
+		Items  []inner
+		Ptr    *inner
+		ByName map[string]inner
+		hidden string
+	}
+	v := &outer{
+		Name:   "https://u:pw-0301@h",
+		Items:  []inner{{Msg: "password=pw-0302", Labels: map[string]string{"api-token": "tok-0303", "app": "web"}}},
+		Ptr:    &inner{Msg: "Authorization: Bearer bt-00000304"},
+		ByName: map[string]inner{"x": {Msg: "token=tok-0305"}},
+		hidden: "password=keep-unexported",
+	}
+	newTest().Value(v)
+	all := fmt.Sprintf("%+v %+v", *v, *v.Ptr)
+	for _, gone := range []string{"pw-0301", "pw-0302", "tok-0303", "bt-00000304", "tok-0305"} {
+		if strings.Contains(all, gone) {
+			t.Errorf("%q survived Value: %s", gone, all)
+		}
+	}
+	if v.Items[0].Labels["app"] != "web" || v.hidden != "password=keep-unexported" {
+		t.Errorf("Value changed what it should keep: %s", all)
 	}
 }
