@@ -337,7 +337,7 @@ func (a *analyzer) nodeRules() {
 		if line == "" {
 			line = "not reachable"
 		}
-		a.node.get(KindRuntimeUnreachable, "", SeverityError).pre = []Evidence{{Source: "cri:" + rt.Endpoint, Line: line, Count: 1}}
+		a.node.get(KindRuntimeUnreachable, "", SeverityError).pre = []Evidence{{Source: criSource(rt.Endpoint), Line: line, Count: 1}}
 	}
 	if rt != nil && rt.Status != nil {
 		for _, c := range rt.Status.Conditions {
@@ -347,10 +347,10 @@ func (a *analyzer) nodeRules() {
 			line := strings.TrimSpace(fmt.Sprintf("%s=false reason:%s message:%s", c.Type, c.Reason, c.Message))
 			switch c.Type {
 			case "RuntimeReady":
-				a.node.get(KindRuntimeUnreachable, "", SeverityError).pre = append(a.node.get(KindRuntimeUnreachable, "", SeverityError).pre, Evidence{Source: "cri:" + rt.Endpoint, Line: line, Count: 1})
+				a.node.get(KindRuntimeUnreachable, "", SeverityError).pre = append(a.node.get(KindRuntimeUnreachable, "", SeverityError).pre, Evidence{Source: criSource(rt.Endpoint), Line: line, Count: 1})
 			case "NetworkReady":
 				b := a.node.get(KindNetworkNotReady, "", SeverityError)
-				b.pre = append(b.pre, Evidence{Source: "cri:" + rt.Endpoint, Line: line, Count: 1})
+				b.pre = append(b.pre, Evidence{Source: criSource(rt.Endpoint), Line: line, Count: 1})
 			}
 		}
 	}
@@ -568,7 +568,14 @@ func criEvidence(endpoint string, c cri.Container) Evidence {
 		}
 		ts = c.FinishedAt
 	}
-	return Evidence{Source: "cri:" + endpoint, TS: ts, Line: line, Count: 1}
+	return Evidence{Source: criSource(endpoint), TS: ts, Line: line, Count: 1}
+}
+
+func criSource(endpoint string) string {
+	if endpoint == "" {
+		return "cri"
+	}
+	return "cri:" + endpoint
 }
 
 func shortID(id string) string {
@@ -651,6 +658,20 @@ func (a *analyzer) podRules() {
 			netDown.pre = append(netDown.pre, Evidence{Source: "manifest:" + pa.e.manifest,
 				Line: fmt.Sprintf("blocks pod %s/%s (not hostNetwork)", pa.e.ns, pa.e.name), Count: 1})
 		}
+		// A container killed by its liveness probe exits 137/143: the probe explains the restart.
+		for _, o := range pa.fs.list {
+			if (o.f.Kind != KindCrashLoop && o.f.Kind != KindContainerRestarted) || o.f.Cause != "" || o.f.ExitCode == nil {
+				continue
+			}
+			if code := *o.f.ExitCode; code != 137 && code != 143 {
+				continue
+			}
+			for _, p := range pa.fs.list {
+				if p.f.Kind == KindProbeFailed && p.f.Container == o.f.Container && probeType(p) != "Readiness" {
+					o.f.Cause = KindProbeFailed
+				}
+			}
+		}
 		// Two manifests for one pod: the kubelet flaps between them (ADD/REMOVE, kill, recreate).
 		if dup := pa.fs.find(KindDuplicatePod); dup != nil && inv == nil {
 			for _, o := range pa.fs.list {
@@ -683,7 +704,7 @@ func (a *analyzer) podRules() {
 		}
 		if rtUp && pa.valid && !pa.e.orphan && pa.sandbox == nil && len(pa.current) == 0 && !a.hasCurrent(pa) {
 			b := pa.fs.get(KindPodNotStarted, "", SeverityWarning)
-			b.pre = append(b.pre, Evidence{Source: "cri:" + a.s.Runtime.Endpoint, Line: "no sandbox and no container for this pod", Count: 1})
+			b.pre = append(b.pre, Evidence{Source: criSource(a.s.Runtime.Endpoint), Line: "no sandbox and no container for this pod", Count: 1})
 		}
 		pa.rep.State = a.state(pa, rtUp)
 	}
@@ -732,6 +753,15 @@ func (a *analyzer) logOnlyFacts(pa *podAcc, rtUp bool) {
 			b.post = a.tailEvidence(pa, c, false)
 		}
 	}
+}
+
+func probeType(b *fb) string {
+	for _, r := range b.recs {
+		if v := r.Fields["probeType"]; v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func (a *analyzer) running(pa *podAcc) bool {

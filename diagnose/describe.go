@@ -249,13 +249,7 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		f.Detail = "The kubelet sets up every volume before it starts the containers; this one failed, so the pod waits and the kubelet retries. A hostPath volume with a type (Directory, File, Socket…) must already exist on the node with that type."
 		f.Hint = "create the path on the node (e.g. mkdir -p PATH) or fix spec.volumes in " + tc.fileRef() + " (type: DirectoryOrCreate creates it)"
 	case KindProbeFailed:
-		pt := ""
-		for _, r := range b.recs {
-			if v := r.Fields["probeType"]; v != "" {
-				pt = v
-				break
-			}
-		}
+		pt := probeType(b)
 		f.Title = strings.TrimSpace(pt+" probe of "+orDefault(c, "a container")) + " fails"
 		f.Detail = "A failing liveness probe makes the kubelet kill and restart the container; a readiness probe only marks it not ready; a startup probe holds back the others and restarts the container when it gives up."
 		f.Hint = "check the probe of " + orDefault(c, "the container") + " in " + tc.fileRef() + " against what it serves (port, path, command); " + tc.logsCmd(c, false)
@@ -315,7 +309,11 @@ func describe(f *Finding, b *fb, tc textCtx) {
 	default:
 		f.Title = string(f.Kind) + ": " + ellipsis(firstErr(b), 120)
 	}
-	if f.Cause != "" && f.Kind != KindPodRemoved {
+	if f.Cause == KindProbeFailed {
+		f.Title = fmt.Sprintf("%s was killed and restarted by its failing liveness probe (exit code %d)", cref, *f.ExitCode)
+		f.Detail = "The kubelet killed the container because its liveness probe kept failing, then started it again."
+		f.Hint = "fix the probe or what it checks (see ProbeFailed above)"
+	} else if f.Cause != "" && f.Kind != KindPodRemoved {
 		f.Detail += fmt.Sprintf(" Explained by %s above.", f.Cause)
 	}
 }

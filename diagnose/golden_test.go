@@ -64,8 +64,18 @@ func loadRoot(t *testing.T, root, nodeName string) *node.Snapshot {
 // runtime view is left out (NoRuntime) so the golden reports show the log-only inference; the
 // snapshot time is pinned to a minute after the last kubelet record.
 func loadLocal(t *testing.T, root, nodeName string) *node.Snapshot {
+	return loadLocalWith(t, node.LocalOptions{Root: root, NodeName: nodeName, NoRuntime: true})
+}
+
+// loadLocalCRI also loads the captured runtime view (runtime.json), as --root does by default.
+func loadLocalCRI(t *testing.T, root, nodeName string) *node.Snapshot {
+	return loadLocalWith(t, node.LocalOptions{Root: root, NodeName: nodeName})
+}
+
+func loadLocalWith(t *testing.T, opts node.LocalOptions) *node.Snapshot {
 	t.Helper()
-	c := node.NewLocal(node.LocalOptions{Root: root, NodeName: nodeName, NoRuntime: true})
+	root := opts.Root
+	c := node.NewLocal(opts)
 	defer c.Close()
 	s, err := c.Snapshot(context.Background())
 	if err != nil {
@@ -86,6 +96,7 @@ func TestGoldenReports(t *testing.T) {
 		// captured from a real kubelet v1.34.4 + containerd 1.6 (see testdata/nodes/README.md)
 		{"broken", "../testdata/nodes/broken", "node1", loadLocal},
 		{"broken-text", "../testdata/nodes/broken-text", "node1", loadLocal},
+		{"broken-cri", "../testdata/nodes/broken", "node1", loadLocalCRI},
 	}
 	for _, n := range nodes {
 		snap := n.load(t, n.root, n.node)

@@ -64,7 +64,7 @@ func renderMarkdown(out io.Writer, r *Report) error {
 			if c.Reason != "" {
 				line += " (" + c.Reason + ")"
 			}
-			line += fmt.Sprintf(", %d restarts", c.RestartCount)
+			line += ", " + plural(c.RestartCount, "restart", "restarts")
 			fmt.Fprintln(w, line)
 		}
 		fmt.Fprintln(w)

@@ -121,7 +121,7 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 				line += ")"
 			}
 			if c.RestartCount > 0 {
-				line += fmt.Sprintf(", %d restarts", c.RestartCount)
+				line += ", " + plural(c.RestartCount, "restart", "restarts")
 			}
 			if c.Image != "" {
 				line += ", image " + c.Image

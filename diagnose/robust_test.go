@@ -228,3 +228,19 @@ func TestRedactWalksEveryString(t *testing.T) {
 		t.Errorf("Redact touched %d strings (want 13) or changed the Kind vocabulary (%s)", n, r.Node.Findings[0].Kind)
 	}
 }
+
+// TestPrefilterKeepsRuleInput: every line shape a rule needs passes kubeletlog.Interesting, so
+// the node client keeps it (a msg-only klog.Errorf JSON line has no "err" key to find).
+func TestPrefilterKeepsRuleInput(t *testing.T) {
+	lines := []string{
+		`{"ts":1795559203398.924,"caller":"nestedpendingoperations/nestedpendingoperations.go:348","msg":"Operation for \"{volumeName:kubernetes.io/host-path/05f6-data podName:05f6 nodeName:}\" failed. No retries permitted until 2026-11-24 22:26:43.898854671 +0000 UTC m=+1.832543406 (durationBeforeRetry 500ms). Error: MountVolume.SetUp failed for volume \"data\" (UniqueName: \"kubernetes.io/host-path/05f6-data\") pod \"missing-hostpath-node1\" (UID: \"05f6\") : hostPath type check failed: /srv/spdoc-missing-dir is not a directory"}`,
+		`{"ts":1795559203204.0007,"caller":"kubelet/kubelet.go:2525","msg":"SyncLoop REMOVE","v":2,"source":"file","pods":[{"name":"edited-node1","namespace":"default"}]}`,
+		`{"ts":1795559206118.588,"caller":"kubelet/kubelet.go:2546","msg":"SyncLoop (PLEG): event for pod","v":2,"pod":{"name":"edited-node1","namespace":"default"},"event":{"ID":"2d98","Type":"ContainerStarted","Data":"f536"}}`,
+		`{"ts":1795559206118.588,"caller":"pleg/generic.go:356","msg":"Generic (PLEG): container finished","v":4,"podID":"2d98","containerID":"f536","exitCode":3}`,
+	}
+	for _, l := range lines {
+		if !kubeletlog.Interesting([]byte(l)) {
+			t.Errorf("prefilter drops a line the rules need: %.120s", l)
+		}
+	}
+}

@@ -93,6 +93,9 @@ func (o *diagnoseOptions) Complete(cmd *cobra.Command, _ []string) error {
 }
 
 func (o *diagnoseOptions) Validate() error {
+	if err := o.node.Validate(); err != nil {
+		return err
+	}
 	if !slices.Contains(diagnose.Formats, o.output) && o.output != "md" {
 		return fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(diagnose.Formats, ", "))
 	}
