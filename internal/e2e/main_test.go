@@ -95,8 +95,12 @@ func (l located) String() string {
 	return fmt.Sprintf("%s %s/%s %q history=%v", where, l.Kind, l.Severity, l.Title, l.History)
 }
 
-// concerns reports whether the finding is about the manifest file base name or pod name.
+// concerns reports whether the finding is about the manifest file base name or pod name; with
+// neither given, every finding qualifies.
 func (l located) concerns(file, pod string) bool {
+	if file == "" && pod == "" {
+		return true
+	}
 	if file != "" {
 		if filepath.Base(l.File) == file || (l.pod != nil && filepath.Base(l.pod.Manifest) == file) ||
 			(l.file != nil && filepath.Base(l.file.Path) == file) {
