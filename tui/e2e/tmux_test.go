@@ -1,0 +1,165 @@
+// Package e2e drives `spdoc tui` in tmux against a real node (internal/testnode: containerd and a
+// real standalone kubelet). It needs root, tmux and the node packages (hack/setup-node.sh) and a
+// kubelet binary (SPDOC_KUBELET or hack/build-kubelet.sh).
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spdoc/spdoc/internal/testnode"
+)
+
+func buildSpdoc(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "spdoc")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/spdoc/spdoc/cmd/spdoc").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build ./cmd/spdoc: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// tmuxSession is spdoc running in a detached tmux session on its own server socket, so the test
+// touches no other tmux user's sessions.
+type tmuxSession struct {
+	t      *testing.T
+	socket string
+	name   string
+}
+
+func startTmux(t *testing.T, name string, width, height int, command string) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is not installed (hack/setup-node.sh installs it)")
+	}
+	s := &tmuxSession{t: t, socket: "spdoc-test-" + name, name: name}
+	// The shell keeps the pane open after spdoc exits, so a crash stays readable on screen.
+	shell := command + `; echo "spdoc exited with status $?"; sleep 3600`
+	s.run("new-session", "-d", "-s", name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), shell)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last screen:\n%s", s.capture())
+		}
+		exec.Command("tmux", "-L", s.socket, "kill-server").Run()
+	})
+	return s
+}
+
+func (s *tmuxSession) run(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (s *tmuxSession) capture() string {
+	out, err := exec.Command("tmux", "-L", s.socket, "capture-pane", "-p", "-t", s.name).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("capture-pane: %v: %s", err, out)
+	}
+	return string(out)
+}
+
+func (s *tmuxSession) keys(keys ...string) {
+	s.run(append([]string{"send-keys", "-t", s.name}, keys...)...)
+}
+
+// waitScreen polls the screen until re matches, failing after timeout; it returns how long it took.
+func (s *tmuxSession) waitScreen(timeout time.Duration, desc string, re *regexp.Regexp) time.Duration {
+	s.t.Helper()
+	start := time.Now()
+	testnode.WaitFor(s.t, timeout, desc, func() (bool, string) {
+		screen := s.capture()
+		if re.MatchString(screen) {
+			return true, ""
+		}
+		return false, "screen does not match " + re.String()
+	})
+	return time.Since(start)
+}
+
+// TestRootKubeletTUIFixInEditor: a healthy pod shows Running with its live log; breaking its
+// manifest shows the finding in the pod list within seconds; fixing it with the edit flow (e,
+// $EDITOR, validation, atomic write) brings it back to Running — all in one screen.
+func TestRootKubeletTUIFixInEditor(t *testing.T) {
+	bin := buildSpdoc(t)
+	n := testnode.Start(t, testnode.Options{})
+	healthy := testnode.HealthyPod("web")
+	if err := n.WriteManifest("web.yaml", healthy); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	fixed := filepath.Join(dir, "fixed.yaml")
+	if err := os.WriteFile(fixed, []byte(healthy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	editor := filepath.Join(dir, "editor.sh")
+	if err := os.WriteFile(editor, []byte("#!/bin/sh\ncp "+fixed+" \"$1\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := fmt.Sprintf("cd %s && env NO_COLOR=1 EDITOR=%s %s tui --manifests %s --pod-logs-dir %s --kubelet-log %s --kubelet-config %s --runtime-endpoint %s --node-name %s --refresh 1s",
+		dir, editor, bin, n.ManifestDir, n.PodLogsDir, n.KubeletLog, n.KubeletConfig, n.RuntimeEndpoint, n.NodeName)
+	s := startTmux(t, n.NodeName, 200, 50, cmd)
+
+	took := s.waitScreen(2*time.Minute, "the pod Running in the list", regexp.MustCompile(`(?m)^│> Running\s+default-web`))
+	t.Logf("Running after %s", took.Round(time.Millisecond))
+	s.waitScreen(time.Minute, "the container's live log", regexp.MustCompile(`web started`))
+
+	if err := n.WriteManifest("web.yaml", testnode.NoContainersPod("web")); err != nil {
+		t.Fatal(err)
+	}
+	took = s.waitScreen(30*time.Second, "the invalid manifest in the pod list",
+		regexp.MustCompile(`(?m)^│> Invalid\s+default-web · [Mm]anifest`))
+	t.Logf("finding in the pod list %s after breaking the manifest", took.Round(time.Millisecond))
+	if !strings.Contains(s.capture(), "spec.containers") {
+		t.Errorf("the status pane does not name the field:\n%s", s.capture())
+	}
+
+	// The kubelet drops a running pod whose manifest turned invalid: wait for that, so Running
+	// after the fix means the kubelet really started it again.
+	n.WaitFor(t, 2*time.Minute, "the kubelet to drop the pod", func() (bool, string) {
+		p, err := n.Pod("default", "web")
+		if err != nil {
+			return false, err.Error()
+		}
+		if p != nil {
+			return false, "the kubelet still has pod " + p.Name
+		}
+		return true, ""
+	})
+	testnode.WaitFor(t, time.Minute, "the status pane to show the container stopped", func() (bool, string) {
+		screen := s.capture()
+		return !strings.Contains(screen, "main: running"), "the container still shows running"
+	})
+
+	s.keys("e")
+	s.waitScreen(30*time.Second, "the edit written", regexp.MustCompile(`wrote `+regexp.QuoteMeta(filepath.Join(n.ManifestDir, "web.yaml"))))
+	data, err := os.ReadFile(filepath.Join(n.ManifestDir, "web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != healthy {
+		t.Errorf("manifest after the edit:\n%s", data)
+	}
+	entries, _ := os.ReadDir(n.ManifestDir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("the atomic write left %s behind", e.Name())
+		}
+	}
+	took = s.waitScreen(2*time.Minute, "the pod Running again", regexp.MustCompile(`(?m)^│> Running\s+default-web`))
+	t.Logf("Running again %s after the edit", took.Round(time.Millisecond))
+
+	s.keys("q")
+	s.waitScreen(10*time.Second, "spdoc to quit", regexp.MustCompile(`spdoc exited with status 0`))
+}
