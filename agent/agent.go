@@ -79,7 +79,6 @@ type Agent struct {
 
 	refreshCh   chan struct{}
 	reconcileCh chan struct{}
-	applyMu     sync.Mutex // one apply (config write + reconcile) at a time
 
 	mu          sync.RWMutex
 	snap        *node.Snapshot
@@ -314,19 +313,12 @@ func findingKey(f diagnose.Finding) string {
 // Apply validates config data, writes it to the config file atomically and reconciles. Nothing is
 // written when the config does not parse or (unless --no-validate) has an invalid pod.
 func (a *Agent) Apply(data []byte) (*api.ApplyResult, error) {
-	a.applyMu.Lock()
-	defer a.applyMu.Unlock()
-	if res := a.rec.Check(data); !res.OK() {
-		return res, nil
+	res, err := a.rec.ReplaceConfig(data)
+	if err != nil {
+		return nil, err
 	}
-	dir, base := filepath.Split(a.opts.ConfigPath)
-	if dir == "" {
-		dir = "."
-	}
-	if _, err := manifestdir.Write(dir, base, data, 0o600); err != nil {
-		return nil, fmt.Errorf("writing agent config: %w", err)
-	}
-	res := a.reconcile()
+	a.pods.Replace(a.rec.Pods())
+	a.publishFindings()
 	a.triggerRefresh()
 	return res, nil
 }

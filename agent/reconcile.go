@@ -131,6 +131,30 @@ func (r *Reconciler) Check(data []byte) *api.ApplyResult {
 func (r *Reconciler) Apply(data []byte) *api.ApplyResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.applyLocked(data)
+}
+
+// ReplaceConfig checks data and, when it would apply cleanly, writes it to ConfigPath atomically
+// and applies it, all under the reconcile lock so a concurrent file-watch reconcile cannot run
+// in between (it then finds nothing to do). A rejected config changes nothing and returns the
+// result with the reasons; err is only set when the config file could not be written.
+func (r *Reconciler) ReplaceConfig(data []byte) (*api.ApplyResult, error) {
+	if res := r.Check(data); !res.OK() {
+		return res, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	dir, base := filepath.Split(r.opts.ConfigPath)
+	if dir == "" {
+		dir = "."
+	}
+	if _, err := manifestdir.Write(dir, base, data, 0o600); err != nil {
+		return nil, fmt.Errorf("writing agent config: %w", err)
+	}
+	return r.applyLocked(data), nil
+}
+
+func (r *Reconciler) applyLocked(data []byte) *api.ApplyResult {
 	now := time.Now()
 	r.last = now
 	cfg := r.opts.ConfigPath
