@@ -323,7 +323,8 @@ func (a *analyzer) nodeRules() {
 		a.node.get(KindKubeletLogMissing, "", SeverityWarning).pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source, Line: line, Count: 1}}
 	default:
 		last := s.KubeletLog.Stats.Last
-		if (s.Kubelet == nil || !s.Kubelet.Checked) && a.opts.StaleLog > 0 && !last.IsZero() && !s.Taken.IsZero() && s.Taken.Sub(last) > a.opts.StaleLog {
+		// Only on a live node: a copied node (--root) is old by nature.
+		if s.Paths.Root == "" && (s.Kubelet == nil || !s.Kubelet.Checked) && a.opts.StaleLog > 0 && !last.IsZero() && !s.Taken.IsZero() && s.Taken.Sub(last) > a.opts.StaleLog {
 			b := a.node.get(KindKubeletNotRunning, "", SeverityWarning)
 			b.pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source, TS: last, Line: fmt.Sprintf("last record %s before the snapshot", s.Taken.Sub(last).Round(time.Second)), Count: 1}}
 			b.f.Detail = "stale"
@@ -358,7 +359,11 @@ func (a *analyzer) nodeRules() {
 		if (e.Source == "runtime" && runtimeDown) || (e.Source == "kubelet-log" && logMissing) || e.Source == "manifests" && a.node.find(KindManifestDirMissing) != nil {
 			continue
 		}
-		b := a.node.get(KindSourceError, e.Source, SeverityWarning)
+		sev := SeverityWarning
+		if (e.Source == "pod-logs" || e.Source == "container-logs") && strings.Contains(e.Error, "no such file or directory") {
+			sev = SeverityInfo // no container logs (yet): nothing is lost but the log tails
+		}
+		b := a.node.get(KindSourceError, e.Source, sev)
 		b.f.Container = ""
 		b.pre = append(b.pre, Evidence{Source: e.Source, Line: e.Error, Count: 1})
 	}

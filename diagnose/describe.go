@@ -147,7 +147,10 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		f.Hint = fmt.Sprintf("fix the field%s in %s, then check with: spdoc validate %s", lineSuffix(b), tc.fileRef(), tc.file)
 	case KindManifestWarning:
 		f.Title = "manifest warning: " + firstErr(b)
-		f.Detail = "The kubelet accepts this, but it is probably not what the author meant (an unknown field is silently dropped)."
+		f.Detail = "The kubelet accepts this, but it is probably not what the author meant: an unknown field is silently dropped."
+		if f.Severity == SeverityInfo {
+			f.Detail = "Advice only: the kubelet runs the pod as written."
+		}
 		f.Hint = "fix or remove the field in " + tc.fileRef()
 	case KindManifestUnparseable:
 		why := parseReason(firstErr(b))
@@ -275,7 +278,7 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		}
 		f.Hint = "systemctl status kubelet; journalctl -u kubelet -e"
 	case KindKubeletLogMissing:
-		f.Title = "no kubelet log: " + firstErr(b)
+		f.Title = "no kubelet log was read: why the kubelet did what it did is unknown"
 		f.Detail = "Without the kubelet log, findings come only from the manifests, the runtime and the pod logs; why the kubelet rejected or stopped a pod stays unknown."
 		f.Hint = "pass the log: --kubelet-log FILE, --kubelet-log - (stdin) or --kubelet-log journal"
 	case KindMirrorPodFailed:

@@ -28,12 +28,9 @@ func renderMarkdown(out io.Writer, r *Report) error {
 		fmt.Fprintf(w, "## Static pods\n\n| Pod | State | Restarts | Top finding |\n|---|---|---|---|\n")
 		for _, p := range r.Pods {
 			top := "—"
-			if len(p.Findings) > 0 {
+			if len(p.Findings) > 0 && problemsOf(p.Findings[:1]) > 0 {
 				f := p.Findings[0]
 				top = fmt.Sprintf("%s: %s", f.Kind, f.Title)
-				if f.History {
-					top = "(history) " + top
-				}
 			}
 			fmt.Fprintf(w, "| `%s/%s` | %s | %d | %s |\n", p.Namespace, p.Name, p.State, p.Restarts, mdCell(top))
 		}
