@@ -116,7 +116,7 @@ func (d *Diagnose) ShortHelp() []key.Binding {
 // FullHelp is every key of the page.
 func (d *Diagnose) FullHelp() [][]key.Binding {
 	km := d.c.KeyMap
-	return [][]key.Binding{{km.Up, km.Down, km.PageUp, km.PageDown, km.Top, km.Bottom}, {km.SaveMarkdown, km.Back, km.Help, km.Quit}}
+	return [][]key.Binding{common.NavigationHelp(km), {km.SaveMarkdown, km.Back, km.Help, km.Quit}}
 }
 
 // View draws the report in a box.

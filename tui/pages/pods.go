@@ -525,7 +525,7 @@ func (p *Pods) ShortHelp() []key.Binding {
 func (p *Pods) FullHelp() [][]key.Binding {
 	km := p.c.KeyMap
 	return [][]key.Binding{
-		{km.Up, km.Down, km.PageUp, km.PageDown, km.Top, km.Bottom},
+		common.NavigationHelp(km),
 		{km.NextPane, km.PrevPane, km.Enter, km.Back, km.Diagnose, km.Edit},
 		{km.Filter, km.Follow, km.Wrap, km.Timestamps, km.Interleave},
 		{km.Container, km.Previous, km.Save, km.Refresh, km.Help, km.Quit},

@@ -182,35 +182,34 @@ func (m *Model) Matching() []Line {
 // Update handles scrolling keys and the mouse wheel; the owner only forwards to a focused pane
 // (the wheel goes to the pane under the pointer).
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
-	km := m.c.KeyMap
-	switch msg := msg.(type) {
-	case tea.KeyMsg:
-		switch {
-		case key.Matches(msg, km.Up):
-			m.ScrollUp(1)
-		case key.Matches(msg, km.Down):
-			m.ScrollDown(1)
-		case key.Matches(msg, km.PageUp):
-			m.ScrollUp(m.rowsAvail())
-		case key.Matches(msg, km.PageDown):
-			m.ScrollDown(m.rowsAvail())
-		case key.Matches(msg, km.Top):
-			m.Top()
-		case key.Matches(msg, km.Bottom):
-			m.Bottom()
-		case key.Matches(msg, km.Follow):
-			m.SetFollow(!m.follow)
-		case key.Matches(msg, km.Wrap):
-			m.ToggleWrap()
-		case key.Matches(msg, km.Timestamps):
-			m.ToggleTimestamps()
-		}
-	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			m.ScrollUp(3)
-		case tea.MouseButtonWheelDown:
-			m.ScrollDown(3)
+	switch common.Navigation(m.c.KeyMap, msg) {
+	case common.MoveUp:
+		m.ScrollUp(1)
+	case common.MoveDown:
+		m.ScrollDown(1)
+	case common.MovePageUp:
+		m.ScrollUp(m.rowsAvail())
+	case common.MovePageDown:
+		m.ScrollDown(m.rowsAvail())
+	case common.MoveTop:
+		m.Top()
+	case common.MoveBottom:
+		m.Bottom()
+	case common.WheelUp:
+		m.ScrollUp(3)
+	case common.WheelDown:
+		m.ScrollDown(3)
+	case common.MoveNone:
+		km := m.c.KeyMap
+		if msg, ok := msg.(tea.KeyMsg); ok {
+			switch {
+			case key.Matches(msg, km.Follow):
+				m.SetFollow(!m.follow)
+			case key.Matches(msg, km.Wrap):
+				m.ToggleWrap()
+			case key.Matches(msg, km.Timestamps):
+				m.ToggleTimestamps()
+			}
 		}
 	}
 	return nil
@@ -226,7 +225,7 @@ func (m *Model) ShortHelp() []key.Binding {
 func (m *Model) FullHelp() [][]key.Binding {
 	km := m.c.KeyMap
 	return [][]key.Binding{
-		{km.Up, km.Down, km.PageUp, km.PageDown, km.Top, km.Bottom},
+		common.NavigationHelp(km),
 		{km.Filter, km.Follow, km.Wrap, km.Timestamps, km.Save},
 	}
 }

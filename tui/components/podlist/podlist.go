@@ -215,30 +215,19 @@ func (m *Model) scroll() {
 
 // Update moves the cursor.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
-	km := m.c.KeyMap
-	switch msg := msg.(type) {
-	case tea.KeyMsg:
-		switch {
-		case key.Matches(msg, km.Up):
-			m.Select(m.cursor - 1)
-		case key.Matches(msg, km.Down):
-			m.Select(m.cursor + 1)
-		case key.Matches(msg, km.PageUp):
-			m.Select(m.cursor - m.rows())
-		case key.Matches(msg, km.PageDown):
-			m.Select(m.cursor + m.rows())
-		case key.Matches(msg, km.Top):
-			m.Select(0)
-		case key.Matches(msg, km.Bottom):
-			m.Select(len(m.items) - 1)
-		}
-	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			m.Select(m.cursor - 1)
-		case tea.MouseButtonWheelDown:
-			m.Select(m.cursor + 1)
-		}
+	switch common.Navigation(m.c.KeyMap, msg) {
+	case common.MoveUp, common.WheelUp:
+		m.Select(m.cursor - 1)
+	case common.MoveDown, common.WheelDown:
+		m.Select(m.cursor + 1)
+	case common.MovePageUp:
+		m.Select(m.cursor - m.rows())
+	case common.MovePageDown:
+		m.Select(m.cursor + m.rows())
+	case common.MoveTop:
+		m.Select(0)
+	case common.MoveBottom:
+		m.Select(len(m.items) - 1)
 	}
 	return nil
 }
@@ -252,7 +241,7 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp is the list's keys for the help view.
 func (m *Model) FullHelp() [][]key.Binding {
 	km := m.c.KeyMap
-	return [][]key.Binding{{km.Up, km.Down, km.PageUp, km.PageDown, km.Top, km.Bottom}, {km.Enter, km.Edit, km.Diagnose}}
+	return [][]key.Binding{common.NavigationHelp(km), {km.Enter, km.Edit, km.Diagnose}}
 }
 
 func (m *Model) badge(b Badge) string {
