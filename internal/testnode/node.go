@@ -346,33 +346,57 @@ func (n *Node) StartContainerd() error {
 	if n.containerd != nil {
 		return errors.New("containerd is already running")
 	}
-	logFile, err := os.OpenFile(n.ContainerdLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	cmd, done, err := startProcess(n.ContainerdLog, "containerd", "--config", n.ctrConfig)
 	if err != nil {
-		return fmt.Errorf("opening containerd log: %w", err)
+		return err
 	}
-	cmd := exec.Command("containerd", "--config", n.ctrConfig)
+	n.containerd, n.ctrdDone = cmd, done
+	err = waitReady("containerd", cmd, done, n.ContainerdLog, n.opts.StartTimeout, func() error {
+		_, err := n.ctr(context.Background(), "version")
+		return err
+	})
+	if err != nil {
+		n.containerd = nil
+		_ = stopProcess(cmd, done, time.Second)
+	}
+	return err
+}
+
+// startProcess starts bin in its own process group with stdout and stderr appended to logPath;
+// done is closed when it has exited.
+func startProcess(logPath, bin string, args ...string) (*exec.Cmd, chan struct{}, error) {
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening %s log: %w", bin, err)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return fmt.Errorf("starting containerd: %w", err)
+		return nil, nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); logFile.Close(); close(done) }()
-	n.containerd, n.ctrdDone = cmd, done
-	deadline := time.Now().Add(n.opts.StartTimeout)
+	return cmd, done, nil
+}
+
+// waitReady polls ready until it succeeds; it fails early when the process exits and after
+// timeout, quoting the end of the process's log.
+func waitReady(what string, cmd *exec.Cmd, done chan struct{}, logPath string, timeout time.Duration, ready func() error) error {
+	deadline := time.Now().Add(timeout)
 	for {
 		select {
 		case <-done:
-			n.containerd = nil
-			return fmt.Errorf("containerd exited during startup: %s\nlog tail:\n%s", cmd.ProcessState, n.Tail(n.ContainerdLog, 30))
+			return fmt.Errorf("%s exited during startup: %s\nlog tail (%s):\n%s", what, cmd.ProcessState, logPath, tailFile(logPath, 30))
 		default:
 		}
-		if _, err := n.ctr(context.Background(), "version"); err == nil {
+		err := ready()
+		if err == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("containerd did not answer on %s within %s\nlog tail:\n%s", n.ContainerdSock, n.opts.StartTimeout, n.Tail(n.ContainerdLog, 30))
+			return fmt.Errorf("%s not ready within %s: %v\nlog tail (%s):\n%s", what, timeout, err, logPath, tailFile(logPath, 30))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -516,47 +540,31 @@ func (n *Node) startKubelet() error {
 	}
 	n.ReadOnlyURL = fmt.Sprintf("http://127.0.0.1:%d", ports[1])
 	n.HealthzURL = fmt.Sprintf("http://127.0.0.1:%d/healthz", ports[2])
-	logFile, err := os.OpenFile(n.KubeletLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("opening kubelet log: %w", err)
-	}
-	cmd := exec.Command(n.kubeletBin,
+	cmd, done, err := startProcess(n.KubeletLog, n.kubeletBin,
 		"--config", n.KubeletConfig,
 		"--root-dir", n.KubeletRootDir,
 		"--cert-dir", filepath.Join(n.KubeletRootDir, "pki"),
 		"--hostname-override", n.NodeName,
 	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return fmt.Errorf("starting kubelet %s: %w", n.kubeletBin, err)
+	if err != nil {
+		return err
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); logFile.Close(); close(done) }()
 	n.mu.Lock()
 	n.kubelet, n.kubeletDone = cmd, done
 	n.mu.Unlock()
-	deadline := time.Now().Add(n.opts.StartTimeout)
 	client := http.Client{Timeout: 2 * time.Second}
-	for {
-		select {
-		case <-done:
-			return fmt.Errorf("kubelet exited during startup: %s\nlog tail:\n%s", cmd.ProcessState, n.Tail(n.KubeletLog, 30))
-		default:
+	return waitReady("kubelet", cmd, done, n.KubeletLog, n.opts.StartTimeout, func() error {
+		resp, err := client.Get(n.HealthzURL)
+		if err != nil {
+			return err
 		}
-		if resp, err := client.Get(n.HealthzURL); err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "ok" {
-				return nil
-			}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "ok" {
+			return fmt.Errorf("healthz %s: %s %q", n.HealthzURL, resp.Status, body)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("kubelet healthz %s not ok within %s\nlog tail:\n%s", n.HealthzURL, n.opts.StartTimeout, n.Tail(n.KubeletLog, 30))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // StopKubelet stops the kubelet (pods keep running, as on a real node).
@@ -589,7 +597,9 @@ func (n *Node) KubeletRunning() bool {
 }
 
 // Tail returns the last lines of a file (for failure messages).
-func (n *Node) Tail(path string, lines int) string {
+func (n *Node) Tail(path string, lines int) string { return tailFile(path, lines) }
+
+func tailFile(path string, lines int) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Sprintf("(%v)", err)
