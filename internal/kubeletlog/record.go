@@ -38,13 +38,14 @@ type Record struct {
 	Raw           string            `json:"raw"` // the original line (the kubelet's line for journald), capped
 }
 
-// Stats describe one pass over a log source.
+// Stats describe one pass over a log source. With a Prefilter, Parsed and Skipped count only the
+// lines the prefilter let through (the rest are never parsed).
 type Stats struct {
-	Bytes    int64     `json:"bytes"`
-	Lines    int64     `json:"lines"`
-	Parsed   int64     `json:"parsed"`
-	Skipped  int64     `json:"skipped"` // lines in no known format: counted, never fatal
-	Relevant int64     `json:"relevant"`
-	First    time.Time `json:"first,omitempty"`
-	Last     time.Time `json:"last,omitempty"`
+	Bytes    int64     `json:"bytes"`           // bytes read (uncompressed; after a --since seek, from there)
+	Lines    int64     `json:"lines"`           // lines read
+	Parsed   int64     `json:"parsed"`          // lines recognised as a record
+	Skipped  int64     `json:"skipped"`         // lines in no known format, or longer than MaxLine: counted, never fatal
+	Relevant int64     `json:"relevant"`        // records passed to the callback (after Since/Until)
+	First    time.Time `json:"first,omitempty"` // timestamp of the first parsed record
+	Last     time.Time `json:"last,omitempty"`  // timestamp of the last parsed record
 }

@@ -19,6 +19,7 @@ import (
 func main() {
 	since := flag.Duration("since", 0, "only records newer than this (seeks on an uncompressed file)")
 	all := flag.Bool("all", false, "parse every line (no prefilter)")
+	jsonOut := flag.Bool("json", false, "also print stats and record counts per message as JSON")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -41,6 +42,7 @@ func main() {
 	if *since > 0 {
 		opts.Since = time.Now().Add(-*since)
 	}
+	start := time.Now()
 	byMsg := map[string]int{}
 	var errors int
 	st, err := kubeletlog.ScanFile(context.Background(), flag.Arg(0), opts, func(r *kubeletlog.Record) error {
@@ -55,10 +57,14 @@ func main() {
 		pprof.StopCPUProfile()
 		os.Exit(2)
 	}
-	out, _ := json.Marshal(struct {
-		Stats  kubeletlog.Stats `json:"stats"`
-		Errors int              `json:"errors"`
-		ByMsg  map[string]int   `json:"byMsg"`
-	}{st, errors, byMsg})
-	fmt.Println(string(out))
+	fmt.Printf("records=%d errors=%d lines=%d bytes=%d elapsed=%.1fms\n", st.Relevant, errors, st.Lines, st.Bytes,
+		float64(time.Since(start).Microseconds())/1000)
+	if *jsonOut {
+		out, _ := json.Marshal(struct {
+			Stats  kubeletlog.Stats `json:"stats"`
+			Errors int              `json:"errors"`
+			ByMsg  map[string]int   `json:"byMsg"`
+		}{st, errors, byMsg})
+		fmt.Println(string(out))
+	}
 }
