@@ -324,11 +324,7 @@ func (p *Pods) appendMerged(lines []logview.Line) {
 	p.rebuildMerged()
 }
 
-func (p *Pods) rebuildMerged() {
-	st := p.merged.Store()
-	st.Reset()
-	logview.Merge(st, p.ctrLog.Store(), p.kubLog.Store())
-}
+func (p *Pods) rebuildMerged() { p.merged.MergeFrom(p.ctrLog.Store(), p.kubLog.Store()) }
 
 func (p *Pods) toggleInterleave() {
 	p.inter = !p.inter

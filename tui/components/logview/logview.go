@@ -36,6 +36,13 @@ type Model struct {
 	filter string
 	re     *regexp.Regexp
 	invert bool
+
+	// With a filter, matches holds the sequence numbers (count of lines appended before it) of
+	// the kept lines that pass it, oldest first, so a frame and a scroll cost O(visible lines),
+	// not O(buffer), however rare the matches. The regex runs once per line, on Append.
+	total   uint64
+	matches []uint64
+	mstart  int
 }
 
 // New returns a following pane over store.
@@ -78,16 +85,60 @@ func (m *Model) Append(lines []Line) {
 	n := 0
 	for _, l := range lines {
 		m.store.Append(l)
-		if !m.follow && m.match(l) {
+		m.total++
+		if m.re == nil {
+			n++
+		} else if m.match(l) {
+			m.matches = append(m.matches, m.total-1)
 			n++
 		}
 	}
-	m.offset += n
+	if !m.follow {
+		m.offset += n
+	}
+}
+
+// MergeFrom replaces the pane's lines with those of a and b in time order.
+func (m *Model) MergeFrom(a, b Store) {
+	m.store.Reset()
+	Merge(m.store, a, b)
+	m.total = uint64(m.store.Len())
+	m.rebuildMatches()
+}
+
+// oldest is the sequence number of the oldest kept line.
+func (m *Model) oldest() uint64 { return m.total - uint64(m.store.Len()) }
+
+// liveMatches drops the matches of lines the store no longer keeps and returns the rest.
+func (m *Model) liveMatches() []uint64 {
+	old := m.oldest()
+	for m.mstart < len(m.matches) && m.matches[m.mstart] < old {
+		m.mstart++
+	}
+	if m.mstart > 4096 && m.mstart > len(m.matches)/2 {
+		m.matches = append(m.matches[:0], m.matches[m.mstart:]...)
+		m.mstart = 0
+	}
+	return m.matches[m.mstart:]
+}
+
+func (m *Model) rebuildMatches() {
+	m.matches, m.mstart = m.matches[:0], 0
+	if m.re == nil {
+		return
+	}
+	old := m.oldest()
+	for i := 0; i < m.store.Len(); i++ {
+		if m.match(m.store.At(i)) {
+			m.matches = append(m.matches, old+uint64(i))
+		}
+	}
 }
 
 // Reset drops every line and goes back to following.
 func (m *Model) Reset() {
 	m.store.Reset()
+	m.total, m.matches, m.mstart = 0, m.matches[:0], 0
 	m.offset = 0
 	m.follow = true
 	m.Status = ""
@@ -98,6 +149,7 @@ func (m *Model) SetFilter(expr string) error {
 	if expr == "" {
 		m.filter, m.re, m.invert = "", nil, false
 		m.offset = 0
+		m.rebuildMatches()
 		return nil
 	}
 	pat, invert := expr, false
@@ -110,6 +162,7 @@ func (m *Model) SetFilter(expr string) error {
 	}
 	m.filter, m.re, m.invert = expr, re, invert
 	m.offset = 0
+	m.rebuildMatches()
 	return nil
 }
 
@@ -159,22 +212,24 @@ func (m *Model) countMatching() int {
 	if m.re == nil {
 		return m.store.Len()
 	}
-	n := 0
-	for i := 0; i < m.store.Len(); i++ {
-		if m.match(m.store.At(i)) {
-			n++
-		}
+	return len(m.liveMatches())
+}
+
+// matchingAt returns the i-th matching kept line counted from the newest (0 = newest).
+func (m *Model) matchingAt(i int) Line {
+	if m.re == nil {
+		return m.store.At(m.store.Len() - 1 - i)
 	}
-	return n
+	ms := m.liveMatches()
+	return m.store.At(int(ms[len(ms)-1-i] - m.oldest()))
 }
 
 // Matching returns every kept line that passes the filter, oldest first (for saving).
 func (m *Model) Matching() []Line {
-	var out []Line
-	for i := 0; i < m.store.Len(); i++ {
-		if l := m.store.At(i); m.match(l) {
-			out = append(out, l)
-		}
+	n := m.countMatching()
+	out := make([]Line, n)
+	for i := range out {
+		out[i] = m.matchingAt(n - 1 - i)
 	}
 	return out
 }
@@ -317,24 +372,17 @@ func highlight(s string, re *regexp.Regexp, style func(...string) string) string
 func (m *Model) visibleRows() []string {
 	h, w := m.rowsAvail(), max(m.width-2, 1)
 	var rev [][]string
-	n, skip := 0, m.offset
-	for i := m.store.Len() - 1; i >= 0 && n < h; i-- {
-		l := m.store.At(i)
-		if !m.match(l) {
-			continue
-		}
-		if skip > 0 {
-			skip--
-			continue
-		}
+	n := 0
+	total := m.countMatching()
+	if m.offset > max(total-1, 0) {
+		// The window is above the oldest kept line (lines were dropped): show the oldest page.
+		m.offset = max(total-h, 0)
+	}
+	for i := m.offset; i < total && n < h; i++ {
+		l := m.matchingAt(i)
 		r := m.render(l, w)
 		rev = append(rev, r)
 		n += len(r)
-	}
-	if skip > 0 && m.offset > 0 {
-		// The window is above the oldest kept line (lines were dropped): show the oldest page.
-		m.offset = max(m.offset-skip-h, 0)
-		return m.visibleRows()
 	}
 	rows := make([]string, 0, n)
 	for i := len(rev) - 1; i >= 0; i-- {

@@ -166,3 +166,53 @@ func TestControlSequencesInLogsAreStripped(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// TestFilterFollowsRingDrops: the match index forgets lines the ring dropped, and a paused
+// pane only moves by matching lines.
+func TestFilterFollowsRingDrops(t *testing.T) {
+	c := &common.Common{Styles: styles.New(lipgloss.NewRenderer(nil)), KeyMap: keymap.Default()}
+	m := New(c, "log", NewRing(5))
+	m.SetSize(30, 12)
+	if err := m.SetFilter("[13579]$"); err != nil {
+		t.Fatal(err)
+	}
+	m.Append(lines(20)) // ring keeps 15..19; odd: 15, 17, 19
+	var got []string
+	for _, l := range m.Matching() {
+		got = append(got, l.Text)
+	}
+	if strings.Join(got, ",") != "line 15,line 17,line 19" {
+		t.Fatalf("matching %v", got)
+	}
+	if b := strings.Join(body(m)[:3], ","); b != "line 15,line 17,line 19" {
+		t.Errorf("view %q", b)
+	}
+	m.SetFollow(false)
+	m.Append([]Line{{Text: "line 20"}, {Text: "line 21"}})
+	if m.Offset() != 1 {
+		t.Errorf("paused offset %d, want 1 (one new matching line)", m.Offset())
+	}
+	// Clearing the filter shows every kept line again.
+	m.SetFilter("")
+	if n := len(m.Matching()); n != 5 {
+		t.Errorf("unfiltered %d lines", n)
+	}
+}
+
+func TestMergeFromKeepsFilter(t *testing.T) {
+	c := &common.Common{Styles: styles.New(lipgloss.NewRenderer(nil)), KeyMap: keymap.Default()}
+	a, b := NewRing(10), NewRing(10)
+	a.Append(Line{TS: t0, Text: "x ctr"})
+	b.Append(Line{TS: t0.Add(time.Second), Text: "x kubelet"})
+	a.Append(Line{TS: t0.Add(2 * time.Second), Text: "y ctr"})
+	m := New(c, "merged", NewRing(20))
+	m.SetFilter("^x")
+	m.MergeFrom(a, b)
+	var got []string
+	for _, l := range m.Matching() {
+		got = append(got, l.Text)
+	}
+	if strings.Join(got, ",") != "x ctr,x kubelet" {
+		t.Errorf("%v", got)
+	}
+}
