@@ -112,7 +112,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"pod of the wrong type", "pods:\n- metadata: {name: a}\n  spec: {containers: [{name: c, image: x}]}\n- metadata: {name: b}\n  spec:\n    containers:\n    - name: c\n      ports:\n      - containerPort: http\n",
 			"pods.yaml: line 9: pods[1]: not a valid v1 Pod: json: cannot unmarshal string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32"},
 		{"deployment", "pods:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: a}\n",
-			`pods.yaml: line 2: pods[0]: not a valid v1 Pod: invalid pod: kind "Deployment" in apiVersion "apps/v1" is not a v1 Pod`},
+			`pods.yaml: line 2: pods[0]: not a valid v1 Pod: no kind "Deployment" is registered for version "apps/v1" in scheme "pkg/runtime/scheme.go:110"`},
 		{"duplicate pod", "pods:\n- metadata: {name: a}\n- metadata: {name: a, namespace: default}\n",
 			`pods.yaml: line 3: pods[1]: pod "default/a" is defined twice (also on line 2): both would be written to the same manifest`},
 		{"unknown top-level field", "pods: []\npod: []\n", "pods.yaml: line 2: pod: unknown field (an spdoc config has only `pods:`)"},

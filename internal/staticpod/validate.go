@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -25,10 +24,11 @@ func Validate(pod *corev1.Pod) []Issue {
 	if pod == nil {
 		return []Issue{{Type: field.ErrorTypeRequired.String(), Detail: "no pod", Severity: SeverityError}}
 	}
+	d := withDefaults(pod)
 	var errs field.ErrorList
 	errs = append(errs, validateMeta(&pod.ObjectMeta)...)
-	errs = append(errs, validateSpec(&pod.Spec, field.NewPath("spec"))...)
-	errs = append(errs, apiReferences(pod)...)
+	errs = append(errs, validateSpec(&d.Spec, field.NewPath("spec"))...)
+	errs = append(errs, apiReferences(d)...)
 	issues := make([]Issue, 0, len(errs))
 	for _, e := range errs {
 		issues = append(issues, issueFromFieldError(e))
@@ -63,7 +63,7 @@ func KubeletMessage(issues []Issue) string {
 		}
 	}
 	if len(parts) > 0 {
-		return "invalid pod: [" + strings.Join(parts, ", ") + "]"
+		return "invalid pod: [" + strings.Join(parts, " ") + "]" // fmt %v of a field.ErrorList
 	}
 	if len(refs) > 0 {
 		sort.SliceStable(refs, func(a, b int) bool { return apiRefRank(refs[a].Detail) < apiRefRank(refs[b].Detail) })
@@ -136,14 +136,19 @@ func sortedKeys(m map[string]string) []string {
 }
 
 var (
-	restartPolicies      = []corev1.RestartPolicy{corev1.RestartPolicyAlways, corev1.RestartPolicyNever, corev1.RestartPolicyOnFailure}
-	pullPolicies         = []corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}
-	protocols            = []corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}
-	dnsPolicies          = []corev1.DNSPolicy{corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet, corev1.DNSDefault, corev1.DNSNone}
-	terminationPolicies  = []corev1.TerminationMessagePolicy{corev1.TerminationMessageFallbackToLogsOnError, corev1.TerminationMessageReadFile}
-	hostPathTypes        = []corev1.HostPathType{corev1.HostPathUnset, corev1.HostPathBlockDev, corev1.HostPathCharDev, corev1.HostPathDirectory, corev1.HostPathDirectoryOrCreate, corev1.HostPathFile, corev1.HostPathFileOrCreate, corev1.HostPathSocket}
-	initRestartPolicies  = []corev1.ContainerRestartPolicy{corev1.ContainerRestartPolicyAlways}
-	standardContainerRes = map[corev1.ResourceName]bool{corev1.ResourceCPU: true, corev1.ResourceMemory: true, corev1.ResourceEphemeralStorage: true}
+	restartPolicies     = []corev1.RestartPolicy{corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}
+	pullPolicies        = []corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}
+	protocols           = []corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}
+	dnsPolicies         = []corev1.DNSPolicy{corev1.DNSClusterFirstWithHostNet, corev1.DNSClusterFirst, corev1.DNSDefault, corev1.DNSNone}
+	terminationPolicies = []corev1.TerminationMessagePolicy{corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError}
+	hostPathTypes       = []corev1.HostPathType{corev1.HostPathUnset, corev1.HostPathBlockDev, corev1.HostPathCharDev, corev1.HostPathDirectory, corev1.HostPathDirectoryOrCreate, corev1.HostPathFile, corev1.HostPathFileOrCreate, corev1.HostPathSocket}
+	initRestartPolicies = []corev1.ContainerRestartPolicy{corev1.ContainerRestartPolicyAlways}
+	// volumeSourceOrder is the order in which the kubelet's validateVolumeSource looks at volume
+	// types: with two set, the second in this order is the one reported.
+	volumeSourceOrder = []string{"emptyDir", "hostPath", "gitRepo", "gcePersistentDisk", "awsElasticBlockStore", "secret", "nfs",
+		"iscsi", "glusterfs", "flocker", "persistentVolumeClaim", "rbd", "cinder", "cephfs", "quobyte", "downwardAPI", "fc",
+		"flexVolume", "configMap", "azureFile", "vsphereVolume", "photonPersistentDisk", "portworxVolume", "azureDisk",
+		"storageos", "projected", "scaleIO", "csi", "ephemeral", "image"}
 )
 
 func oneOf[T ~string](v T, allowed []T) bool {
@@ -155,59 +160,185 @@ func oneOf[T ~string](v T, allowed []T) bool {
 	return false
 }
 
+// withDefaults applies the API defaults the kubelet applies before validating (SetDefaults_Pod and
+// friends) where they change what validation says: empty policies, ports, requests from limits,
+// probe thresholds, a volume without a source becoming an emptyDir.
+func withDefaults(pod *corev1.Pod) *corev1.Pod {
+	d := pod.DeepCopy()
+	spec := &d.Spec
+	if spec.RestartPolicy == "" {
+		spec.RestartPolicy = corev1.RestartPolicyAlways
+	}
+	if spec.DNSPolicy == "" {
+		spec.DNSPolicy = corev1.DNSClusterFirst
+	}
+	for i := range spec.Volumes {
+		if len(volumeSources(&spec.Volumes[i].VolumeSource)) == 0 {
+			spec.Volumes[i].VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
+		}
+	}
+	eachContainer(spec, field.NewPath("spec"), func(c *corev1.Container, _ *field.Path) {
+		if c.ImagePullPolicy == "" {
+			c.ImagePullPolicy = corev1.PullIfNotPresent
+			if imageTag(c.Image) == "latest" {
+				c.ImagePullPolicy = corev1.PullAlways
+			}
+		}
+		if c.TerminationMessagePolicy == "" {
+			c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
+		}
+		for j := range c.Ports {
+			if c.Ports[j].Protocol == "" {
+				c.Ports[j].Protocol = corev1.ProtocolTCP
+			}
+			if spec.HostNetwork && c.Ports[j].HostPort == 0 {
+				c.Ports[j].HostPort = c.Ports[j].ContainerPort
+			}
+		}
+		if c.Resources.Limits != nil {
+			if c.Resources.Requests == nil {
+				c.Resources.Requests = corev1.ResourceList{}
+			}
+			for k, v := range c.Resources.Limits {
+				if _, ok := c.Resources.Requests[k]; !ok {
+					c.Resources.Requests[k] = v.DeepCopy()
+				}
+			}
+		}
+		for _, pr := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+			if pr == nil {
+				continue
+			}
+			if pr.TimeoutSeconds == 0 {
+				pr.TimeoutSeconds = 1
+			}
+			if pr.PeriodSeconds == 0 {
+				pr.PeriodSeconds = 10
+			}
+			if pr.SuccessThreshold == 0 {
+				pr.SuccessThreshold = 1
+			}
+			if pr.FailureThreshold == 0 {
+				pr.FailureThreshold = 3
+			}
+		}
+	})
+	return d
+}
+
+// validateSpec follows ValidatePodSpec's order: volumes, containers, init containers, host
+// network ports, restart and DNS policy, DNS config, the rest.
 func validateSpec(spec *corev1.PodSpec, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	vols, verrs := validateVolumes(spec.Volumes, p.Child("volumes"))
 	errs = append(errs, verrs...)
-
-	if len(spec.Containers) == 0 {
-		errs = append(errs, field.Required(p.Child("containers"), ""))
-	}
-	names := map[string]bool{}
-	for i := range spec.InitContainers {
-		c := &spec.InitContainers[i]
-		cp := p.Child("initContainers").Index(i)
-		errs = append(errs, validateContainer(c, cp, vols, names, spec.HostNetwork)...)
-		if c.RestartPolicy != nil && !oneOf(*c.RestartPolicy, initRestartPolicies) {
-			errs = append(errs, field.NotSupported(cp.Child("restartPolicy"), *c.RestartPolicy, initRestartPolicies))
-		}
-		if c.RestartPolicy == nil {
-			// Regular init containers run to completion: probes other than startup are forbidden.
-			if c.LivenessProbe != nil {
-				errs = append(errs, field.Forbidden(cp.Child("livenessProbe"), "may not be set for init containers without restartPolicy=Always"))
-			}
-			if c.ReadinessProbe != nil {
-				errs = append(errs, field.Forbidden(cp.Child("readinessProbe"), "may not be set for init containers without restartPolicy=Always"))
-			}
-			if c.StartupProbe != nil {
-				errs = append(errs, field.Forbidden(cp.Child("startupProbe"), "may not be set for init containers without restartPolicy=Always"))
+	errs = append(errs, validateContainers(spec.Containers, vols, p.Child("containers"))...)
+	errs = append(errs, validateInitContainers(spec.InitContainers, spec.Containers, vols, p.Child("initContainers"))...)
+	if spec.HostNetwork {
+		for i, c := range spec.Containers {
+			for j, port := range c.Ports {
+				if port.HostPort != 0 && port.HostPort != port.ContainerPort {
+					errs = append(errs, field.Invalid(p.Child("containers").Index(i).Child("ports").Index(j).Child("hostPort"), port.HostPort, "must match `containerPort` when `hostNetwork` is true"))
+				}
 			}
 		}
 	}
-	for i := range spec.Containers {
-		errs = append(errs, validateContainer(&spec.Containers[i], p.Child("containers").Index(i), vols, names, spec.HostNetwork)...)
-	}
-	errs = append(errs, hostPortConflicts(spec.InitContainers, spec.HostNetwork, p.Child("initContainers"))...)
-	errs = append(errs, hostPortConflicts(spec.Containers, spec.HostNetwork, p.Child("containers"))...)
-
-	if spec.RestartPolicy != "" && !oneOf(spec.RestartPolicy, restartPolicies) {
+	if !oneOf(spec.RestartPolicy, restartPolicies) {
 		errs = append(errs, field.NotSupported(p.Child("restartPolicy"), spec.RestartPolicy, restartPolicies))
 	}
-	if spec.DNSPolicy != "" && !oneOf(spec.DNSPolicy, dnsPolicies) {
+	if !oneOf(spec.DNSPolicy, dnsPolicies) {
 		errs = append(errs, field.NotSupported(p.Child("dnsPolicy"), spec.DNSPolicy, dnsPolicies))
 	}
-	if spec.DNSPolicy == corev1.DNSNone && (spec.DNSConfig == nil || len(spec.DNSConfig.Nameservers) == 0) {
-		errs = append(errs, field.Required(p.Child("dnsConfig").Child("nameservers"), "must provide at least one DNS nameserver when DNS policy is None"))
-	}
-	if spec.TerminationGracePeriodSeconds != nil && *spec.TerminationGracePeriodSeconds < 0 {
-		errs = append(errs, field.Invalid(p.Child("terminationGracePeriodSeconds"), *spec.TerminationGracePeriodSeconds, "must be greater than or equal to 0"))
+	if spec.DNSPolicy == corev1.DNSNone {
+		switch {
+		case spec.DNSConfig == nil:
+			errs = append(errs, field.Required(p.Child("dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None"))
+		case len(spec.DNSConfig.Nameservers) == 0:
+			errs = append(errs, field.Required(p.Child("dnsConfig").Child("nameservers"), "must provide at least one DNS nameserver when `dnsPolicy` is None"))
+		}
 	}
 	if spec.ActiveDeadlineSeconds != nil && *spec.ActiveDeadlineSeconds <= 0 {
 		errs = append(errs, field.Invalid(p.Child("activeDeadlineSeconds"), *spec.ActiveDeadlineSeconds, "must be between 1 and 2147483647, inclusive"))
 	}
-	if spec.HostNetwork && spec.Hostname != "" {
+	if spec.Hostname != "" {
 		for _, msg := range validation.IsDNS1123Label(spec.Hostname) {
 			errs = append(errs, field.Invalid(p.Child("hostname"), spec.Hostname, msg))
+		}
+	}
+	return errs
+}
+
+// validateContainers mirrors the kubelet's validateContainers: per container the common checks,
+// duplicate names (among regular containers), lifecycle and probes; then host port conflicts.
+func validateContainers(containers []corev1.Container, vols map[string]bool, p *field.Path) field.ErrorList {
+	if len(containers) == 0 {
+		return field.ErrorList{field.Required(p, "")}
+	}
+	var errs field.ErrorList
+	names := map[string]bool{}
+	for i := range containers {
+		c := &containers[i]
+		cp := p.Index(i)
+		errs = append(errs, validateContainerCommon(c, cp, vols)...)
+		if names[c.Name] {
+			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
+		}
+		names[c.Name] = true
+		errs = append(errs, validateLifecycle(c.Lifecycle, cp.Child("lifecycle"))...)
+		errs = append(errs, validateProbe(c.LivenessProbe, cp.Child("livenessProbe"), true)...)
+		errs = append(errs, validateProbe(c.ReadinessProbe, cp.Child("readinessProbe"), false)...)
+		errs = append(errs, validateProbe(c.StartupProbe, cp.Child("startupProbe"), true)...)
+		if c.RestartPolicy != nil {
+			errs = append(errs, field.Forbidden(cp.Child("restartPolicy"), "may not be set for non-init containers"))
+		}
+	}
+	return append(errs, hostPortConflicts(containers, p)...)
+}
+
+// validateInitContainers mirrors validateInitContainers: names must also differ from the regular
+// containers' (the duplicate is reported on the init container); probes and lifecycle only for
+// restartable (sidecar) init containers.
+func validateInitContainers(containers, regular []corev1.Container, vols map[string]bool, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := map[string]bool{}
+	for _, c := range regular {
+		names[c.Name] = true
+	}
+	for i := range containers {
+		c := &containers[i]
+		cp := p.Index(i)
+		errs = append(errs, validateContainerCommon(c, cp, vols)...)
+		sidecar := false
+		if c.RestartPolicy != nil {
+			if !oneOf(*c.RestartPolicy, initRestartPolicies) {
+				errs = append(errs, field.NotSupported(cp.Child("restartPolicy"), *c.RestartPolicy, initRestartPolicies))
+			}
+			sidecar = *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+		}
+		if names[c.Name] {
+			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
+		}
+		names[c.Name] = true
+		errs = append(errs, hostPortConflicts([]corev1.Container{*c}, p)...)
+		if sidecar {
+			errs = append(errs, validateLifecycle(c.Lifecycle, cp.Child("lifecycle"))...)
+			errs = append(errs, validateProbe(c.LivenessProbe, cp.Child("livenessProbe"), true)...)
+			errs = append(errs, validateProbe(c.ReadinessProbe, cp.Child("readinessProbe"), false)...)
+			errs = append(errs, validateProbe(c.StartupProbe, cp.Child("startupProbe"), true)...)
+			continue
+		}
+		const notSidecar = "may not be set for init containers without restartPolicy=Always"
+		if c.Lifecycle != nil {
+			errs = append(errs, field.Forbidden(cp.Child("lifecycle"), notSidecar))
+		}
+		if c.LivenessProbe != nil {
+			errs = append(errs, field.Forbidden(cp.Child("livenessProbe"), notSidecar))
+		}
+		if c.ReadinessProbe != nil {
+			errs = append(errs, field.Forbidden(cp.Child("readinessProbe"), notSidecar))
+		}
+		if c.StartupProbe != nil {
+			errs = append(errs, field.Forbidden(cp.Child("startupProbe"), notSidecar))
 		}
 	}
 	return errs
@@ -221,8 +352,7 @@ func validateVolumes(volumes []corev1.Volume, p *field.Path) (map[string]bool, f
 	for i := range volumes {
 		v := &volumes[i]
 		vp := p.Index(i)
-		var el field.ErrorList
-		el = append(el, validateVolumeSource(&v.VolumeSource, vp)...)
+		el := validateVolumeSource(&v.VolumeSource, vp)
 		if v.Name == "" {
 			el = append(el, field.Required(vp.Child("name"), ""))
 		} else {
@@ -257,31 +387,41 @@ func volumeSources(src *corev1.VolumeSource) []string {
 
 func validateVolumeSource(src *corev1.VolumeSource, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	set := volumeSources(src)
-	if len(set) == 0 {
-		return append(errs, field.Required(p, "must specify a volume type"))
+	set := map[string]bool{}
+	for _, name := range volumeSources(src) {
+		set[name] = true
 	}
-	for _, extra := range set[1:] {
-		errs = append(errs, field.Forbidden(p.Child(extra), "may not specify more than 1 volume type"))
+	n := 0
+	for _, name := range volumeSourceOrder {
+		if !set[name] {
+			continue
+		}
+		if n++; n > 1 {
+			errs = append(errs, field.Forbidden(p.Child(name), "may not specify more than 1 volume type"))
+			continue
+		}
+		switch name {
+		case "emptyDir":
+			if sl := src.EmptyDir.SizeLimit; sl != nil && sl.Sign() < 0 {
+				errs = append(errs, field.Forbidden(p.Child("emptyDir").Child("sizeLimit"), "SizeLimit field must be a valid resource quantity"))
+			}
+		case "hostPath":
+			hp, hpp := src.HostPath, p.Child("hostPath")
+			switch {
+			case hp.Path == "":
+				errs = append(errs, field.Required(hpp.Child("path"), ""))
+			default:
+				if hasDotDot(hp.Path) {
+					errs = append(errs, field.Invalid(hpp.Child("path"), hp.Path, "must not contain '..'"))
+				}
+				if hp.Type != nil && !oneOf(*hp.Type, hostPathTypes) {
+					errs = append(errs, field.NotSupported(hpp.Child("type"), *hp.Type, hostPathTypes))
+				}
+			}
+		}
 	}
-	if hp := src.HostPath; hp != nil {
-		hpp := p.Child("hostPath")
-		if hp.Path == "" {
-			errs = append(errs, field.Required(hpp.Child("path"), ""))
-		} else if hasDotDot(hp.Path) {
-			errs = append(errs, field.Invalid(hpp.Child("path"), hp.Path, "must not contain '..'"))
-		}
-		if hp.Type != nil && !oneOf(*hp.Type, hostPathTypes) {
-			errs = append(errs, field.NotSupported(hpp.Child("type"), *hp.Type, hostPathTypes))
-		}
-	}
-	if ed := src.EmptyDir; ed != nil {
-		if ed.Medium != corev1.StorageMediumDefault && ed.Medium != corev1.StorageMediumMemory && !strings.HasPrefix(string(ed.Medium), string(corev1.StorageMediumHugePages)) {
-			errs = append(errs, field.NotSupported(p.Child("emptyDir").Child("medium"), ed.Medium, []corev1.StorageMedium{corev1.StorageMediumDefault, corev1.StorageMediumMemory, corev1.StorageMediumHugePages}))
-		}
-		if ed.SizeLimit != nil && ed.SizeLimit.Sign() < 0 {
-			errs = append(errs, field.Invalid(p.Child("emptyDir").Child("sizeLimit"), ed.SizeLimit.String(), "must be greater than or equal to 0"))
-		}
+	if n == 0 {
+		errs = append(errs, field.Required(p, "must specify a volume type"))
 	}
 	return errs
 }
@@ -295,7 +435,9 @@ func hasDotDot(path string) bool {
 	return false
 }
 
-func validateContainer(c *corev1.Container, p *field.Path, vols map[string]bool, names map[string]bool, hostNetwork bool) field.ErrorList {
+// validateContainerCommon follows the kubelet's validateContainerCommon order: name, image,
+// termination message policy, ports, env, volume mounts, pull policy, resources.
+func validateContainerCommon(c *corev1.Container, p *field.Path, vols map[string]bool) field.ErrorList {
 	var errs field.ErrorList
 	if c.Name == "" {
 		errs = append(errs, field.Required(p.Child("name"), ""))
@@ -303,41 +445,38 @@ func validateContainer(c *corev1.Container, p *field.Path, vols map[string]bool,
 		for _, msg := range validation.IsDNS1123Label(c.Name) {
 			errs = append(errs, field.Invalid(p.Child("name"), c.Name, msg))
 		}
-		if names[c.Name] {
-			errs = append(errs, field.Duplicate(p.Child("name"), c.Name))
-		}
-		names[c.Name] = true
 	}
 	if c.Image == "" {
 		errs = append(errs, field.Required(p.Child("image"), ""))
-	} else if strings.TrimSpace(c.Image) != c.Image {
-		errs = append(errs, field.Invalid(p.Child("image"), c.Image, "must not have leading or trailing whitespace"))
 	}
-	if c.ImagePullPolicy != "" && !oneOf(c.ImagePullPolicy, pullPolicies) {
-		errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy, pullPolicies))
-	}
-	if c.TerminationMessagePolicy != "" && !oneOf(c.TerminationMessagePolicy, terminationPolicies) {
+	if !oneOf(c.TerminationMessagePolicy, terminationPolicies) {
 		errs = append(errs, field.NotSupported(p.Child("terminationMessagePolicy"), c.TerminationMessagePolicy, terminationPolicies))
 	}
-	errs = append(errs, validatePorts(c.Ports, p.Child("ports"), hostNetwork)...)
+	errs = append(errs, validatePorts(c.Ports, p.Child("ports"))...)
 	errs = append(errs, validateEnv(c.Env, p.Child("env"))...)
 	errs = append(errs, validateMounts(c.VolumeMounts, p.Child("volumeMounts"), vols)...)
+	if !oneOf(c.ImagePullPolicy, pullPolicies) {
+		errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy, pullPolicies))
+	}
 	errs = append(errs, validateResources(&c.Resources, p.Child("resources"))...)
-	errs = append(errs, validateProbe(c.LivenessProbe, p.Child("livenessProbe"), true)...)
-	errs = append(errs, validateProbe(c.ReadinessProbe, p.Child("readinessProbe"), false)...)
-	errs = append(errs, validateProbe(c.StartupProbe, p.Child("startupProbe"), true)...)
-	if c.Lifecycle != nil {
-		if c.Lifecycle.PostStart != nil {
-			errs = append(errs, validateHandler(c.Lifecycle.PostStart, p.Child("lifecycle").Child("postStart"))...)
-		}
-		if c.Lifecycle.PreStop != nil {
-			errs = append(errs, validateHandler(c.Lifecycle.PreStop, p.Child("lifecycle").Child("preStop"))...)
-		}
+	return errs
+}
+
+func validateLifecycle(l *corev1.Lifecycle, p *field.Path) field.ErrorList {
+	if l == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if l.PostStart != nil {
+		errs = append(errs, validateHandler(l.PostStart, p.Child("postStart"))...)
+	}
+	if l.PreStop != nil {
+		errs = append(errs, validateHandler(l.PreStop, p.Child("preStop"))...)
 	}
 	return errs
 }
 
-func validatePorts(ports []corev1.ContainerPort, p *field.Path, hostNetwork bool) field.ErrorList {
+func validatePorts(ports []corev1.ContainerPort, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	names := map[string]bool{}
 	for i, port := range ports {
@@ -364,36 +503,25 @@ func validatePorts(ports []corev1.ContainerPort, p *field.Path, hostNetwork bool
 			for _, msg := range validation.IsValidPortNum(int(port.HostPort)) {
 				errs = append(errs, field.Invalid(pp.Child("hostPort"), port.HostPort, msg))
 			}
-			if hostNetwork && port.ContainerPort != 0 && port.HostPort != port.ContainerPort {
-				errs = append(errs, field.Invalid(pp.Child("hostPort"), port.HostPort, "must match `containerPort` when `hostNetwork` is true"))
-			}
 		}
-		if port.Protocol != "" && !oneOf(port.Protocol, protocols) {
+		if !oneOf(port.Protocol, protocols) {
 			errs = append(errs, field.NotSupported(pp.Child("protocol"), port.Protocol, protocols))
 		}
 	}
 	return errs
 }
 
-// hostPortConflicts mirrors AccumulateUniqueHostPorts on the defaulted pod: protocol defaults to
-// TCP and, with hostNetwork, hostPort defaults to containerPort.
-func hostPortConflicts(containers []corev1.Container, hostNetwork bool, p *field.Path) field.ErrorList {
+// hostPortConflicts mirrors AccumulateUniqueHostPorts (on the defaulted pod: protocol TCP, with
+// hostNetwork hostPort = containerPort).
+func hostPortConflicts(containers []corev1.Container, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	seen := map[string]bool{}
 	for ci := range containers {
 		for pi, port := range containers[ci].Ports {
-			hp := port.HostPort
-			if hp == 0 && hostNetwork {
-				hp = port.ContainerPort
-			}
-			if hp == 0 {
+			if port.HostPort == 0 {
 				continue
 			}
-			proto := port.Protocol
-			if proto == "" {
-				proto = corev1.ProtocolTCP
-			}
-			key := fmt.Sprintf("%s/%s/%d", proto, port.HostIP, hp)
+			key := fmt.Sprintf("%s/%s/%d", port.Protocol, port.HostIP, port.HostPort)
 			if seen[key] {
 				errs = append(errs, field.Duplicate(p.Index(ci).Child("ports").Index(pi).Child("hostPort"), key))
 			}
@@ -444,6 +572,8 @@ func validateEnv(env []corev1.EnvVar, p *field.Path) field.ErrorList {
 	return errs
 }
 
+// validateMounts mirrors ValidateVolumeMounts, including its subPath errors on the list path
+// (`volumeMounts.subPath`, no index).
 func validateMounts(mounts []corev1.VolumeMount, p *field.Path, vols map[string]bool) field.ErrorList {
 	var errs field.ErrorList
 	paths := map[string]bool{}
@@ -451,69 +581,101 @@ func validateMounts(mounts []corev1.VolumeMount, p *field.Path, vols map[string]
 		mp := p.Index(i)
 		if m.Name == "" {
 			errs = append(errs, field.Required(mp.Child("name"), ""))
-		} else if !vols[m.Name] {
+		}
+		if !vols[m.Name] {
 			errs = append(errs, field.NotFound(mp.Child("name"), m.Name))
 		}
 		if m.MountPath == "" {
 			errs = append(errs, field.Required(mp.Child("mountPath"), ""))
-		} else if paths[m.MountPath] {
+		}
+		if paths[m.MountPath] {
 			errs = append(errs, field.Invalid(mp.Child("mountPath"), m.MountPath, "must be unique"))
 		}
 		paths[m.MountPath] = true
 		if m.SubPath != "" {
 			if strings.HasPrefix(m.SubPath, "/") {
-				errs = append(errs, field.Invalid(mp.Child("subPath"), m.SubPath, "must be a relative path"))
-			} else if hasDotDot(m.SubPath) {
-				errs = append(errs, field.Invalid(mp.Child("subPath"), m.SubPath, "must not contain '..'"))
+				errs = append(errs, field.Invalid(p.Child("subPath"), m.SubPath, "must be a relative path"))
+			}
+			if hasDotDot(m.SubPath) {
+				errs = append(errs, field.Invalid(p.Child("subPath"), m.SubPath, "must not contain '..'"))
 			}
 		}
 	}
 	return errs
 }
 
-// validResourceName is a standard container resource, a hugepages-<size> resource or a
-// domain-prefixed extended resource.
-func validResourceName(name corev1.ResourceName) bool {
-	s := string(name)
-	switch {
-	case standardContainerRes[name]:
-		return true
-	case strings.HasPrefix(s, corev1.ResourceHugePagesPrefix):
-		_, err := resource.ParseQuantity(strings.TrimPrefix(s, corev1.ResourceHugePagesPrefix))
-		return err == nil
-	case strings.Contains(s, "/"):
-		return len(validation.IsQualifiedName(s)) == 0 && !strings.HasPrefix(s, "kubernetes.io/") && !strings.HasPrefix(s, "requests.")
-	}
-	return false
+// standardResources are the names IsStandardResourceName accepts without a domain (quota and
+// container resources); hugepages-<size> is accepted too.
+var standardResources = map[string]bool{
+	"cpu": true, "memory": true, "ephemeral-storage": true, "storage": true, "pods": true, "services": true,
+	"replicationcontrollers": true, "resourcequotas": true, "secrets": true, "configmaps": true,
+	"persistentvolumeclaims": true, "services.nodeports": true, "services.loadbalancers": true,
+	"requests.cpu": true, "requests.memory": true, "requests.ephemeral-storage": true, "requests.storage": true,
+	"limits.cpu": true, "limits.memory": true, "limits.ephemeral-storage": true,
 }
 
+func isHugePages(name string) bool { return strings.HasPrefix(name, corev1.ResourceHugePagesPrefix) }
+
+// validateResourceName mirrors validateContainerResourceName.
+func validateResourceName(name corev1.ResourceName, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	s := string(name)
+	for _, msg := range validation.IsQualifiedName(s) {
+		errs = append(errs, field.Invalid(p, name, msg))
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	if !strings.Contains(s, "/") {
+		if !standardResources[s] && !isHugePages(s) {
+			errs = append(errs, field.Invalid(p, name, "must be a standard resource type or fully qualified"))
+		}
+		if s != "cpu" && s != "memory" && s != "ephemeral-storage" && !isHugePages(s) {
+			errs = append(errs, field.Invalid(p, name, "must be a standard resource for containers"))
+		}
+		return errs
+	}
+	native := !strings.Contains(s, "/") || strings.Contains(strings.SplitN(s, "/", 2)[0], "kubernetes.io")
+	if !native && (strings.HasPrefix(s, "requests.") || len(validation.IsQualifiedName("requests."+s)) > 0) {
+		errs = append(errs, field.Invalid(p, name, "doesn't follow extended resource name standard"))
+	}
+	return errs
+}
+
+// overcommitAllowed: only native resources (no domain, or *kubernetes.io/) other than hugepages
+// may have requests below limits.
+func overcommitAllowed(name corev1.ResourceName) bool {
+	s := string(name)
+	native := !strings.Contains(s, "/") || strings.Contains(strings.SplitN(s, "/", 2)[0], "kubernetes.io")
+	return native && !isHugePages(s)
+}
+
+// validateResources mirrors validateResourceRequirements on the defaulted pod (requests copied
+// from limits). The kubelet walks the maps in random order; here they are sorted.
 func validateResources(r *corev1.ResourceRequirements, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, kind := range []struct {
-		name string
-		list corev1.ResourceList
-	}{{"limits", r.Limits}, {"requests", r.Requests}} {
-		for _, name := range sortedResourceNames(kind.list) {
-			q := kind.list[name]
-			rp := p.Child(kind.name).Key(string(name))
-			if !validResourceName(name) {
-				errs = append(errs, field.Invalid(rp, name, "must be a standard resource for containers"))
-				continue
-			}
-			if q.Sign() < 0 {
-				errs = append(errs, field.Invalid(rp, q.String(), "must be greater than or equal to 0"))
-			}
+	limPath, reqPath := p.Child("limits"), p.Child("requests")
+	for _, name := range sortedResourceNames(r.Limits) {
+		q := r.Limits[name]
+		errs = append(errs, validateResourceName(name, limPath.Key(string(name)))...)
+		if q.Sign() < 0 {
+			errs = append(errs, field.Invalid(limPath.Key(string(name)), q.String(), "must be greater than or equal to 0"))
 		}
 	}
 	for _, name := range sortedResourceNames(r.Requests) {
-		req := r.Requests[name]
-		lim, ok := r.Limits[name]
-		if ok && req.Cmp(lim) > 0 {
-			errs = append(errs, field.Invalid(p.Child("requests").Key(string(name)), req.String(), fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
+		q := r.Requests[name]
+		errs = append(errs, validateResourceName(name, reqPath.Key(string(name)))...)
+		if q.Sign() < 0 {
+			errs = append(errs, field.Invalid(reqPath.Key(string(name)), q.String(), "must be greater than or equal to 0"))
 		}
-		if !ok && !standardContainerRes[name] && !strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix) && validResourceName(name) {
-			// Extended resources cannot be overcommitted: requests must equal limits.
-			errs = append(errs, field.Required(p.Child("limits").Key(string(name)), "Limit must be set for non overcommitable resources"))
+		lim, ok := r.Limits[name]
+		switch {
+		case ok && q.Cmp(lim) != 0 && !overcommitAllowed(name):
+			errs = append(errs, field.Invalid(reqPath, q.String(), fmt.Sprintf("must be equal to %s limit of %s", name, lim.String())))
+		case ok && q.Cmp(lim) > 0:
+			errs = append(errs, field.Invalid(reqPath, q.String(), fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
+		case !ok && !overcommitAllowed(name):
+			errs = append(errs, field.Required(limPath, "Limit must be set for non overcommitable resources"))
 		}
 	}
 	return errs
@@ -528,6 +690,7 @@ func sortedResourceNames(l corev1.ResourceList) []corev1.ResourceName {
 	return names
 }
 
+// validateProbe mirrors validateProbe (+ validateLiveness/StartupProbe's successThreshold 1).
 func validateProbe(pr *corev1.Probe, p *field.Path, successMustBeOne bool) field.ErrorList {
 	if pr == nil {
 		return nil
@@ -539,14 +702,14 @@ func validateProbe(pr *corev1.Probe, p *field.Path, successMustBeOne bool) field
 		v    int32
 	}{{"initialDelaySeconds", pr.InitialDelaySeconds}, {"timeoutSeconds", pr.TimeoutSeconds}, {"periodSeconds", pr.PeriodSeconds}, {"successThreshold", pr.SuccessThreshold}, {"failureThreshold", pr.FailureThreshold}} {
 		if f.v < 0 {
-			errs = append(errs, field.Invalid(p.Child(f.name), f.v, "must be greater than or equal to 0"))
+			errs = append(errs, field.Invalid(p.Child(f.name), int64(f.v), "must be greater than or equal to 0"))
 		}
-	}
-	if successMustBeOne && pr.SuccessThreshold > 1 {
-		errs = append(errs, field.Invalid(p.Child("successThreshold"), pr.SuccessThreshold, "must be 1"))
 	}
 	if pr.TerminationGracePeriodSeconds != nil && *pr.TerminationGracePeriodSeconds <= 0 {
 		errs = append(errs, field.Invalid(p.Child("terminationGracePeriodSeconds"), *pr.TerminationGracePeriodSeconds, "must be greater than 0"))
+	}
+	if successMustBeOne && pr.SuccessThreshold != 1 {
+		errs = append(errs, field.Invalid(p.Child("successThreshold"), pr.SuccessThreshold, "must be 1"))
 	}
 	return errs
 }

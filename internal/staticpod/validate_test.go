@@ -48,25 +48,33 @@ func TestValidate(t *testing.T) {
 			[]string{"spec.containers[0].name: Required value"}},
 		{"duplicate container name across init", func(p *corev1.Pod) {
 			p.Spec.InitContainers = []corev1.Container{{Name: "web", Image: "busybox:1", Resources: p.Spec.Containers[0].Resources}}
-		}, []string{`spec.containers[0].name: Duplicate value: "web"`}},
+		}, []string{`spec.initContainers[0].name: Duplicate value: "web"`}},
 		{"mount names no volume", func(p *corev1.Pod) {
 			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
 		}, []string{`spec.containers[0].volumeMounts[0].name: Not found: "data"`}},
 		{"mount of an invalid volume is not found", func(p *corev1.Pod) {
-			p.Spec.Volumes = []corev1.Volume{{Name: "data"}}
-			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
-		}, []string{"spec.volumes[0]: Required value: must specify a volume type", `spec.containers[0].volumeMounts[0].name: Not found: "data"`}},
+			p.Spec.Volumes = []corev1.Volume{{Name: "Data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "Data", MountPath: "/data"}}
+		}, []string{`spec.volumes[0].name: Invalid value: "Data": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+			`spec.containers[0].volumeMounts[0].name: Not found: "Data"`}},
 		{"duplicate volume, two sources", func(p *corev1.Pod) {
 			p.Spec.Volumes = []corev1.Volume{
 				{Name: "v", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				{Name: "v", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/x"}, EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 			}
-		}, []string{"spec.volumes[1].emptyDir: Forbidden: may not specify more than 1 volume type", `spec.volumes[1].name: Duplicate value: "v"`}},
+		}, []string{"spec.volumes[1].hostPath: Forbidden: may not specify more than 1 volume type", `spec.volumes[1].name: Duplicate value: "v"`}},
 		{"hostPath path and type", func(p *corev1.Pod) {
 			bad := corev1.HostPathType("Dir")
 			p.Spec.Volumes = []corev1.Volume{{Name: "h", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Type: &bad}}}}
-		}, []string{"spec.volumes[0].hostPath.path: Required value",
+		}, []string{"spec.volumes[0].hostPath.path: Required value"}},
+		{"hostPath type", func(p *corev1.Pod) {
+			bad := corev1.HostPathType("Dir")
+			p.Spec.Volumes = []corev1.Volume{{Name: "h", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/srv/../etc", Type: &bad}}}}
+		}, []string{`spec.volumes[0].hostPath.path: Invalid value: "/srv/../etc": must not contain '..'`,
 			`spec.volumes[0].hostPath.type: Unsupported value: "Dir": supported values: "", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"`}},
+		{"a volume without a source defaults to emptyDir", func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{{Name: "scratch"}}
+		}, nil},
 		{"ports", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 0}, {ContainerPort: 70000, HostPort: -1, Protocol: "HTTP"}}
 		}, []string{"spec.containers[0].ports[0].containerPort: Required value",
@@ -81,19 +89,27 @@ func TestValidate(t *testing.T) {
 		{"hostNetwork defaults hostPort to containerPort", func(p *corev1.Pod) {
 			p.Spec.HostNetwork = true
 			p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80}, {ContainerPort: 80}, {ContainerPort: 81, HostPort: 82}}
-		}, []string{`spec.containers[0].ports[2].hostPort: Invalid value: "82": must match ` + "`containerPort`" + ` when ` + "`hostNetwork`" + ` is true`,
-			`spec.containers[0].ports[1].hostPort: Duplicate value: "TCP//80"`}},
+		}, []string{`spec.containers[0].ports[1].hostPort: Duplicate value: "TCP//80"`,
+			`spec.containers[0].ports[2].hostPort: Invalid value: "82": must match ` + "`containerPort`" + ` when ` + "`hostNetwork`" + ` is true`}},
 		{"restartPolicy", func(p *corev1.Pod) { p.Spec.RestartPolicy = "Sometimes" },
-			[]string{`spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"`}},
+			[]string{`spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"`}},
 		{"imagePullPolicy", func(p *corev1.Pod) { p.Spec.Containers[0].ImagePullPolicy = "Maybe" },
 			[]string{`spec.containers[0].imagePullPolicy: Unsupported value: "Maybe": supported values: "Always", "IfNotPresent", "Never"`}},
 		{"requests above limits", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m")}
-		}, []string{`spec.containers[0].resources.requests[cpu]: Invalid value: "100m": must be less than or equal to cpu limit of 50m`}},
+		}, []string{`spec.containers[0].resources.requests: Invalid value: "100m": must be less than or equal to cpu limit of 50m`}},
 		{"unknown resource, negative", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{"cpus": resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("-1")}
-		}, []string{`spec.containers[0].resources.limits[cpus]: Invalid value: "cpus": must be a standard resource for containers`,
-			`spec.containers[0].resources.limits[memory]: Invalid value: "-1": must be greater than or equal to 0`}},
+		}, []string{ // requests default to the limits, so every limit error repeats for requests
+			`spec.containers[0].resources.limits[cpus]: Invalid value: "cpus": must be a standard resource type or fully qualified`,
+			`spec.containers[0].resources.limits[cpus]: Invalid value: "cpus": must be a standard resource for containers`,
+			`spec.containers[0].resources.limits[memory]: Invalid value: "-1": must be greater than or equal to 0`,
+			`spec.containers[0].resources.requests[cpus]: Invalid value: "cpus": must be a standard resource type or fully qualified`,
+			`spec.containers[0].resources.requests[cpus]: Invalid value: "cpus": must be a standard resource for containers`,
+			`spec.containers[0].resources.requests[memory]: Invalid value: "-1": must be greater than or equal to 0`}},
+		{"extended resource needs equal request and limit", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources.Requests["example.com/gpu"] = resource.MustParse("1")
+		}, []string{"spec.containers[0].resources.limits: Required value: Limit must be set for non overcommitable resources"}},
 		{"probe without handler, with two", func(p *corev1.Pod) {
 			p.Spec.Containers[0].LivenessProbe = &corev1.Probe{}
 			p.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
@@ -121,8 +137,12 @@ func TestValidate(t *testing.T) {
 			"spec.containers[0].env[0].valueFrom.secretKeyRef: Forbidden: static pods may not reference secrets",
 			"spec.volumes[0].configMap: Forbidden: static pods may not reference configmaps",
 			"spec.volumes[1].projected.sources[1].serviceAccountToken: Forbidden: static pods may not reference serviceaccounts (via projected volumes)"}},
-		{"dnsPolicy None without nameservers", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone },
-			[]string{"spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver when DNS policy is None"}},
+		{"dnsPolicy None without dnsConfig", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone },
+			[]string{"spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None"}},
+		{"dnsPolicy None without nameservers", func(p *corev1.Pod) {
+			p.Spec.DNSPolicy = corev1.DNSNone
+			p.Spec.DNSConfig = &corev1.PodDNSConfig{Searches: []string{"x"}}
+		}, []string{"spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver when `dnsPolicy` is None"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,11 +200,11 @@ func TestKubeletMessage(t *testing.T) {
 		{"ints unquoted like field.Error", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 70000}}
 			p.Spec.Containers[0].Image = ""
-		}, "invalid pod: [spec.containers[0].image: Required value, spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive]"},
+		}, "invalid pod: [spec.containers[0].image: Required value spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive]"},
 		{"validation before references", func(p *corev1.Pod) {
 			p.Spec.ServiceAccountName = "sa"
 			p.Spec.RestartPolicy = "x"
-		}, `invalid pod: [spec.restartPolicy: Unsupported value: "x": supported values: "Always", "Never", "OnFailure"]`},
+		}, `invalid pod: [spec.restartPolicy: Unsupported value: "x": supported values: "Always", "OnFailure", "Never"]`},
 		{"secrets anywhere before the volume walk", func(p *corev1.Pod) {
 			p.Spec.Volumes = []corev1.Volume{
 				{Name: "t", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "t"}}}}}},
