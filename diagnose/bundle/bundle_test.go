@@ -1,0 +1,591 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/cri"
+	"github.com/spdoc/spdoc/internal/kubeletlog"
+	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/podlog"
+	"github.com/spdoc/spdoc/internal/redact"
+)
+
+var fixedNow = time.Date(2026, 11, 24, 22, 0, 0, 0, time.UTC)
+
+// canaries are planted in every kind of source; none may survive in a bundle.
+var canaries = map[string]string{
+	"envSecret":   "cnry-env-secret-7Qx1",
+	"envPassword": "cnry-env-password-8Rt2",
+	"argToken":    "cnry-arg-token-9Lm3",
+	"argSpace":    "cnry-arg-space-0Kd4",
+	"clientSec":   "cnry-client-secret-1Hj5",
+	"pemBody1":    "MIIEcnryPEMbody1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	"pemBody2":    "cnryPEMbody2BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+	"annotation":  "cnry-annotation-token-2Gf6",
+	"agentCfg":    "cnry-agent-config-pw-3Ds7",
+	"bearerKL":    "cnryBearerKubeletLog4As8",
+	"urlKL":       "cnry-url-pw-5Pw9",
+	"tokenKL":     "cnry-kl-token-6Oq0",
+	"jwtPart":     "eyJjbnJ5IjoiMTIzNDU2Nzg5MCJ9",
+	"podPassword": "cnry-podlog-password-7Iu1",
+	"podPEM":      "cnryPodLogPEMlineCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC",
+	"podAuth":     "cnryPodLogAuthHeader8Yt2",
+	"rtAnno":      "cnry-runtime-annotation-9Tr3",
+}
+
+func c(k string) string {
+	v, ok := canaries[k]
+	if !ok {
+		panic("no canary " + k)
+	}
+	return v
+}
+
+const (
+	nodeName = "node1"
+	webUID   = "2a1b3c4d5e6f708192a3b4c5d6e7f809"
+)
+
+// layNode writes a copied node with canary secrets under a temp dir and returns its root.
+func layNode(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	write := func(rel, data string) {
+		t.Helper()
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("etc/kubernetes/manifests/web.yaml", `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  annotations:
+    example.com/api-token: `+c("annotation")+`
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+    command: ["sh", "-c", "exec app --password `+c("argSpace")+`"]
+    args:
+    - --token=`+c("argToken")+`
+    - --client-secret
+    - `+c("clientSec")+`
+    env:
+    - name: APP_SECRET
+      value: `+c("envSecret")+`
+    - name: DB_PASSWORD
+      value: "`+c("envPassword")+`"
+    - name: TLS_KEY
+      value: |
+        -----BEGIN RSA PRIVATE KEY-----
+        `+c("pemBody1")+`
+        `+c("pemBody2")+`
+        -----END RSA PRIVATE KEY-----
+`)
+	write("etc/kubernetes/manifests/invalid.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: invalid\nspec:\n  containers: []\n")
+	write("etc/spdoc/pods.yaml", "pods:\n- name: x\n  password: "+c("agentCfg")+"\n")
+
+	ts := func(d time.Duration) string {
+		return fmt.Sprintf("%.3f", float64(fixedNow.Add(d).UnixMicro())/1000)
+	}
+	kl := []string{
+		`{"ts":` + ts(-50*time.Minute) + `,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/etc/kubernetes/manifests/invalid.yaml","err":"invalid pod: [spec.containers: Required value]"}`,
+		`{"ts":` + ts(-40*time.Minute) + `,"caller":"x/y.go:1","msg":"request","header":"Authorization: Bearer ` + c("bearerKL") + `","v":2}`,
+		`{"ts":` + ts(-30*time.Minute) + `,"caller":"x/y.go:2","msg":"dial https://admin:` + c("urlKL") + `@10.0.0.1:6443/api","v":2}`,
+		`{"ts":` + ts(-20*time.Minute) + `,"caller":"x/y.go:3","msg":"sa","token":"` + c("tokenKL") + `","jwt":"` + c("jwtPart") + `.eyJzdWIiOiJzeXN0ZW06bm9kZSJ9.c2ln","v":2}`,
+	}
+	write("var/log/kubelet.log", strings.Join(kl, "\n")+"\n")
+
+	logLine := func(d time.Duration, stream, msg string) string {
+		return fixedNow.Add(d).Format(time.RFC3339Nano) + " " + stream + " F " + msg
+	}
+	podDir := "var/log/pods/default_web-" + nodeName + "_" + webUID + "/app/"
+	write(podDir+"0.log", strings.Join([]string{
+		logLine(-15*time.Minute, "stdout", "starting with password="+c("podPassword")),
+		logLine(-14*time.Minute, "stderr", "-----BEGIN PRIVATE KEY-----"),
+		logLine(-14*time.Minute, "stderr", c("podPEM")),
+		logLine(-14*time.Minute, "stderr", "-----END PRIVATE KEY-----"),
+		logLine(-13*time.Minute, "stderr", "fatal: exit"),
+	}, "\n")+"\n")
+	write(podDir+"1.log", logLine(-5*time.Minute, "stdout", "GET / Authorization: Bearer "+c("podAuth"))+"\n"+
+		logLine(-4*time.Minute, "stderr", "boom")+"\n")
+	if err := os.MkdirAll(filepath.Join(root, "var/log/containers"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.Repeat("ab", 32)
+	if err := os.Symlink("../pods/default_web-"+nodeName+"_"+webUID+"/app/1.log",
+		filepath.Join(root, "var/log/containers", "web-"+nodeName+"_default_app-"+id+".log")); err != nil {
+		t.Fatal(err)
+	}
+
+	rt := node.RuntimeState{
+		Endpoint: "unix:///run/containerd/containerd.sock", Reachable: true,
+		Status: &cri.RuntimeStatus{RuntimeName: "containerd", RuntimeVersion: "1.6.20", APIVersion: "v1",
+			Conditions: []cri.Condition{{Type: "RuntimeReady", Status: true}, {Type: "NetworkReady", Status: true}}},
+		Sandboxes: []cri.Sandbox{{ID: "sb1", Name: "web-" + nodeName, Namespace: "default", UID: webUID, State: "SANDBOX_READY",
+			CreatedAt: fixedNow.Add(-20 * time.Minute), Annotations: map[string]string{"example.com/api-token": c("rtAnno")}}},
+		Containers: []cri.Container{{ID: id, SandboxID: "sb1", Name: "app", PodName: "web-" + nodeName, PodNamespace: "default",
+			PodUID: webUID, Attempt: 1, RestartCount: 1, Image: "busybox:1.36", State: "CONTAINER_EXITED", ExitCode: 1, Reason: "Error",
+			CreatedAt: fixedNow.Add(-5 * time.Minute), StartedAt: fixedNow.Add(-5 * time.Minute), FinishedAt: fixedNow.Add(-4 * time.Minute),
+			LogPath: "/var/log/pods/default_web-" + nodeName + "_" + webUID + "/app/1.log"}},
+	}
+	data, err := json.Marshal(rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(node.RuntimeFile, string(data))
+	return root
+}
+
+func localClient(root string) node.Client {
+	return node.NewLocal(node.LocalOptions{Root: root, NodeName: nodeName})
+}
+
+func testOptions(root string) Options {
+	return Options{Now: func() time.Time { return fixedNow }, Version: "test", AgentConfig: "/etc/spdoc/pods.yaml", Since: 1000 * time.Hour}
+}
+
+// readBundle returns every entry of a bundle: files by name (symlinks as "-> target").
+func readBundle(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	out := map[string][]byte{}
+	var names []string
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+		if !h.ModTime.Equal(entryTime) || h.Uid != 0 || h.Gid != 0 || h.Uname != "" {
+			t.Errorf("%s: header not fixed: %v uid=%d gid=%d uname=%q", h.Name, h.ModTime, h.Uid, h.Gid, h.Uname)
+		}
+		switch h.Typeflag {
+		case tar.TypeReg:
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[h.Name] = b
+		case tar.TypeSymlink:
+			out[h.Name] = []byte("-> " + h.Linkname)
+		}
+	}
+	if !sort.StringsAreSorted(names) {
+		t.Errorf("entries not sorted: %v", names)
+	}
+	return out
+}
+
+func TestCanary(t *testing.T) {
+	root := layNode(t)
+	out := filepath.Join(t.TempDir(), "bundle.tar.gz")
+	res, err := Write(context.Background(), out, localClient(root), testOptions(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := readBundle(t, out)
+
+	// The canaries are really in the sources (else the test proves nothing)…
+	var planted bytes.Buffer
+	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			b, _ := os.ReadFile(p)
+			planted.Write(b)
+		}
+		return nil
+	})
+	// …and none survives anywhere: not in a file, a name, a link, or the raw tar stream.
+	gz, _ := gzip.NewReader(bytes.NewReader(raw))
+	stream, err := io.ReadAll(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range canaries {
+		if !bytes.Contains(planted.Bytes(), []byte(v)) {
+			t.Errorf("canary %s was not planted", k)
+		}
+		if bytes.Contains(stream, []byte(v)) {
+			for name, b := range files {
+				if bytes.Contains(b, []byte(v)) || strings.Contains(name, v) {
+					t.Errorf("canary %s (%q) survived in %s", k, v, name)
+				}
+			}
+			t.Errorf("canary %s survived in the tar stream", k)
+		}
+	}
+
+	for _, want := range []string{"report.txt", "report.md", "report.json", "etc/kubernetes/manifests/web.yaml",
+		"etc/kubernetes/manifests/invalid.yaml", "etc/spdoc/pods.yaml", "var/log/kubelet.log", node.RuntimeFile,
+		"var/log/pods/default_web-node1_" + webUID + "/app/0.log", "var/log/pods/default_web-node1_" + webUID + "/app/1.log",
+		"var/log/containers/web-node1_default_app-" + strings.Repeat("ab", 32) + ".log",
+		NodePath, VersionsPath, ErrorsPath, RedactionsPath, ManifestPath} {
+		if _, ok := files[want]; !ok {
+			t.Errorf("bundle lacks %s", want)
+		}
+	}
+	if !bytes.Contains(files["report.txt"], []byte("invalid")) {
+		t.Errorf("report.txt does not mention the invalid pod:\n%s", files["report.txt"])
+	}
+	if !bytes.Contains(files["etc/kubernetes/manifests/web.yaml"], []byte("[REDACTED-")) {
+		t.Errorf("manifest has no token:\n%s", files["etc/kubernetes/manifests/web.yaml"])
+	}
+
+	var red redactionsFile
+	if err := json.Unmarshal(files[RedactionsPath], &red); err != nil {
+		t.Fatal(err)
+	}
+	where := map[string]int{}
+	for _, r := range red.Counts {
+		where[r.Where] += r.Count
+	}
+	for _, w := range []string{"etc/kubernetes/manifests/web.yaml", "var/log/kubelet.log", "etc/spdoc/pods.yaml", node.RuntimeFile,
+		"var/log/pods/default_web-node1_" + webUID + "/app/0.log"} {
+		if where[w] == 0 {
+			t.Errorf("redactions.json has no count for %s: %+v", w, red.Counts)
+		}
+	}
+	if !red.Enabled || res.Redactions == 0 {
+		t.Errorf("redactions: enabled=%v total=%d", red.Enabled, res.Redactions)
+	}
+
+	// manifest.json lists every other file with its true size and sha256.
+	var mf manifestFile
+	if err := json.Unmarshal(files[ManifestPath], &mf); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, e := range mf.Files {
+		listed[e.Path] = true
+		sum := sha256.Sum256(files[e.Path])
+		if hex.EncodeToString(sum[:]) != e.SHA256 || int64(len(files[e.Path])) != e.Size {
+			t.Errorf("manifest.json entry %s does not match the file", e.Path)
+		}
+	}
+	for name, b := range files {
+		if name != ManifestPath && !bytes.HasPrefix(b, []byte("-> ")) && !listed[name] {
+			t.Errorf("manifest.json does not list %s", name)
+		}
+	}
+	if res.Files != len(mf.Files)+1 {
+		t.Errorf("Result.Files = %d, manifest lists %d (+1 itself)", res.Files, len(mf.Files))
+	}
+}
+
+func TestNoRedact(t *testing.T) {
+	root := layNode(t)
+	out := filepath.Join(t.TempDir(), "b.tar.gz")
+	opts := testOptions(root)
+	opts.Redact.Disabled = true
+	if _, err := Write(context.Background(), out, localClient(root), opts); err != nil {
+		t.Fatal(err)
+	}
+	files := readBundle(t, out)
+	if !bytes.Contains(files["etc/kubernetes/manifests/web.yaml"], []byte(c("envSecret"))) {
+		t.Errorf("--no-redact still redacted the manifest")
+	}
+	var red redactionsFile
+	if err := json.Unmarshal(files[RedactionsPath], &red); err != nil || red.Enabled {
+		t.Errorf("redactions.json with --no-redact: %s (%v)", files[RedactionsPath], err)
+	}
+}
+
+func TestExtraPattern(t *testing.T) {
+	root := layNode(t)
+	out := filepath.Join(t.TempDir(), "b.tar.gz")
+	opts := testOptions(root)
+	opts.Redact.Extra = []*regexp.Regexp{regexp.MustCompile(`busybox:[0-9.]+`)}
+	if _, err := Write(context.Background(), out, localClient(root), opts); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range readBundle(t, out) {
+		if bytes.Contains(b, []byte("busybox:1.36")) {
+			t.Errorf("--redact-pattern match survived in %s", name)
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	root := layNode(t)
+	dir := t.TempDir()
+	var sums []string
+	for i := 0; i < 2; i++ {
+		out := filepath.Join(dir, fmt.Sprintf("b%d.tar.gz", i))
+		res, err := Write(context.Background(), out, localClient(root), testOptions(root))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, res.SHA256)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "b0.tar.gz"))
+	b, _ := os.ReadFile(filepath.Join(dir, "b1.tar.gz"))
+	if !bytes.Equal(a, b) || sums[0] != sums[1] {
+		t.Fatalf("same node state gave different bundles (%s vs %s)", sums[0], sums[1])
+	}
+	// A different secret changes the bundle (and so the derived key and every token).
+	p := filepath.Join(root, "etc/kubernetes/manifests/web.yaml")
+	data, _ := os.ReadFile(p)
+	os.WriteFile(p, bytes.ReplaceAll(data, []byte(c("envSecret")), []byte("other-secret-value")), 0o644)
+	res, err := Write(context.Background(), filepath.Join(dir, "b2.tar.gz"), localClient(root), testOptions(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SHA256 == sums[0] {
+		t.Errorf("a changed secret gave the same bundle")
+	}
+}
+
+// kinds returns "<scope>: sorted finding kinds" for every pod and file of a report.
+func kinds(r *diagnose.Report) map[string]string {
+	out := map[string]string{}
+	add := func(scope string, fs []diagnose.Finding) {
+		var ks []string
+		for _, f := range fs {
+			k := string(f.Kind)
+			if f.History {
+				k += "(history)"
+			}
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		out[scope] = strings.Join(ks, ",")
+	}
+	for _, p := range r.Pods {
+		add("pod "+p.ID+" "+p.State, p.Findings)
+	}
+	for _, f := range r.Files {
+		add("file "+filepath.Base(f.Path), f.Findings)
+	}
+	return out
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, tc := range []struct{ name, root string }{
+		{"planted", ""},
+		{"captured-json", "../../testdata/nodes/broken"},
+		{"captured-klog", "../../testdata/nodes/broken-text"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := tc.root
+			if root == "" {
+				root = layNode(t)
+			}
+			if _, err := os.Stat(root); err != nil {
+				t.Fatalf("test node %s: %v", root, err)
+			}
+			orig, err := node.NewLocal(node.LocalOptions{Root: root}).Snapshot(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := diagnose.Analyze(orig, diagnose.Options{})
+
+			out := filepath.Join(t.TempDir(), "b.tar.gz")
+			opts := testOptions(root)
+			opts.Now = time.Now
+			if _, err := Write(context.Background(), out, node.NewLocal(node.LocalOptions{Root: root}), opts); err != nil {
+				t.Fatal(err)
+			}
+			unpacked := filepath.Join(t.TempDir(), "node")
+			if err := Extract(context.Background(), out, unpacked); err != nil {
+				t.Fatal(err)
+			}
+			back, err := node.NewLocal(node.LocalOptions{Root: unpacked}).Snapshot(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := diagnose.Analyze(back, diagnose.Options{})
+			if back.Node.Name != orig.Node.Name {
+				t.Errorf("node name %q → %q", orig.Node.Name, back.Node.Name)
+			}
+			wk, gk := kinds(want), kinds(got)
+			if len(wk) == 0 {
+				t.Fatalf("original report has no pods or files")
+			}
+			for scope, k := range wk {
+				if gk[scope] != k {
+					t.Errorf("%s: findings %q, after the round trip %q", scope, k, gk[scope])
+				}
+			}
+			for scope := range gk {
+				if _, ok := wk[scope]; !ok {
+					t.Errorf("%s appears only after the round trip: %q", scope, gk[scope])
+				}
+			}
+		})
+	}
+}
+
+// failingLog is a node whose kubelet log cannot be read.
+type failingLog struct{ node.Client }
+
+func (failingLog) KubeletLog(context.Context, node.KubeletLogRequest, func(kubeletlog.Record) error) error {
+	return errors.New("open /var/log/kubelet.log: permission denied")
+}
+
+// stuckLogs never answers container log requests until its context ends... and then not either.
+type stuckLogs struct {
+	node.Client
+	release chan struct{}
+}
+
+func (s stuckLogs) ContainerLog(ctx context.Context, _ node.LogRequest, _ func(podlog.Line) error) error {
+	<-s.release
+	return nil
+}
+
+func TestFailingSource(t *testing.T) {
+	root := layNode(t)
+	// The kubelet log as a directory: unreadable for real, not just in a fake.
+	badRoot := layNode(t)
+	os.Remove(filepath.Join(badRoot, "var/log/kubelet.log"))
+	os.MkdirAll(filepath.Join(badRoot, "var/log/kubelet.log"), 0o755)
+
+	release := make(chan struct{})
+	defer close(release)
+	for _, tc := range []struct {
+		name   string
+		client node.Client
+		opts   func(*Options)
+		source string
+	}{
+		{"kubelet log fails", failingLog{localClient(root)}, nil, "kubelet-log"},
+		{"kubelet log is a dir", localClient(badRoot), nil, "kubelet-log"},
+		{"container logs hang", stuckLogs{localClient(root), release}, func(o *Options) { o.SourceTimeout = 50 * time.Millisecond }, "container-log default/web-node1/app"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := testOptions(root)
+			if tc.opts != nil {
+				tc.opts(&opts)
+			}
+			out := filepath.Join(t.TempDir(), "b.tar.gz")
+			res, err := Write(context.Background(), out, tc.client, opts)
+			if err != nil {
+				t.Fatalf("a failing source failed the bundle: %v", err)
+			}
+			files := readBundle(t, out)
+			var errs []SourceError
+			if err := json.Unmarshal(files[ErrorsPath], &errs); err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, e := range errs {
+				found = found || strings.HasPrefix(e.Source, tc.source) && e.Error != ""
+			}
+			if !found {
+				t.Errorf("errors.json does not record %q: %+v", tc.source, errs)
+			}
+			if len(res.Errors) != len(errs) {
+				t.Errorf("Result.Errors %d, errors.json %d", len(res.Errors), len(errs))
+			}
+			for _, want := range []string{"report.json", "etc/kubernetes/manifests/web.yaml", node.RuntimeFile} {
+				if _, ok := files[want]; !ok {
+					t.Errorf("the rest was not collected: no %s", want)
+				}
+			}
+		})
+	}
+}
+
+// cancelling cancels the bundle's context while a source is being read.
+type cancelling struct {
+	node.Client
+	cancel context.CancelFunc
+}
+
+func (c cancelling) KubeletLog(ctx context.Context, req node.KubeletLogRequest, fn func(kubeletlog.Record) error) error {
+	c.cancel()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestNoPartialBundle(t *testing.T) {
+	root := layNode(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "b.tar.gz")
+	if err := os.WriteFile(out, []byte("previous bundle"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := Write(ctx, out, cancelling{localClient(root), cancel}, testOptions(root)); err == nil {
+		t.Fatal("Write succeeded with its context cancelled")
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("leftovers after a failed Write: %v", ents)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "previous bundle" {
+		t.Errorf("a failed Write replaced the existing file")
+	}
+
+	// Unwritable target: an error naming the path, nothing created.
+	_, err := Write(context.Background(), filepath.Join(dir, "missing", "b.tar.gz"), localClient(root), testOptions(root))
+	if err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("Write into a missing dir: %v", err)
+	}
+
+	// A failure while writing (the target is a directory): the temp file is removed.
+	target := filepath.Join(dir, "isdir")
+	os.Mkdir(target, 0o755)
+	if _, err := Write(context.Background(), target, localClient(root), testOptions(root)); err == nil {
+		t.Errorf("Write over a directory succeeded")
+	}
+	ents, _ = os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temp file left behind: %s", e.Name())
+		}
+	}
+}
+
+func TestWriteKeepsRedactKey(t *testing.T) {
+	root := layNode(t)
+	out := filepath.Join(t.TempDir(), "b.tar.gz")
+	opts := testOptions(root)
+	opts.Redact = redact.Options{Key: []byte("fixed")}
+	if _, err := Write(context.Background(), out, localClient(root), opts); err != nil {
+		t.Fatal(err)
+	}
+	want := redact.New(redact.Options{Key: []byte("fixed")}).Token(c("envPassword"))
+	if !bytes.Contains(readBundle(t, out)["etc/kubernetes/manifests/web.yaml"], []byte(want)) {
+		t.Errorf("an explicit key was not used: want token %s", want)
+	}
+}
