@@ -224,7 +224,7 @@ func configPod(path string, n *yaml.Node, field string, index int) (*StaticPod, 
 	idx := indexNode(n, "")
 	pod, err := decodePodJSON(j)
 	if err != nil {
-		line := idx.typeErrorLine(err.Error())
+		line := idx.errorLine(err.Error())
 		if line == 0 {
 			line = n.Line
 		}

@@ -72,16 +72,15 @@ func DecodeFile(path string, data []byte) *File {
 			Line:     idx.secondDoc,
 		})
 	}
-	pod, perr := decodePod(data)
+	j, pod, perr := decodePod(data)
 	if perr != nil {
 		if perr.Line == 0 {
-			perr.Line = idx.typeErrorLine(perr.Msg)
+			perr.Line = idx.errorLine(perr.Msg)
 		}
 		f.Parse = perr
 		return f
 	}
 	sp := newStaticPod(pod, path, 0)
-	j, _ := toJSON(data) // cannot fail: decodePod converted the same data
 	sp.Issues = podIssues(pod, j, idx)
 	f.Pods = []*StaticPod{sp}
 	return f
@@ -133,17 +132,17 @@ func parseError(err error) *ParseError {
 	return pe
 }
 
-// decodePod converts and decodes data as one core/v1 Pod.
-func decodePod(data []byte) (*corev1.Pod, *ParseError) {
+// decodePod converts data to JSON and decodes it as one core/v1 Pod.
+func decodePod(data []byte) ([]byte, *corev1.Pod, *ParseError) {
 	j, perr := toJSON(data)
 	if perr != nil {
-		return nil, perr
+		return nil, nil, perr
 	}
 	pod, err := decodePodJSON(j)
 	if err != nil {
-		return nil, parseError(err)
+		return nil, nil, parseError(err)
 	}
-	return pod, nil
+	return j, pod, nil
 }
 
 // decodePodJSON decodes j as exactly one core/v1 Pod, with the kubelet decoder's errors

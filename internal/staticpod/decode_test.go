@@ -69,7 +69,7 @@ func TestDecodeFileParseErrors(t *testing.T) {
 			"couldn't parse as pod(invalid pod: a v1 PodList with 1 items; the kubelet's manifest directory accepts exactly one Pod per file)"},
 		{"wrong type keeps the line", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers:\n  - name: c\n    ports:\n    - containerPort: http\n", 9,
 			"couldn't parse as pod(json: cannot unmarshal string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32)"},
-		{"bad quantity", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers:\n  - resources: {limits: {cpu: 1x}}\n", 0,
+		{"bad quantity keeps the line", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers:\n  - resources:\n      requests: {cpu: 1}\n      limits:\n        memory: 1Gi\n        cpu: 1x\n", 11,
 			"couldn't parse as pod(quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$')"},
 		{"binary garbage", "\x00\x01\x02\xff", 0, "couldn't parse as pod(yaml: control characters are not allowed)"},
 	}

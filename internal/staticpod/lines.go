@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // lineIndex maps kubelet-style field paths ("spec.containers[0].image") to 1-based source lines.
@@ -19,6 +20,14 @@ type lineIndex struct {
 	secondDoc int // line where the second document starts, 0 when there is none
 	// dups are keys set twice in one mapping: go-yaml keeps the last value without a word.
 	dups []Issue
+	// quantities are the scalars under resources limits/requests (and emptyDir sizeLimit), to
+	// place a "quantities must match" decode error, which names no field.
+	quantities []scalarAt
+}
+
+type scalarAt struct {
+	value string
+	line  int
 }
 
 // indexLines walks the first YAML document of data. It is best effort: data that go.yaml.in/yaml/v3
@@ -87,6 +96,9 @@ func (idx *lineIndex) walk(n *yaml.Node, path string) {
 			}
 			seen[k.Value] = k.Line
 			idx.lines[p] = k.Line // the key line is where a user looks
+			if v.Kind == yaml.ScalarNode && isQuantityPath(p) {
+				idx.quantities = append(idx.quantities, scalarAt{v.Value, v.Line})
+			}
 			idx.walkChildren(v, p)
 		}
 	case yaml.SequenceNode:
@@ -201,4 +213,30 @@ func stripIndexes(p string) string {
 		}
 	}
 	return b.String()
+}
+
+// isQuantityPath reports whether p holds a resource.Quantity in a Pod.
+func isQuantityPath(p string) bool {
+	parent := parentPath(p)
+	return strings.HasSuffix(parent, ".resources.limits") || strings.HasSuffix(parent, ".resources.requests") ||
+		strings.HasSuffix(p, ".emptyDir.sizeLimit") || strings.HasPrefix(parent, "spec.overhead")
+}
+
+// quantityErrorLine is the line of the first resource quantity that does not parse.
+func (idx *lineIndex) quantityErrorLine() int {
+	for _, q := range idx.quantities {
+		if _, err := resource.ParseQuantity(q.value); err != nil {
+			return q.line
+		}
+	}
+	return 0
+}
+
+// errorLine places a decode error that names no line: a JSON type error by its field path, a
+// malformed quantity by its value.
+func (idx *lineIndex) errorLine(msg string) int {
+	if strings.Contains(msg, "quantities must match") {
+		return idx.quantityErrorLine()
+	}
+	return idx.typeErrorLine(msg)
 }
