@@ -122,6 +122,8 @@ type analyzer struct {
 	files map[string]*fileAcc
 	fileO []string
 	dir   string
+	// netBlocks is set when a static pod cannot start for want of the pod network.
+	netBlocks bool
 	// lastActivity is the newest sign of a working runtime in the kubelet log (a PLEG event).
 	lastActivity time.Time
 }
@@ -165,6 +167,11 @@ func Analyze(s *node.Snapshot, opts Options) *Report {
 	}
 	a.runtimeRules()
 	a.podRules()
+	// A node without pod network is normal before a CNI is installed (kubeadm control planes run
+	// hostNetwork static pods only): a problem only when a static pod needs it.
+	if b := a.node.find(KindNetworkNotReady); b != nil && !a.netBlocks {
+		b.f.Severity = SeverityInfo
+	}
 	// "container runtime is down" in the log, but containers started or died after it: it was a
 	// passing stall (a slow node), not the state now.
 	if b := a.node.find(KindRuntimeUnreachable); b != nil && len(b.pre) == 0 && !b.last.IsZero() && a.lastActivity.After(b.last) {
@@ -660,6 +667,7 @@ func (a *analyzer) podRules() {
 					o.f.Cause = KindNetworkNotReady
 				}
 			}
+			a.netBlocks = true
 			netDown.pre = append(netDown.pre, Evidence{Source: "manifest:" + pa.e.manifest,
 				Line: fmt.Sprintf("blocks pod %s/%s (not hostNetwork)", pa.e.ns, pa.e.name), Count: 1})
 		}

@@ -298,6 +298,14 @@ func TestAnalyzeRules(t *testing.T) {
 			problems: true,
 		},
 		{
+			name: "CNI not ready but every static pod uses hostNetwork: context only",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", webYAML).runtime(false).
+					sandbox("default", "web-node1", uidWeb, true).container(uidWeb, "app", cidWeb, "CONTAINER_RUNNING", 0, 0, "", 5)
+			},
+			want: map[string][]string{"node": {"NetworkNotReady/info"}, "state:default-web": {"Running"}},
+		},
+		{
 			name: "image not present with pull policy Never",
 			build: func(f *fixture) {
 				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).

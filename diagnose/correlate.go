@@ -35,21 +35,13 @@ type index struct {
 	byKName  map[string]*podEntry       // "<ns>/<kubelet name>"
 	byUID    map[string]*podEntry       // pod UID (config hash)
 	byCID    map[string]*podEntry       // container ID
+	byName   map[string]*podEntry       // kubelet name in any namespace (nil: ambiguous), built on first use
 	files    map[string]*staticpod.File // by path
 	byBase   map[string]*staticpod.File // by base name
 	fileList []*staticpod.File
 }
 
 var (
-	// name_ns(uid), the kubelet's format.Pod: "web-node1_default(0123abcd…)".
-	reNameNSUID = regexp.MustCompile(`([a-z0-9]([-a-z0-9.]*[a-z0-9])?)_([a-z0-9]([-a-z0-9]*[a-z0-9])?)\(([0-9a-fA-F-]{32,36})\)`)
-	// pod "web-node1" (UID: "0123…"), the volume manager's format.
-	rePodUIDText = regexp.MustCompile(`pod \\?"([^"\\]+)\\?" \(UID: \\?"([0-9a-fA-F-]{32,36})\\?"\)`)
-	// podName:<uid> in the volume manager's operation keys.
-	rePodNameUID = regexp.MustCompile(`podName:([0-9a-f-]{32,36})`)
-	// a bare UID or container ID anywhere in text.
-	reHex32 = regexp.MustCompile(`\b[0-9a-f]{32}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
-	reHex64 = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
 	// "ns/name" inside klog pods=[…] lists.
 	reNSName = regexp.MustCompile(`([a-z0-9]([-a-z0-9]*[a-z0-9])?)/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)`)
 	// {"name":…,"namespace":…} objects inside JSON "pods":[…] lists.
@@ -166,13 +158,14 @@ func newIndex(s *node.Snapshot, opts Options) *index {
 		if r.PodUID != "" && r.PodName != "" {
 			ix.learn(r.PodNamespace, r.PodName, r.PodUID, false)
 		}
-		for _, m := range reNameNSUID.FindAllStringSubmatch(r.Msg+" "+r.Err, -1) {
-			ix.learn(m[3], m[1], strings.ToLower(m[5]), false)
+		text := r.Msg + " " + r.Err
+		for _, m := range nameNSUIDs(text) {
+			ix.learn(m.ns, m.name, m.uid, false)
 		}
-		for _, m := range rePodUIDText.FindAllStringSubmatch(r.Msg+" "+r.Err, -1) {
+		for _, m := range podUIDTexts(text) {
 			// pod "<kubelet name>" (UID: "…") carries no namespace: accept a unique name match.
-			if e := ix.byNameAnyNS(m[1]); e != nil {
-				ix.learn(e.ns, m[1], strings.ToLower(m[2]), false)
+			if e := ix.byNameAnyNS(m.name); e != nil {
+				ix.learn(e.ns, m.name, m.uid, false)
 			}
 		}
 	}
@@ -237,16 +230,18 @@ func (ix *index) learn(ns, kname, uid string, orphanOK bool) *podEntry {
 
 // byNameAnyNS finds the pod with kubelet name kname in any namespace, if exactly one has it.
 func (ix *index) byNameAnyNS(kname string) *podEntry {
-	var found *podEntry
-	for k, e := range ix.byKName {
-		if _, name, _ := strings.Cut(k, "/"); name == kname {
-			if found != nil && found != e {
-				return nil
+	if ix.byName == nil {
+		ix.byName = map[string]*podEntry{}
+		for k, e := range ix.byKName {
+			_, name, _ := strings.Cut(k, "/")
+			if prev, seen := ix.byName[name]; seen && prev != e {
+				ix.byName[name] = nil // ambiguous
+				continue
 			}
-			found = e
+			ix.byName[name] = e
 		}
 	}
-	return found
+	return ix.byName[kname]
 }
 
 // orphan returns (creating it) the entry for a static pod that has no manifest any more.
@@ -259,6 +254,7 @@ func (ix *index) orphan(ns, name string) *podEntry {
 	if ix.nodeName != "" {
 		e.kubeletName = staticpod.PodName(name, ix.nodeName)
 		ix.byKName[ns+"/"+e.kubeletName] = e
+		ix.byName = nil
 	}
 	ix.pods[id] = e
 	ix.order = append(ix.order, id)
@@ -369,20 +365,16 @@ func (ix *index) podsFor(r *kubeletlog.Record) []*podEntry {
 		return out
 	}
 	text := r.Msg + " " + r.Err
-	for _, m := range reNameNSUID.FindAllStringSubmatch(text, -1) {
-		add(ix.byKName[m[3]+"/"+m[1]])
-		add(ix.byUID[strings.ToLower(m[5])])
+	for _, m := range nameNSUIDs(text) {
+		add(ix.byKName[m.ns+"/"+m.name])
+		add(ix.byUID[m.uid])
 	}
-	for _, m := range rePodUIDText.FindAllStringSubmatch(text, -1) {
-		add(ix.byUID[strings.ToLower(m[2])])
-	}
-	for _, m := range rePodNameUID.FindAllStringSubmatch(text, -1) {
-		add(ix.byUID[m[1]])
-	}
-	for _, uid := range reHex32.FindAllString(text, -1) {
+	// bare UIDs cover (UID: "…") and podName:<uid> too
+	uids, cids := hexRuns(text)
+	for _, uid := range uids {
 		add(ix.byUID[uid])
 	}
-	for _, cid := range reHex64.FindAllString(text, -1) {
+	for _, cid := range cids {
 		add(ix.byCID[cid])
 	}
 	for _, k := range []string{"pods", "podName", "podID"} {

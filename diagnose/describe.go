@@ -210,6 +210,9 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		if tc.pod == nil {
 			f.Title = "pod network not ready: the CNI plugin is not initialized"
 			f.Detail = "The runtime reports NetworkReady=false: no CNI configuration is installed, or the CNI plugin failed. Pods with hostNetwork: true still run; every other pod fails when its sandbox is created."
+			if f.Severity == SeverityInfo {
+				f.Detail += " No static pod here needs it (all use hostNetwork or run), which is normal before a CNI is installed."
+			}
 		} else {
 			f.Title = "cannot start: the pod network (CNI) is not ready and this pod does not use hostNetwork"
 			f.Detail = "This pod needs its own network namespace, set up by CNI, which is not initialized on this node; its sandbox cannot be created until it is."

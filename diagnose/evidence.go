@@ -2,7 +2,6 @@ package diagnose
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -59,18 +58,6 @@ func recordSource(r *kubeletlog.Record) string {
 		src += fmt.Sprintf(":%d", r.Line)
 	}
 	return src
-}
-
-var (
-	reNormHex    = regexp.MustCompile(`[0-9a-fA-F]{8,}(-[0-9a-fA-F]{4,})*`)
-	reNormNumber = regexp.MustCompile(`[0-9]+(\.[0-9]+)?(ms|µs|ns|s|m|h)?`)
-)
-
-// normalize maps lines that differ only in IDs, durations, counters and timestamps to one key,
-// so repeats (back-off 10s, 20s, 40s…) collapse.
-func normalize(line string) string {
-	line = reNormHex.ReplaceAllString(line, "<id>")
-	return reNormNumber.ReplaceAllString(line, "<n>")
 }
 
 // collapse turns records into evidence: repeats of the same normalized line become one entry with

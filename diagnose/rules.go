@@ -113,10 +113,15 @@ var recordRules = []recordRule{
 	}},
 }
 
-var reContainerInErr = []*regexp.Regexp{
-	regexp.MustCompile(`for \\*"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\\*" with`),
-	regexp.MustCompile(`container=([a-z0-9]([-a-z0-9]*[a-z0-9])?)`),
-	regexp.MustCompile(`[Cc]ontainer \\*"?([a-z0-9]([-a-z0-9]*[a-z0-9])?)\\*"? failed (liveness|startup|readiness) probe`),
+// reContainerInErr find a container name in error text; each runs only when its literal (the
+// first field) is in the text, which keeps classify cheap.
+var reContainerInErr = []struct {
+	lit string
+	re  *regexp.Regexp
+}{
+	{`" with `, regexp.MustCompile(`for \\*"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\\*" with`)},
+	{`container=`, regexp.MustCompile(`container=([a-z0-9]([-a-z0-9]*[a-z0-9])?)`)},
+	{` probe`, regexp.MustCompile(`[Cc]ontainer \\*"?([a-z0-9]([-a-z0-9]*[a-z0-9])?)\\*"? failed (liveness|startup|readiness) probe`)},
 }
 
 // classify returns the class of a record, or ok=false when the record is no finding.
@@ -129,8 +134,11 @@ func classify(r *kubeletlog.Record) (class, bool) {
 		if rule.match(r, text) {
 			c := class{kind: rule.kind, scope: rule.scope, severity: rule.severity, container: r.ContainerName}
 			if c.container == "" {
-				for _, re := range reContainerInErr {
-					if m := re.FindStringSubmatch(text); m != nil {
+				for _, x := range reContainerInErr {
+					if !strings.Contains(text, x.lit) {
+						continue
+					}
+					if m := x.re.FindStringSubmatch(text); m != nil {
 						c.container = m[1]
 						break
 					}
