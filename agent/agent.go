@@ -31,6 +31,7 @@ const (
 	DefaultRefreshInterval = 2 * time.Second
 	DefaultDebounce        = 5 * time.Millisecond
 	DefaultFullRefresh     = time.Minute
+	DefaultMinRefreshGap   = 200 * time.Millisecond
 )
 
 // Finding is a diagnose.Finding with a stable key, the object of /v1/findings.
@@ -57,6 +58,9 @@ type Options struct {
 	// when a Trigger fires or at least every FullRefresh.
 	Probe       Probe
 	FullRefresh time.Duration
+	// MinRefreshGap spaces full reads caused by triggers (default 200ms): a burst of runtime
+	// events or kubelet records costs one read, not one per event.
+	MinRefreshGap time.Duration
 	// Triggers run in the background and ask for a refresh when the node changed (CRI events,
 	// new kubelet log records).
 	Triggers []Trigger
@@ -86,7 +90,7 @@ type Agent struct {
 	lastRefresh time.Time
 	nodeName    string
 
-	lastProbe string // only touched by the Run goroutine
+	lastProbe string // only touched by the refresh goroutine
 }
 
 // New checks the options and builds an Agent; Run starts it.
@@ -102,6 +106,9 @@ func New(opts Options) (*Agent, error) {
 	}
 	if opts.RefreshInterval <= 0 {
 		opts.RefreshInterval = DefaultRefreshInterval
+	}
+	if opts.MinRefreshGap <= 0 {
+		opts.MinRefreshGap = DefaultMinRefreshGap
 	}
 	if opts.FullRefresh <= 0 {
 		opts.FullRefresh = DefaultFullRefresh
@@ -161,9 +168,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, tr := range a.opts.Triggers {
 		go tr(ctx, a.triggerRefresh)
 	}
-	a.refresh(ctx)
-	ticker := time.NewTicker(a.opts.RefreshInterval)
-	defer ticker.Stop()
+	// Reading the node can take a while (CRI, kubelet log, analysis): it runs on its own
+	// goroutine so a config change is applied at once, never behind a refresh.
+	refreshDone := make(chan struct{})
+	go func() {
+		defer close(refreshDone)
+		a.refreshLoop(ctx)
+	}()
+	defer func() { <-refreshDone }()
 	debounceDelay := a.opts.Debounce
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
@@ -198,9 +210,29 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-a.reconcileCh:
 			a.reconcile()
 			a.triggerRefresh()
+		}
+	}
+}
+
+// refreshLoop keeps statuses, the report and findings current: a full read right away, then on
+// triggers (at most one per MinRefreshGap, bursts collapse) and when the polled probe changes.
+func (a *Agent) refreshLoop(ctx context.Context) {
+	a.refresh(ctx)
+	ticker := time.NewTicker(a.opts.RefreshInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
 		case <-ticker.C:
 			a.poll(ctx)
 		case <-a.refreshCh:
+			a.mu.RLock()
+			wait := time.Until(a.lastRefresh.Add(a.opts.MinRefreshGap))
+			a.mu.RUnlock()
+			if wait > 0 && !sleepCtx(ctx, wait) {
+				return
+			}
 			a.refresh(ctx)
 		}
 	}

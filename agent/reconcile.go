@@ -4,8 +4,10 @@
 package agent
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spdoc/spdoc/diagnose"
@@ -59,6 +62,25 @@ type Reconciler struct {
 	pods     map[string]*api.StaticPod
 	findings []diagnose.Finding
 	last     time.Time
+	// rendered caches the last render per pod ID, keyed by the pod's JSON, so an unchanged pod
+	// of a big config is not rendered again.
+	rendered map[string]renderCache
+	// onDisk remembers what this reconciler wrote (content hash and file identity), so an
+	// unchanged manifest is recognised by a stat instead of reading it back.
+	onDisk map[string]diskState
+}
+
+type renderCache struct {
+	podJSON []byte
+	out     []byte
+	sum     [32]byte
+}
+
+type diskState struct {
+	sum     [32]byte
+	size    int64
+	modTime time.Time
+	ino     uint64
 }
 
 // NewReconciler checks the options and returns a Reconciler. Nothing is written until Reconcile.
@@ -82,7 +104,7 @@ func NewReconciler(opts ReconcilerOptions) (*Reconciler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{opts: opts, log: log, pods: map[string]*api.StaticPod{}}, nil
+	return &Reconciler{opts: opts, log: log, pods: map[string]*api.StaticPod{}, rendered: map[string]renderCache{}, onDisk: map[string]diskState{}}, nil
 }
 
 // Reconcile reads the config file and applies it.
@@ -213,7 +235,7 @@ func (r *Reconciler) applyLocked(data []byte) *api.ApplyResult {
 			r.log.Warn("invalid static pod not written, last good manifest kept", "pod", id, "config", cfg, "line", sp.Line, "issues", issueStrings(issues))
 			continue
 		}
-		out, err := r.opts.Codec.Render(p)
+		out, sum, err := r.render(id, p)
 		if err != nil {
 			sp.WriteError = fmt.Sprintf("rendering pod %s: %v", id, err)
 			res.Errors = append(res.Errors, sp.WriteError)
@@ -221,8 +243,7 @@ func (r *Reconciler) applyLocked(data []byte) *api.ApplyResult {
 			r.bump(sp, r.pods[id])
 			continue
 		}
-		sum := sha256.Sum256(out)
-		changed, err := manifestdir.Write(r.opts.ManifestDir, name, out, manifestdir.DefaultMode)
+		changed, err := r.write(name, out, sum)
 		if err != nil {
 			sp.WriteError = err.Error()
 			res.Errors = append(res.Errors, err.Error())
@@ -250,6 +271,7 @@ func (r *Reconciler) applyLocked(data []byte) *api.ApplyResult {
 		if wanted[name] {
 			continue
 		}
+		delete(r.onDisk, name)
 		if err := manifestdir.Remove(r.opts.ManifestDir, name); err != nil {
 			res.Errors = append(res.Errors, err.Error())
 			continue
@@ -257,9 +279,66 @@ func (r *Reconciler) applyLocked(data []byte) *api.ApplyResult {
 		res.Removed = append(res.Removed, filepath.Join(r.opts.ManifestDir, name))
 		r.log.Info("static pod manifest removed: pod no longer in config", "manifest", filepath.Join(r.opts.ManifestDir, name))
 	}
+	for id := range r.rendered {
+		if next[id] == nil {
+			delete(r.rendered, id)
+		}
+	}
+	for name := range r.onDisk {
+		if !wanted[name] {
+			delete(r.onDisk, name)
+		}
+	}
 	r.pods = next
 	r.findings = findings
 	return res
+}
+
+// render returns the manifest of p, from the cache when the pod did not change.
+func (r *Reconciler) render(id string, p *staticpod.StaticPod) ([]byte, [32]byte, error) {
+	j, jerr := json.Marshal(p.Pod)
+	if jerr == nil {
+		if c, ok := r.rendered[id]; ok && bytes.Equal(c.podJSON, j) {
+			return c.out, c.sum, nil
+		}
+	}
+	out, err := r.opts.Codec.Render(p)
+	if err != nil {
+		return nil, [32]byte{}, err
+	}
+	sum := sha256.Sum256(out)
+	if jerr == nil {
+		r.rendered[id] = renderCache{podJSON: j, out: out, sum: sum}
+	}
+	return out, sum, nil
+}
+
+// write writes the manifest unless the file is still exactly what this reconciler wrote last
+// (same content hash, same size, mtime and inode); anything else goes through manifestdir.Write,
+// which compares the content itself.
+func (r *Reconciler) write(name string, out []byte, sum [32]byte) (bool, error) {
+	path := filepath.Join(r.opts.ManifestDir, name)
+	if d, ok := r.onDisk[name]; ok && d.sum == sum {
+		if st, err := os.Stat(path); err == nil && st.Size() == d.size && st.ModTime().Equal(d.modTime) && inode(st) == d.ino && st.Mode().Perm() == manifestdir.DefaultMode {
+			return false, nil
+		}
+	}
+	delete(r.onDisk, name)
+	changed, err := manifestdir.Write(r.opts.ManifestDir, name, out, manifestdir.DefaultMode)
+	if err != nil {
+		return changed, err
+	}
+	if st, err := os.Stat(path); err == nil {
+		r.onDisk[name] = diskState{sum: sum, size: st.Size(), modTime: st.ModTime(), ino: inode(st)}
+	}
+	return changed, nil
+}
+
+func inode(fi os.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
 }
 
 // bump sets sp.Version: unchanged resources keep theirs, changed ones get prev+1.

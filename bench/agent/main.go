@@ -1,0 +1,388 @@
+// Command agent benchmarks `spdoc agent` as a process, side by side with baselines, and prints a
+// markdown section for BENCHMARKS.md:
+//
+//   - config change → manifest on disk, p50/p99, vs a plain os.WriteFile of the same bytes;
+//   - idle CPU of the agent over a window (from /proc/<pid>/stat) and its RSS, with N static pods;
+//   - listing N statuses over the unix socket, p50/p99.
+//
+// Run as root on a machine prepared by hack/setup-node.sh to give the agent a real containerd
+// (and kubelet log) through internal/testnode; -node=false runs without a runtime.
+//
+//	go run ./bench/agent                 # prints the section
+//	go run ./bench/agent -write BENCHMARKS.md
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/spdoc/spdoc/internal/manifestdir"
+	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/testnode"
+)
+
+type options struct {
+	spdoc      string
+	pods       int
+	iterations int
+	lists      int
+	idle       time.Duration
+	useNode    bool
+	write      string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.spdoc, "spdoc", "", "spdoc binary (default: built from this module)")
+	flag.IntVar(&o.pods, "pods", 100, "static pods in the agent config")
+	flag.IntVar(&o.iterations, "n", 200, "config changes to time")
+	flag.IntVar(&o.lists, "lists", 500, "status lists to time")
+	flag.DurationVar(&o.idle, "idle", 30*time.Second, "idle window for the CPU measurement")
+	flag.BoolVar(&o.useNode, "node", true, "start containerd + kubelet (internal/testnode) so the agent polls a real runtime and follows a real kubelet log")
+	flag.StringVar(&o.write, "write", "", "replace (or append) the \"## Agent\" section of this markdown file")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/agent:", err)
+		os.Exit(2)
+	}
+}
+
+func run(o options) error {
+	root, err := os.MkdirTemp("", "spdoc-bench-agent-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(root)
+	if o.spdoc == "" {
+		o.spdoc = filepath.Join(root, "spdoc")
+		out, err := exec.Command("go", "build", "-o", o.spdoc, "github.com/spdoc/spdoc/cmd/spdoc").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("building spdoc: %v\n%s", err, out)
+		}
+	}
+	md := filepath.Join(root, "manifests")
+	base := filepath.Join(root, "baseline")
+	for _, d := range []string{md, base, filepath.Join(root, "etc")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	cfg := filepath.Join(root, "etc", "pods.yaml")
+	sock := filepath.Join(root, "run", "agent.sock")
+	args := []string{"agent", "--config", cfg, "--manifest-dir", md, "--listen", "unix://" + sock, "--log-level", "warn"}
+	setup := "no runtime (--no-runtime), no kubelet log"
+	if o.useNode {
+		if err := testnode.Requirements(); err != nil {
+			return fmt.Errorf("%w (or run with -node=false)", err)
+		}
+		n, err := testnode.New(context.Background(), testnode.Options{Logf: func(string, ...any) {}})
+		if err != nil {
+			return fmt.Errorf("starting the test node: %w", err)
+		}
+		defer n.Close()
+		// The kubelet watches its own manifest dir; the agent's stays private, so the numbers
+		// measure the agent, not 100 containers starting on 2 cores.
+		args = append(args, "--runtime-endpoint", n.RuntimeEndpoint, "--kubelet-log", n.KubeletLog, "--node-name", n.NodeName,
+			"--pod-logs-dir", n.PodLogsDir, "--kubelet-config", n.KubeletConfig)
+		setup = "real containerd (no containers) and a live kubelet log, via internal/testnode"
+	} else {
+		args = append(args, "--no-runtime", "--kubelet-log", filepath.Join(root, "kubelet.log"))
+	}
+	if err := os.WriteFile(cfg, benchConfig(o.pods, 0), 0o600); err != nil {
+		return err
+	}
+	agent := exec.Command(o.spdoc, args...)
+	var stderr bytes.Buffer
+	agent.Stderr = &stderr
+	if err := agent.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		agent.Process.Signal(syscall.SIGTERM)
+		agent.Wait()
+	}()
+	remote, err := node.DialRemote("unix://"+sock, node.RemoteOptions{})
+	if err != nil {
+		return err
+	}
+	defer remote.Close()
+	ctx := context.Background()
+	if err := poll(30*time.Second, func() bool {
+		sts, err := remote.StaticPodStatuses(ctx)
+		return err == nil && len(sts) == o.pods
+	}); err != nil {
+		return fmt.Errorf("agent did not come up with %d statuses: %w\n%s", o.pods, err, stderr.String())
+	}
+
+	// 1. config change → manifest on disk.
+	lat, err := measureApply(cfg, md, o)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, stderr.String())
+	}
+	sample, err := os.ReadFile(filepath.Join(md, "spdoc-bench-p0.yaml"))
+	if err != nil {
+		return err
+	}
+	var plain, atomic []time.Duration
+	for i := range o.iterations {
+		data := bytes.Replace(sample, []byte("seq:"), []byte(fmt.Sprintf("seq%d:", i)), 1)
+		t0 := time.Now()
+		if err := os.WriteFile(filepath.Join(base, "plain.yaml"), data, 0o600); err != nil {
+			return err
+		}
+		plain = append(plain, time.Since(t0))
+		t0 = time.Now()
+		if _, err := manifestdir.Write(base, "atomic.yaml", data, 0o600); err != nil {
+			return err
+		}
+		atomic = append(atomic, time.Since(t0))
+	}
+
+	// 2. listing statuses over the socket.
+	var lists []time.Duration
+	for range o.lists {
+		t0 := time.Now()
+		sts, err := remote.StaticPodStatuses(ctx)
+		d := time.Since(t0)
+		if err != nil || len(sts) != o.pods {
+			return fmt.Errorf("listing statuses: %d items, %v", len(sts), err)
+		}
+		lists = append(lists, d)
+	}
+
+	// 3. idle CPU and RSS.
+	time.Sleep(2 * time.Second) // let the last change settle before the idle window
+	pid := agent.Process.Pid
+	c0, err := cpuTicks(pid)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	time.Sleep(o.idle)
+	c1, err := cpuTicks(pid)
+	if err != nil {
+		return err
+	}
+	wall := time.Since(t0)
+	rss, hwm, err := memory(pid)
+	if err != nil {
+		return err
+	}
+	const clkTck = 100 // USER_HZ on Linux
+	cpuSec := float64(c1-c0) / clkTck
+	cpuPct := 100 * cpuSec / wall.Seconds()
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Agent\n\n")
+	fmt.Fprintf(&b, "`go run ./bench/agent` (bench/agent/main.go) on %s, %d CPUs, %s; the agent runs as a process with %d static pods in its config; %s.\n\n",
+		hostInfo(), runtime.NumCPU(), runtime.Version(), o.pods, setup)
+	fmt.Fprintf(&b, "| measurement | p50 | p99 | max | target |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| config change → manifest on disk (agent: fsnotify, parse+validate+render %d pods, atomic write), n=%d | %s | %s | %s | p99 < 50 ms |\n", o.pods, len(lat), q(lat, 50), q(lat, 99), q(lat, 100))
+	fmt.Fprintf(&b, "| baseline: plain `os.WriteFile` of the same manifest bytes | %s | %s | %s | |\n", q(plain, 50), q(plain, 99), q(plain, 100))
+	fmt.Fprintf(&b, "| reference: `manifestdir.Write` alone (dotfile, fsync, rename, fsync dir) | %s | %s | %s | |\n", q(atomic, 50), q(atomic, 99), q(atomic, 100))
+	fmt.Fprintf(&b, "| list %d statuses over the unix socket (node.Remote), n=%d | %s | %s | %s | < 10 ms |\n\n", o.pods, len(lists), q(lists, 50), q(lists, 99), q(lists, 100))
+	fmt.Fprintf(&b, "| resource | value | target |\n|---|---|---|\n")
+	fmt.Fprintf(&b, "| idle CPU over %s (utime+stime from /proc/<pid>/stat) | %.2f s CPU = %.2f%% of one core | near 0 |\n", wall.Round(time.Second), cpuSec, cpuPct)
+	fmt.Fprintf(&b, "| RSS after the run (VmRSS) / peak (VmHWM) | %.1f MB / %.1f MB | < 40 MB |\n\n", float64(rss)/1024, float64(hwm)/1024)
+	section := b.String()
+	fmt.Print(section)
+	if o.write != "" {
+		return writeSection(o.write, section)
+	}
+	return nil
+}
+
+// measureApply rewrites the config (by rename, like an editor) changing one pod and waits, with
+// fsnotify, until that pod's manifest carries the change.
+func measureApply(cfg, md string, o options) ([]time.Duration, error) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	if err := w.Add(md); err != nil {
+		return nil, err
+	}
+	target := filepath.Join(md, "spdoc-bench-p0.yaml")
+	var out []time.Duration
+	for i := 1; i <= o.iterations; i++ {
+		data := benchConfig(o.pods, i)
+		tmp := cfg + ".new"
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			return nil, err
+		}
+		want := []byte(fmt.Sprintf("seq: %q", strconv.Itoa(i)))
+		t0 := time.Now()
+		if err := os.Rename(tmp, cfg); err != nil {
+			return nil, err
+		}
+		timeout := time.After(10 * time.Second)
+		for done := false; !done; {
+			select {
+			case ev := <-w.Events:
+				if ev.Name != target {
+					continue
+				}
+				if b, err := os.ReadFile(target); err == nil && bytes.Contains(b, want) {
+					done = true
+				}
+			case err := <-w.Errors:
+				return nil, err
+			case <-timeout:
+				return nil, fmt.Errorf("change %d did not reach %s within 10s", i, target)
+			}
+		}
+		out = append(out, time.Since(t0))
+	}
+	return out, nil
+}
+
+// benchConfig is n hostNetwork pods; pod p0 carries seq in an annotation.
+func benchConfig(n, seq int) []byte {
+	var b strings.Builder
+	b.WriteString("pods:\n")
+	for p := range n {
+		s := 0
+		if p == 0 {
+			s = seq
+		}
+		fmt.Fprintf(&b, `  - apiVersion: v1
+    kind: Pod
+    metadata:
+      name: p%d
+      namespace: bench
+      annotations:
+        seq: "%d"
+    spec:
+      hostNetwork: true
+      containers:
+        - name: main
+          image: %s
+          imagePullPolicy: Never
+          command: ["sh", "-c", "exec sleep 3600"]
+          resources:
+            requests: {cpu: 10m, memory: 16Mi}
+            limits: {memory: 16Mi}
+`, p, s, testnode.BusyboxImage)
+	}
+	return []byte(b.String())
+}
+
+func cpuTicks(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command (which may contain spaces) start after the last ')'.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64) // field 14 utime
+	st, err2 := strconv.ParseUint(f[12], 10, 64) // field 15 stime
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
+	}
+	return ut + st, nil
+}
+
+func memory(pid int) (rssKB, hwmKB int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	get := func(key string) int64 {
+		m := regexp.MustCompile(`(?m)^` + key + `:\s+(\d+) kB`).FindSubmatch(b)
+		if m == nil {
+			return 0
+		}
+		v, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		return v
+	}
+	return get("VmRSS"), get("VmHWM"), nil
+}
+
+func q(ds []time.Duration, p int) string {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) == 0 {
+		return "-"
+	}
+	i := (len(s)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	if i >= len(s) {
+		i = len(s) - 1
+	}
+	d := s[i]
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	default:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	}
+}
+
+func hostInfo() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOOS + "/" + runtime.GOARCH
+	}
+	if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.+)$`).FindSubmatch(b); m != nil {
+		return strings.TrimSpace(string(m[1]))
+	}
+	return runtime.GOOS + "/" + runtime.GOARCH
+}
+
+// writeSection replaces the "## Agent" section of a markdown file (up to the next "## "), or
+// appends it; other sections are left as they are.
+func writeSection(path, section string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	s := string(old)
+	start := strings.Index(s, "## Agent\n")
+	if start < 0 {
+		if s == "" {
+			s = "# Benchmarks\n\n"
+		} else if !strings.HasSuffix(s, "\n\n") {
+			s = strings.TrimRight(s, "\n") + "\n\n"
+		}
+		s += section
+	} else {
+		end := len(s)
+		if k := strings.Index(s[start+1:], "\n## "); k >= 0 {
+			end = start + 1 + k + 1
+		}
+		s = s[:start] + section + s[end:]
+	}
+	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+func poll(timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %s", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}
+
