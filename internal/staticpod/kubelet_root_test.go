@@ -84,13 +84,11 @@ func TestRootKubeletValidateMatchesKubelet(t *testing.T) {
 		case f.Parse != nil:
 			want[file] = path + ": " + f.Parse.Msg + ", please check config file"
 		default:
-			// The kubelet validates the name with the node name appended.
-			fix := strings.NewReplacer(`metadata.name: Invalid value: "Bad_Name"`,
-				`metadata.name: Invalid value: "Bad_Name-`+strings.ToLower(n.NodeName)+`"`)
-			want[file] = fix.Replace(KubeletMessage(f.Pods[0].Issues))
-			for _, is := range f.Pods[0].Issues {
+			issues := ValidateOnNode(f.Pods[0].Pod, n.NodeName)
+			want[file] = KubeletMessage(issues)
+			for _, is := range issues {
 				if is.Severity == SeverityError {
-					parts[file] = append(parts[file], fix.Replace(is.kubelet))
+					parts[file] = append(parts[file], is.kubelet)
 				}
 			}
 		}

@@ -21,8 +21,12 @@ const (
 // Issue is one validation result, shaped like the kubelet's field errors
 // ("spec.containers[0].image: Required value").
 type Issue struct {
-	Field    string   `json:"field,omitempty"`
-	Type     string   `json:"type"` // "Required value", "Invalid value", "Duplicate value", "Unsupported value", "Not found", "Unknown field"
+	Field string `json:"field,omitempty"`
+	// Type is a field.ErrorType string ("Required value", "Invalid value", "Duplicate value",
+	// "Unsupported value", "Not found", "Forbidden") for what the kubelet rejects, or one of
+	// "Unknown field", "Duplicate field", "Not recommended" (warnings) and, from CheckPaths,
+	// "Parse error", "Unreadable", "Directory", "Backup file", "Duplicate pod".
+	Type     string   `json:"type"`
 	Value    string   `json:"value,omitempty"`
 	Detail   string   `json:"detail,omitempty"`
 	Severity Severity `json:"severity"`

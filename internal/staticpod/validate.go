@@ -19,14 +19,28 @@ import (
 //
 // It covers the checks of the kubelet's ValidatePodCreate that manifests realistically fail, plus
 // the static-pod-only rejection of API object references (secrets, configmaps, service
-// accounts…); it is not the full apiserver validation.
-func Validate(pod *corev1.Pod) []Issue {
+// accounts…); it is not the full apiserver validation. Validation runs on the pod with the API
+// defaults applied, as in the kubelet (checked against a real kubelet v1.34.4 by
+// TestRootKubeletValidateMatchesKubelet).
+//
+// The node name is unknown here, so metadata.name is checked on its own; ValidateOnNode checks
+// it as the kubelet does.
+func Validate(pod *corev1.Pod) []Issue { return ValidateOnNode(pod, "") }
+
+// ValidateOnNode is Validate for a known node: like the kubelet, it validates metadata.name
+// with "-<lowercase node name>" appended (the static pod's name), so a name that only becomes
+// too long or invalid on this node is caught, with the kubelet's exact message.
+func ValidateOnNode(pod *corev1.Pod, nodeName string) []Issue {
 	if pod == nil {
 		return []Issue{{Type: field.ErrorTypeRequired.String(), Detail: "no pod", Severity: SeverityError}}
 	}
 	d := withDefaults(pod)
+	meta := pod.ObjectMeta
+	if nodeName != "" && meta.Name != "" {
+		meta.Name = PodName(meta.Name, nodeName)
+	}
 	var errs field.ErrorList
-	errs = append(errs, validateMeta(&pod.ObjectMeta)...)
+	errs = append(errs, validateMeta(&meta)...)
 	errs = append(errs, validateSpec(&d.Spec, field.NewPath("spec"))...)
 	errs = append(errs, apiReferences(d)...)
 	issues := make([]Issue, 0, len(errs))
@@ -40,8 +54,8 @@ func Validate(pod *corev1.Pod) []Issue {
 // it), in its order of checks: a missing name (`invalid pod: name is needed for the pod`), then
 // validation (`invalid pod: [spec.containers: Required value, …]`), then the first API object
 // reference (`static pods may not reference secrets`). Values are rendered like the kubelet's
-// field errors when the issues come from Validate; one difference remains: the kubelet validates
-// metadata.name with the node name appended.
+// field errors when the issues come from Validate; for an invalid metadata.name the kubelet shows
+// the name with the node appended, which only ValidateOnNode reproduces.
 func KubeletMessage(issues []Issue) string {
 	var parts []string
 	var refs []Issue

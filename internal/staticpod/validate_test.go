@@ -244,3 +244,16 @@ func pick(issues []Issue, sev Severity, render func(Issue) string) []string {
 	}
 	return out
 }
+
+func TestValidateOnNode(t *testing.T) {
+	p := goodPod()
+	p.Name = strings.Repeat("a", 250)
+	if issues := pick(Validate(p), SeverityError, Issue.String); len(issues) != 0 {
+		t.Fatalf("a 250-character name is valid on its own: %v", issues)
+	}
+	got := KubeletMessage(ValidateOnNode(p, "Node1"))
+	want := `invalid pod: [metadata.name: Invalid value: "` + p.Name + `-node1": must be no more than 253 characters]`
+	if got != want {
+		t.Errorf("ValidateOnNode:\n got %q\nwant %q", got, want)
+	}
+}
