@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -175,17 +174,7 @@ func (c *client) Status(ctx context.Context) (*RuntimeStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &RuntimeStatus{
-		Endpoint:       c.endpoint,
-		RuntimeName:    v.GetRuntimeName(),
-		RuntimeVersion: v.GetRuntimeVersion(),
-		APIVersion:     v.GetRuntimeApiVersion(),
-	}
-	for _, cond := range st.GetStatus().GetConditions() {
-		out.Conditions = append(out.Conditions, Condition{
-			Type: cond.GetType(), Status: cond.GetStatus(), Reason: cond.GetReason(), Message: cond.GetMessage(),
-		})
-	}
+	out := statusFrom(c.endpoint, v, st.GetStatus())
 	return out, nil
 }
 
@@ -213,8 +202,7 @@ func (c *client) ListSandboxes(ctx context.Context) ([]Sandbox, error) {
 		fillFromLabels(&sb.UID, s.GetLabels()[LabelPodUID])
 		// The sandbox may be removed between list and status: keep what the list said.
 		if st, err := call(ctx, c, "PodSandboxStatus", c.rs.PodSandboxStatus, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: s.GetId()}); err == nil {
-			sb.IP = st.GetStatus().GetNetwork().GetIp()
-			sb.HostNetwork = st.GetStatus().GetLinux().GetNamespaces().GetOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE
+			sandboxDetails(&sb, st.GetStatus())
 		} else if errors.Is(err, ErrUnreachable) {
 			return nil, err
 		}
@@ -259,23 +247,7 @@ func (c *client) ListContainers(ctx context.Context) ([]Container, error) {
 		st, err := call(ctx, c, "ContainerStatus", c.rs.ContainerStatus, &runtimeapi.ContainerStatusRequest{ContainerId: ct.GetId(), Verbose: true})
 		switch {
 		case err == nil:
-			s := st.GetStatus()
-			co.State = s.GetState().String()
-			co.StartedAt = nsTime(s.GetStartedAt())
-			co.FinishedAt = nsTime(s.GetFinishedAt())
-			co.ExitCode = s.GetExitCode()
-			co.Reason = s.GetReason()
-			co.Message = s.GetMessage()
-			co.LogPath = s.GetLogPath()
-			if img := s.GetImage().GetImage(); img != "" {
-				co.Image = img
-			}
-			if ref := s.GetImageRef(); ref != "" {
-				co.ImageRef = ref
-			}
-			if info := st.GetInfo()["info"]; info != "" {
-				co.PID = int(gjson.Get(info, "pid").Int())
-			}
+			containerFromStatus(&co, st.GetStatus(), st.GetInfo())
 		case errors.Is(err, ErrUnreachable):
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -296,4 +297,37 @@ func TestContainerEvents(t *testing.T) {
 			t.Fatal("channel not closed after cancel")
 		}
 	})
+}
+
+func TestDecodeCaptureRealNode(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/nodes/broken/runtime.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, sbs, cs, err := DecodeCapture(data, "unix:///run/containerd.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.RuntimeName != "containerd" || len(st.Conditions) != 2 || st.Conditions[1].Type != "NetworkReady" || st.Conditions[1].Status {
+		t.Errorf("status = %+v", st)
+	}
+	if len(sbs) != 9 || len(cs) != 6 {
+		t.Fatalf("got %d sandboxes, %d containers; want 9, 6", len(sbs), len(cs))
+	}
+	var late *Container
+	for i := range cs {
+		if cs[i].PodName == "late-node1" {
+			late = &cs[i]
+		}
+	}
+	if late == nil || late.Name != "main" || late.PodNamespace != "default" || late.State != "CONTAINER_RUNNING" ||
+		late.StartedAt.IsZero() || late.LogPath == "" || late.Image != "spdoc.local/busybox:1" {
+		t.Errorf("late container = %+v", late)
+	}
+	if sbs[0].Name != "edited-node1" || sbs[0].State != "SANDBOX_NOTREADY" && sbs[0].State != "SANDBOX_READY" || !sbs[0].HostNetwork {
+		t.Errorf("sandbox = %+v", sbs[0])
+	}
+	if _, _, _, err := DecodeCapture([]byte("{not json"), ""); err == nil {
+		t.Error("garbage decoded without error")
+	}
 }

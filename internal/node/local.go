@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/spdoc/spdoc/internal/cri"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/podlog"
@@ -168,7 +170,11 @@ func (l *Local) resolve() resolved {
 		case flag != "":
 			return flag
 		case cfgVal != "":
-			return l.under(cfgVal)
+			// On a copied node the config may name paths of a node that was laid out
+			// differently (a test node under /tmp): use them only if the copy has them.
+			if _, err := os.Stat(l.under(cfgVal)); o.Root == "" || err == nil {
+				return l.under(cfgVal)
+			}
 		}
 		return l.under(def)
 	}
@@ -258,12 +264,12 @@ func (l *Local) runtime(ctx context.Context, r resolved, addErr func(string, err
 			}
 			return nil
 		}
-		var rt RuntimeState
-		if err := json.Unmarshal(data, &rt); err != nil {
-			addErr("runtime", fmt.Errorf("decoding %s: %w", filepath.Join(l.opts.Root, RuntimeFile), err))
+		rt, err := decodeRuntimeFile(data, r.cfg)
+		if err != nil {
+			addErr("runtime", fmt.Errorf("%s: %w", filepath.Join(l.opts.Root, RuntimeFile), err))
 			return nil
 		}
-		return &rt
+		return rt
 	}
 	rt := &RuntimeState{Endpoint: r.RuntimeEndpoint}
 	fail := func(err error) *RuntimeState {
@@ -289,6 +295,30 @@ func (l *Local) runtime(ctx context.Context, r resolved, addErr func(string, err
 		return fail(err)
 	}
 	return rt
+}
+
+// decodeRuntimeFile reads Root/runtime.json: a RuntimeState (support bundle) or the raw CRI
+// messages of a node capture (cri.Capture).
+func decodeRuntimeFile(data []byte, cfg *KubeletConfig) (*RuntimeState, error) {
+	if !gjson.ValidBytes(data) {
+		return nil, errors.New("not valid JSON")
+	}
+	if gjson.GetBytes(data, "version.runtime_name").Exists() || gjson.GetBytes(data, "sandboxes.0.metadata").Exists() {
+		var ep string
+		if cfg != nil {
+			ep = cfg.ContainerRuntimeEndpoint
+		}
+		st, sbs, cs, err := cri.DecodeCapture(data, ep)
+		if err != nil {
+			return nil, err
+		}
+		return &RuntimeState{Endpoint: ep, Reachable: true, Status: st, Sandboxes: sbs, Containers: cs}, nil
+	}
+	var rt RuntimeState
+	if err := json.Unmarshal(data, &rt); err != nil {
+		return nil, fmt.Errorf("decoding runtime state: %w", err)
+	}
+	return &rt, nil
 }
 
 // logTails reads the current and previous log tails of every static pod container: pods whose
