@@ -26,6 +26,10 @@ type Options struct {
 	// StaleLog: without a live kubelet check, a kubelet log whose last record is older than this
 	// (relative to the snapshot time) suggests the kubelet is not running; default 1h, <0 disables.
 	StaleLog time.Duration
+	// StableAfter is how long a restarted container must have been running (at the snapshot
+	// time) before its crashes count as history rather than a crash loop caught between
+	// restarts; default 2m.
+	StableAfter time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -37,6 +41,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.StaleLog == 0 {
 		o.StaleLog = time.Hour
+	}
+	if o.StableAfter <= 0 {
+		o.StableAfter = 2 * time.Minute
 	}
 	return o
 }
@@ -534,7 +541,7 @@ func (a *analyzer) containerFacts(pa *podAcc, cur cri.Container, prev []cri.Cont
 			if running && cur.RestartCount > 0 {
 				b := pa.fs.get(KindContainerRestarted, cur.Name, SeverityInfo)
 				b.pre = append(b.pre, criEvidence(a.s.Runtime.Endpoint, cur))
-				b.f.History = true
+				b.f.History = a.stable(cur.StartedAt)
 			}
 			return
 		}
@@ -559,8 +566,8 @@ func (a *analyzer) containerFacts(pa *podAcc, cur cri.Container, prev []cri.Cont
 		b.pre = append(b.pre, criEvidence(a.s.Runtime.Endpoint, cur))
 	}
 	b.post = a.tailEvidence(pa, cur.Name, running)
-	if running && b.last.Before(cur.StartedAt) {
-		// It is up again: this exit is history unless the log shows it failing after this start.
+	if running && b.last.Before(cur.StartedAt) && a.stable(cur.StartedAt) {
+		// Up again for a while: this exit is history unless the log shows it failing after this start.
 		b.f.History = true
 	}
 }
@@ -825,10 +832,18 @@ func (a *analyzer) history(pa *podAcc, rtUp bool) {
 		} else if pa.lastStarted.After(b.last) && b.f.Kind != KindCrashLoop && b.f.Kind != KindOOMKilled {
 			healthySince = pa.lastStarted
 		}
-		if !healthySince.IsZero() && b.last.Before(healthySince) {
+		crashy := b.f.Kind == KindCrashLoop || b.f.Kind == KindOOMKilled || b.f.Kind == KindProbeFailed
+		if !healthySince.IsZero() && b.last.Before(healthySince) && (!crashy || a.stable(healthySince)) {
 			b.f.History = true
 		}
 	}
+}
+
+// stable: a container started at t has run long enough by the snapshot time that its earlier
+// crashes are history, not a crash loop caught between two restarts. Without a snapshot time
+// there is nothing to compare: trust the start.
+func (a *analyzer) stable(t time.Time) bool {
+	return a.s.Taken.IsZero() || a.s.Taken.Sub(t) >= a.opts.StableAfter
 }
 
 // healthySince is when the named container (or all containers) last started, if running now.

@@ -385,6 +385,17 @@ func TestAnalyzeRules(t *testing.T) {
 			},
 		},
 		{
+			name: "crash loop caught while the container runs again is still current",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
+					container(uidWeb, "app", cidWeb0, "CONTAINER_EXITED", 4, 1, "Error", 560).
+					container(uidWeb, "app", cidWeb, "CONTAINER_RUNNING", 5, 0, "", 595).
+					log(580, errSync(`"failed to \"StartContainer\" for \"app\" with CrashLoopBackOff: \"back-off 1m20s restarting failed container=app pod=web-node1_default(`+uidWeb+`)\""`))
+			},
+			want:     map[string][]string{"pod:default-web": {"CrashLoop"}, "state:default-web": {"CrashLoop"}},
+			problems: true,
+		},
+		{
 			name: "volume failure attributed by the UID inside the message",
 			build: func(f *fixture) {
 				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
