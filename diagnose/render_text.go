@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -91,7 +92,7 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 		}
 		fmt.Fprintln(w)
 	}
-	for _, p := range r.Pods {
+	for _, p := range podsWorstFirst(r.Pods) {
 		head := fmt.Sprintf("POD %s/%s", p.Namespace, p.Name)
 		fmt.Fprintf(w, "%s  %s", st.r(st.hd, head), st.state(p.State))
 		if p.Restarts > 0 {
@@ -190,4 +191,24 @@ func textFinding(w io.Writer, st textStyles, f Finding, width int) {
 	if f.Hint != "" {
 		fmt.Fprintf(w, "%s%s %s\n", ind, st.r(st.ok, "→"), f.Hint)
 	}
+}
+
+// podsWorstFirst orders pods for a reader: current errors first, then warnings, then the rest;
+// the report's order (by ID) within each group.
+func podsWorstFirst(pods []PodReport) []PodReport {
+	out := append([]PodReport(nil), pods...)
+	rank := func(p PodReport) int {
+		best := 3
+		for _, f := range p.Findings {
+			if f.History || f.Cause != "" {
+				continue
+			}
+			if r := sevRank(f.Severity); r < best {
+				best = r
+			}
+		}
+		return best
+	}
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out
 }
