@@ -25,7 +25,7 @@ func init() { subcommands = append(subcommands, newTUICmd) }
 type tuiOptions struct {
 	node    nodeFlags
 	agent   string
-	remote  node.RemoteOptions
+	creds   agentClientFlags
 	refresh time.Duration
 	buffer  int
 	editor  string
@@ -48,6 +48,7 @@ On the live node by default (no agent needed); --agent reads a remote spdoc agen
 		Example: `  spdoc tui
   spdoc tui --manifests /etc/kubernetes/manifests --kubelet-log /var/log/kubelet.log
   spdoc tui --agent unix:///run/spdoc/agent.sock
+  spdoc tui --agent https://node1:7443 --ca pki/ca.crt --cert pki/reader.crt --key pki/reader.key
   spdoc tui --root ./bundle --node-name node1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -63,9 +64,7 @@ On the live node by default (no agent needed); --agent reads a remote spdoc agen
 	o.node.AddFlags(cmd.Flags())
 	fs := cmd.Flags()
 	fs.StringVar(&o.agent, "agent", "", "read a remote spdoc agent (unix:///run/spdoc/agent.sock or https://host:port) instead of this machine")
-	fs.StringVar(&o.remote.CA, "agent-ca", "", "CA certificate of the agent's server certificate (https agents)")
-	fs.StringVar(&o.remote.Cert, "agent-cert", "", "client certificate for the agent (https agents)")
-	fs.StringVar(&o.remote.Key, "agent-key", "", "client key for the agent (https agents)")
+	o.creds.AddFlags(fs)
 	fs.DurationVar(&o.refresh, "refresh", 2*time.Second, "how often the node is read again")
 	fs.IntVar(&o.buffer, "buffer-lines", 10000, "lines kept per log pane (older lines are dropped)")
 	return cmd
@@ -108,7 +107,7 @@ func (o *tuiOptions) Run(ctx context.Context) error {
 	var client node.Client
 	var err error
 	if o.agent != "" {
-		client, err = node.NewRemote(o.agent, o.remote)
+		client, err = newClientForAgent(o.agent, o.creds)
 	} else {
 		client, err = o.node.Client(ctx)
 	}
