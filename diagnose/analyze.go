@@ -344,6 +344,12 @@ func (a *analyzer) nodeRules() {
 			b.f.Detail = "stale"
 		}
 	}
+	if s.KubeletLog != nil && s.KubeletLog.Truncated {
+		b := a.node.get(KindSourceError, "kubelet-log-truncated", SeverityInfo)
+		b.pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source,
+			Line: fmt.Sprintf("only the newest %d relevant records were kept", len(s.KubeletLog.Records)), Count: 1}}
+		b.f.Detail = "truncated"
+	}
 	rt := s.Runtime
 	runtimeDown := false
 	if rt != nil && !rt.Reachable {

@@ -308,6 +308,13 @@ func describe(f *Finding, b *fb, tc textCtx) {
 			f.Hint = "nothing to do if the change was intended"
 		}
 	case KindSourceError:
+		if f.Detail == "truncated" {
+			f.Title = "kubelet log truncated: " + firstErr(b)
+			f.Container = ""
+			f.Detail = "The kubelet log had more relevant records than spdoc keeps; the oldest were dropped, so older history is missing from this report."
+			f.Hint = "narrow the window with --since, or raise --max-records"
+			break
+		}
 		f.Title = "could not read " + orDefault(f.Container, "a source") + ": " + ellipsis(firstErr(b), 120)
 		f.Container = ""
 		f.Detail = "spdoc could not read this source; the rest of the report is still valid."
