@@ -446,6 +446,11 @@ func TestAnalyzeRules(t *testing.T) {
 			problems: true,
 		},
 		{
+			name:  "truncated kubelet log is context",
+			build: func(f *fixture) { f.s.KubeletLog.Truncated = true },
+			want:  map[string][]string{"node": {"SourceError/info"}},
+		},
+		{
 			name: "kubelet log missing",
 			build: func(f *fixture) {
 				f.s.KubeletLog = &node.KubeletLogState{Source: "/var/log/kubelet.log", Error: "open /var/log/kubelet.log: no such file or directory"}
