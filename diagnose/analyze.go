@@ -564,6 +564,11 @@ func (a *analyzer) containerFacts(pa *podAcc, cur cri.Container, prev []cri.Cont
 	if failed.Reason == "OOMKilled" {
 		kind = KindOOMKilled
 	}
+	if pa.sandbox != nil && pa.sandbox.State == "SANDBOX_NOTREADY" && failed.Reason != "OOMKilled" && pa.fs.find(KindCrashLoop) == nil {
+		// The kubelet stopped the whole pod (removed, replaced, invalid manifest): its containers
+		// were killed, they did not crash.
+		return
+	}
 	b := pa.fs.get(kind, cur.Name, SeverityError)
 	code := failed.ExitCode
 	b.f.ExitCode = &code

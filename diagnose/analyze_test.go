@@ -355,6 +355,16 @@ func TestAnalyzeRules(t *testing.T) {
 			},
 		},
 		{
+			name: "containers killed with their pod are not a crash loop",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", invalidYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
+					container(uidWeb, "app", cidWeb, "CONTAINER_EXITED", 0, 137, "Error", 100)
+				f.s.Runtime.Sandboxes[0].State = "SANDBOX_NOTREADY"
+			},
+			want:     map[string][]string{"pod:default-web": {"ManifestInvalid"}, "state:default-web": {"Invalid"}},
+			problems: true,
+		},
+		{
 			name: "OOMKilled",
 			build: func(f *fixture) {
 				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
