@@ -365,6 +365,30 @@ func TestAnalyzeRules(t *testing.T) {
 			problems: true,
 		},
 		{
+			name: "unknown field is a manifest warning; a running restarted container is history",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", strings.Replace(webYAML, "  hostNetwork: true\n", "  hostNetwork: true\n  restartPolcy: Always\n", 1)).
+					runtime(true).sandbox("default", "web-node1", uidWeb, true).
+					container(uidWeb, "app", cidWeb, "CONTAINER_RUNNING", 2, 0, "", 60)
+			},
+			want:     map[string][]string{"pod:default-web": {"ManifestWarning", "ContainerRestarted/history"}, "state:default-web": {"Running"}},
+			problems: true,
+			check: func(t *testing.T, r *Report) {
+				if f := r.Pods[0].Findings[0]; !strings.Contains(f.Title, "restartPolcy") {
+					t.Errorf("warning %q does not name the unknown field", f.Title)
+				}
+			},
+		},
+		{
+			name: "container the runtime cannot start",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
+					log(5, errSync(`"failed to \"StartContainer\" for \"app\" with RunContainerError: \"failed to create containerd task: exec: \\\"/bin/app\\\": stat /bin/app: no such file or directory\""`))
+			},
+			want:     map[string][]string{"pod:default-web": {"ContainerFailed"}, "state:default-web": {"Pending"}},
+			problems: true,
+		},
+		{
 			name: "OOMKilled",
 			build: func(f *fixture) {
 				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
