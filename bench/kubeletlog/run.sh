@@ -5,10 +5,12 @@
 #
 # Rows: spdoc diagnose full pass (when cmd/spdoc builds with a diagnose command), the
 # kubeletlog.ScanFile pass it runs (bench/kubeletlog/scan), grep -c -F, the jq one-liner that
-# selects the same records, and --since 10m on a 2 GiB log. Each row is the best of $RUNS runs
-# (default 3) with a warm page cache; peak RSS from /usr/bin/time. Env: SIZE (1GiB), BIG (2GiB),
-# PODS (50), RUNS (3), JQ_LIMIT_S (120: above this projected time jq runs on a 100 MiB slice and
-# is scaled).
+# selects the same records, a full pass over the 2 GiB log (memory must not grow with size), and
+# --since 10m on the 2 GiB log. Each row is the best wall time of $RUNS interleaved rounds with a
+# warm page cache; CPU time (user+sys) and peak RSS of that run from /usr/bin/time. The CPU column
+# matters on a busy machine, where wall times swing with other load.
+# Env: SIZE (1GiB), BIG (2GiB), PODS (50), RUNS (5), JQ_LIMIT_S (120: above this projected time jq
+# runs on a 100 MiB slice and the time is scaled).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -16,7 +18,7 @@ WORK=${1:-/tmp/spdoc-bench}
 SIZE=${SIZE:-1GiB}
 BIG=${BIG:-2GiB}
 PODS=${PODS:-50}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 JQ_LIMIT_S=${JQ_LIMIT_S:-120}
 mkdir -p "$WORK"
 LOG=$WORK/kubelet-$SIZE.log
@@ -48,62 +50,63 @@ mkdir -p "$ROOT/etc/kubernetes/manifests" "$ROOT/var/log/pods"
 
 for f in "$LOG" "$BIGLOG" "$SLICE"; do cat "$f" >/dev/null; done # warm the page cache
 
-# measure NAME CMD...: best wall time of $RUNS runs, and the peak RSS of that run; stdout of the
-# command goes to $WORK/NAME.out.
-declare -A WALL RSS OUT
-measure() {
+# run_once NAME CMD...: one timed run; keeps the best wall time per NAME with that run's CPU time
+# (user+sys) and peak RSS; stdout of the command goes to $WORK/NAME.out.
+declare -A WALL CPU RSS OUT
+run_once() {
 	local name=$1
 	shift
-	local best="" rss="" i
-	for ((i = 0; i < RUNS; i++)); do
-		/usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || true
-		read -r w m < <(tail -n 1 "$WORK/time.txt") || true
-		if [ -z "$best" ] || awk "BEGIN{exit !($w < $best)}"; then best=$w rss=$m; fi
-	done
-	WALL[$name]=$best
-	RSS[$name]=$rss
-	case $name in
-	*diagnose) OUT[$name]="$(grep -c '"kind"' "$WORK/$name.out" || true) findings" ;;
-	*) OUT[$name]=$(head -c 200 "$WORK/$name.out" | tr '\n' ' ') ;;
-	esac
-	echo "$name: ${best}s, $((rss / 1024)) MB: ${OUT[$name]}" >&2
+	/usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >"$WORK/$name.out.new" 2>"$WORK/$name.err" || true
+	local w m u s
+	read -r w m u s < <(tail -n 1 "$WORK/time.txt") || true
+	if [ -z "${WALL[$name]:-}" ] || awk "BEGIN{exit !($w < ${WALL[$name]})}"; then
+		WALL[$name]=$w RSS[$name]=$m CPU[$name]=$(awk "BEGIN{print $u + $s}")
+		mv "$WORK/$name.out.new" "$WORK/$name.out"
+		case $name in
+		*diagnose) OUT[$name]="$(grep -c '"kind"' "$WORK/$name.out" || true) findings" ;;
+		*) OUT[$name]=$(head -c 200 "$WORK/$name.out" | tr '\n' ' ') ;;
+		esac
+	fi
 }
 
-echo "## measuring (best of $RUNS)" >&2
-if [ -n "$SPDOC" ]; then
-	measure diagnose "$SPDOC" diagnose --root "$ROOT" --kubelet-log "$LOG" -o json
-fi
-measure scan "$WORK/scan" "$LOG"
-measure grep grep -c -F 'Could not process manifest file' "$LOG"
+# Rounds interleave the tools, so that load from other processes on the machine hits them alike.
 JQ='select(.msg=="Could not process manifest file" or (.err != null))'
-measure jq_slice sh -c "jq -c '$JQ' '$SLICE' | wc -l"
+echo "## measuring (best of $RUNS interleaved rounds)" >&2
+for ((round = 0; round < RUNS; round++)); do
+	if [ -n "$SPDOC" ]; then
+		run_once diagnose "$SPDOC" diagnose --root "$ROOT" --kubelet-log "$LOG" -o json
+	fi
+	run_once scan "$WORK/scan" "$LOG"
+	run_once grep grep -c -F 'Could not process manifest file' "$LOG"
+	run_once jq_slice sh -c "jq -c '$JQ' '$SLICE' | wc -l"
+	run_once scan_big "$WORK/scan" "$BIGLOG"
+	run_once since_scan "$WORK/scan" -since 10m "$BIGLOG"
+	if [ -n "$SPDOC" ] && "$SPDOC" diagnose --help 2>&1 | grep -q -- '--since'; then
+		run_once since_diagnose "$SPDOC" diagnose --root "$ROOT" --kubelet-log "$BIGLOG" --since 10m -o json
+	fi
+done
 SCALE=$(awk "BEGIN{print $(stat -c %s "$LOG") / $(stat -c %s "$SLICE")}")
 JQ_PROJECTED=$(awk "BEGIN{print ${WALL[jq_slice]} * $SCALE}")
 if awk "BEGIN{exit !($JQ_PROJECTED <= $JQ_LIMIT_S)}"; then
-	RUNS_SAVED=$RUNS RUNS=1
-	measure jq sh -c "jq -c '$JQ' '$LOG' | wc -l"
-	RUNS=$RUNS_SAVED
+	run_once jq sh -c "jq -c '$JQ' '$LOG' | wc -l"
 	JQ_NOTE="full file, 1 run"
 else
 	WALL[jq]=$JQ_PROJECTED
+	CPU[jq]=$(awk "BEGIN{print ${CPU[jq_slice]} * $SCALE}")
 	RSS[jq]=${RSS[jq_slice]}
 	OUT[jq]="(scaled)"
 	JQ_NOTE="100 MiB slice x $SCALE (projected: full run over ${JQ_LIMIT_S}s)"
 fi
-measure scan_big "$WORK/scan" "$BIGLOG"
-measure since_scan "$WORK/scan" -since 10m "$BIGLOG"
-if [ -n "$SPDOC" ] && "$SPDOC" diagnose --help 2>&1 | grep -q -- '--since'; then
-	measure since_diagnose "$SPDOC" diagnose --root "$ROOT" --kubelet-log "$BIGLOG" --since 10m -o json
-fi
+for name in "${!WALL[@]}"; do echo "$name: ${WALL[$name]}s wall, ${CPU[$name]}s CPU, $((RSS[$name] / 1024)) MB: ${OUT[$name]}" >&2; done
 
 ratio() { awk "BEGIN{printf \"%.1f\", $1 / $2}"; }
 mb() { echo $(($1 / 1024)); }
 {
 	echo "Machine: $(nproc) CPUs, $(awk '/model name/{$1=$2=$3="";print;exit}' /proc/cpuinfo | sed 's/^ *//'), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "Log: $SIZE ($(stat -c %s "$LOG") bytes, $(wc -l <"$LOG") lines), since log: $BIG; warm page cache; best of $RUNS runs"
+	echo "Log: $SIZE ($(stat -c %s "$LOG") bytes, $(wc -l <"$LOG") lines), since log: $BIG; warm page cache; best wall of $RUNS interleaved rounds (CPU and RSS of that run)"
 	echo
-	echo "| what | wall s | peak RSS MB | vs grep | jq / this | output |"
-	echo "|---|---:|---:|---:|---:|---|"
+	echo "| what | wall s | CPU s | peak RSS MB | wall vs grep | jq / this (wall) | output |"
+	echo "|---|---:|---:|---:|---:|---:|---|"
 	for name in diagnose scan grep jq scan_big since_scan since_diagnose; do
 		[ -n "${WALL[$name]:-}" ] || continue
 		case $name in
@@ -115,6 +118,8 @@ mb() { echo $(($1 / 1024)); }
 		since_scan) label="ScanFile --since 10m on $BIG (binary-search seek)" ;;
 		since_diagnose) label="spdoc diagnose --since 10m on $BIG" ;;
 		esac
-		echo "| $label | ${WALL[$name]} | $(mb "${RSS[$name]}") | $(ratio "${WALL[$name]}" "${WALL[grep]}") | $(ratio "${WALL[jq]}" "${WALL[$name]}") | ${OUT[$name]:0:60} |"
+		vs_grep=$(ratio "${WALL[$name]}" "${WALL[grep]}") vs_jq=$(ratio "${WALL[jq]}" "${WALL[$name]}")
+		case $name in scan_big | since_*) vs_grep="—" vs_jq="—" ;; esac # other file
+		echo "| $label | ${WALL[$name]} | ${CPU[$name]} | $(mb "${RSS[$name]}") | $vs_grep | $vs_jq | ${OUT[$name]:0:60} |"
 	done
 } | tee "$WORK/results.md"

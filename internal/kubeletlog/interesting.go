@@ -80,7 +80,9 @@ var (
 )
 
 func (m *matcher) interesting(line []byte, depth int) bool {
-	line = bytes.TrimLeft(line, " \t")
+	for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+		line = line[1:]
+	}
 	if len(line) == 0 || depth > 2 {
 		return false
 	}
