@@ -15,7 +15,14 @@ var evidenceKeys = []string{"probeType", "probeResult", "output", "image", "pods
 // evidenceLine renders a record as one readable line: msg, then err, then the few keys that explain it.
 func evidenceLine(r *kubeletlog.Record) string {
 	var b strings.Builder
-	b.WriteString(r.Msg)
+	msg := r.Msg
+	if strings.HasPrefix(msg, "Operation for ") {
+		// the volume manager's retry line: the operation key and retry times only hide the error
+		if _, after, ok := strings.Cut(msg, ". Error: "); ok {
+			msg = "volume operation failed: " + after
+		}
+	}
+	b.WriteString(msg)
 	if r.Err != "" {
 		b.WriteString(": ")
 		b.WriteString(r.Err)
