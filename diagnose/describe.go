@@ -254,6 +254,13 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		f.Title = "a volume cannot be mounted: " + ellipsis(volumeReason(b), 120)
 		f.Detail = "The kubelet sets up every volume before it starts the containers; this one failed, so the pod waits and the kubelet retries. A hostPath volume with a type (Directory, File, Socket…) must already exist on the node with that type."
 		f.Hint = "create the path on the node (e.g. mkdir -p PATH) or fix spec.volumes in " + tc.fileRef() + " (type: DirectoryOrCreate creates it)"
+		if m := reHostPathType.FindStringSubmatch(volumeReason(b)); m != nil {
+			if m[2] == "directory" {
+				f.Hint = fmt.Sprintf("create it on the node (mkdir -p %s), or use type: DirectoryOrCreate for it in %s", m[1], tc.fileRef())
+			} else {
+				f.Hint = fmt.Sprintf("create the %s %s on the node, or fix the hostPath volume in %s", m[2], m[1], tc.fileRef())
+			}
+		}
 	case KindProbeFailed:
 		pt := probeType(b)
 		f.Title = strings.TrimSpace(pt+" probe of "+orDefault(c, "a container")) + " fails"
@@ -379,6 +386,8 @@ var reMountErrs = []*regexp.Regexp{
 	regexp.MustCompile(`MountVolume\.SetUp failed.*`),
 	regexp.MustCompile(`unmounted volumes=\[[^\]]*\]`),
 }
+
+var reHostPathType = regexp.MustCompile(`hostPath type check failed: (\S+) is not a (directory|file|socket file|character device|block device)`)
 
 // volumeReason picks the most specific words: the hostPath check, else the SetUp error.
 func volumeReason(b *fb) string {
