@@ -141,7 +141,7 @@ func (p *Parser) parseJSON(r *Record, line []byte, depth int) bool {
 		return false
 	}
 	doc := gjson.ParseBytes(line)
-	if doc.Get("MESSAGE").Exists() && (doc.Get("__REALTIME_TIMESTAMP").Exists() || doc.Get("_PID").Exists() || doc.Get("SYSLOG_IDENTIFIER").Exists()) {
+	if bytes.Contains(line, journalMsgKey) && doc.Get("MESSAGE").Exists() && (doc.Get("__REALTIME_TIMESTAMP").Exists() || doc.Get("_PID").Exists() || doc.Get("SYSLOG_IDENTIFIER").Exists()) {
 		return p.parseJournal(r, doc, depth)
 	}
 	var hasTS, hasMsg bool
