@@ -107,11 +107,11 @@ func (o *logsOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 		return nil
 	}
-	if len(args) == 0 {
-		return errors.New("name a pod: spdoc logs [NAMESPACE/]POD[:CONTAINER] (or --kubelet)")
-	}
 	if o.pod != "" {
 		return errors.New("--pod only goes with --kubelet")
+	}
+	if len(args) == 0 {
+		return errors.New("name a pod: spdoc logs [NAMESPACE/]POD[:CONTAINER] (or --kubelet)")
 	}
 	ns, pod, c, err := parsePodRef(args[0])
 	if err != nil {
