@@ -11,54 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/node"
-	"github.com/spdoc/spdoc/internal/podlog"
-	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden reports under testdata/golden")
-
-// loadRoot reads a copied node filesystem (etc/kubernetes/manifests, var/log/kubelet.log,
-// var/log/pods) into a snapshot, as `spdoc diagnose --root` does, without a runtime. Paths stay
-// relative to the test's working directory so the golden files do not depend on the checkout.
-func loadRoot(t *testing.T, root, nodeName string) *node.Snapshot {
-	t.Helper()
-	s := &node.Snapshot{Node: node.NodeInfo{Name: nodeName, NameSource: "flag"}}
-	s.Paths = node.Paths{Root: root, ManifestDir: filepath.Join(root, "etc/kubernetes/manifests"),
-		PodLogsDir: filepath.Join(root, "var/log/pods"), KubeletLog: filepath.Join(root, "var/log/kubelet.log")}
-	s.Manifests = staticpod.ScanDir(s.Paths.ManifestDir)
-	kl := &node.KubeletLogState{Source: s.Paths.KubeletLog}
-	st, err := kubeletlog.ScanFile(context.Background(), s.Paths.KubeletLog, kubeletlog.ScanOptions{Prefilter: kubeletlog.Interesting},
-		func(r *kubeletlog.Record) error { kl.Records = append(kl.Records, *r); return nil })
-	if err != nil {
-		kl.Error = err.Error()
-	}
-	kl.Stats = st
-	s.KubeletLog = kl
-	if !st.Last.IsZero() {
-		s.Taken = st.Last.Add(time.Minute).UTC()
-	}
-	dirs, err := podlog.ScanPodDirs(s.Paths.PodLogsDir)
-	if err != nil {
-		t.Fatalf("scanning pod logs of %s: %v", root, err)
-	}
-	s.PodLogs = dirs
-	for _, d := range dirs {
-		for _, cd := range d.Containers {
-			tail := node.ContainerLogTail{Pod: d.Namespace + "/" + d.Name, UID: d.UID, Container: cd.Name}
-			if cur, ok := podlog.Current(cd); ok {
-				tail.Instance = cur
-				tail.Current, _ = podlog.Tail(cd.InstancePath(cur), 20)
-			}
-			if prev, ok := podlog.Previous(cd); ok {
-				tail.Previous, _ = podlog.Tail(cd.InstancePath(prev), 20)
-			}
-			s.LogTails = append(s.LogTails, tail)
-		}
-	}
-	return s
-}
 
 // loadLocal reads a copied node with the real node client, as `spdoc diagnose --root` does. The
 // runtime view is left out (NoRuntime) so the golden reports show the log-only inference; the
@@ -92,7 +48,7 @@ func TestGoldenReports(t *testing.T) {
 		name, root, node string
 		load             func(*testing.T, string, string) *node.Snapshot
 	}{
-		{"handmade", "testdata/handmade", "node1", loadRoot},
+		{"handmade", "testdata/handmade", "node1", loadLocal},
 		// captured from a real kubelet v1.34.4 + containerd 1.6 (see testdata/nodes/README.md)
 		{"broken", "../testdata/nodes/broken", "node1", loadLocal},
 		{"broken-text", "../testdata/nodes/broken-text", "node1", loadLocal},
