@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -152,4 +153,29 @@ func assertSize(t *testing.T, view string, w, h int) {
 			t.Errorf("line %d is %d cells wide, want %d: %q", i, n, w, l)
 		}
 	}
+}
+
+func TestGoldenEditInvalid(t *testing.T) {
+	env := testEnv(t, fixtureClient())
+	env.Editor = editorScript(t, "apiVersion: v1\nkind: Pod\nspec: {}\n")
+	tm, _ := startTUI(t, env)
+	tm.Type("e")
+	waitOutput(t, tm, "was NOT written", "e: edit again")
+	teatest.RequireEqualOutput(t, []byte(finalView(t, tm)))
+}
+
+func TestGoldenSourceLost(t *testing.T) {
+	c := fixtureClient()
+	env := testEnv(t, c)
+	env.RetryBase = time.Minute // no retry during the test: the attempt count stays 1
+	env.MaxBackoff = time.Hour
+	tm, _ := startTUI(t, env)
+	c.SetSnapshot(nil, errors.New("rpc error: code = Unavailable desc = connection refused"))
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlR})
+	waitOutput(t, tm, "reconnecting in 2m0s (attempt 1)")
+	view := finalView(t, tm)
+	if !strings.Contains(view, "kube-system-etcd") {
+		t.Error("the last good pod list is gone while reconnecting")
+	}
+	teatest.RequireEqualOutput(t, []byte(view))
 }

@@ -222,7 +222,7 @@ func (m *Model) handleSnapshot(msg snapshotMsg) tea.Cmd {
 	if msg.err != nil {
 		m.failures++
 		m.lastErr = msg.err
-		m.retry = min(time.Second<<min(m.failures, 10), m.env.MaxBackoff)
+		m.retry = min(m.env.RetryBase<<min(m.failures, 10), m.env.MaxBackoff)
 	} else {
 		m.failures, m.lastErr, m.retry = 0, nil, 0
 		m.snap, m.report = msg.snap, msg.report

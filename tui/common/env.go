@@ -34,8 +34,10 @@ type Env struct {
 	// Dir is where saved logs and reports go (the working directory).
 	Dir string
 	Now func() time.Time
-	// Refresh is the snapshot interval; MaxBackoff caps the reconnect delay.
+	// Refresh is the snapshot interval. After a failed snapshot the next try waits RetryBase,
+	// doubling per failure up to MaxBackoff.
 	Refresh    time.Duration
+	RetryBase  time.Duration
 	MaxBackoff time.Duration
 	// LogTail is how many lines a log pane starts with; BufferLines bounds every pane.
 	LogTail     int
@@ -53,6 +55,9 @@ func (e Env) WithDefaults() Env {
 	}
 	if e.Refresh <= 0 {
 		e.Refresh = 2 * time.Second
+	}
+	if e.RetryBase <= 0 {
+		e.RetryBase = time.Second
 	}
 	if e.MaxBackoff <= 0 {
 		e.MaxBackoff = 30 * time.Second
