@@ -117,8 +117,15 @@ func ScanFile(path string) *File {
 	case st.IsDir():
 		f.Kind = KindDir
 		return f
+	case st.Mode()&fs.ModeNamedPipe != 0:
+		// Never open it here: opening a FIFO for reading blocks until a writer comes.
+		f.Kind = KindUnreadable
+		f.Err = fmt.Sprintf("%s is a FIFO, not a directory or regular file: the kubelet skips it when it re-lists the directory, "+
+			"but when the FIFO appears (inotify) it opens it and blocks, and its manifest source then picks up no change at all "+
+			"until something writes to the FIFO or the kubelet restarts", path)
+		return f
 	case !st.Mode().IsRegular():
-		// The kubelet logs "Manifest path is not a directory or file"; never open it (a fifo blocks).
+		// The kubelet logs "Manifest path is not a directory or file" when it re-lists.
 		f.Kind = KindUnreadable
 		f.Err = fmt.Sprintf("%s is not a directory or regular file (mode %s): the kubelet skips it", path, st.Mode().Type())
 		return f

@@ -53,7 +53,7 @@ func TestScanDir(t *testing.T) {
 		"dangling.yaml":        {kind: KindUnreadable, err: "dangling symlink"},
 		"etcd.yaml":            {kind: KindManifest, pods: 1},
 		"etcd.yaml.bak":        {kind: KindManifest, backup: true, pods: 1},
-		"fifo":                 {kind: KindUnreadable, err: "not a directory or regular file"},
+		"fifo":                 {kind: KindUnreadable, err: "is a FIFO, not a directory or regular file"},
 		"link.yaml":            {kind: KindManifest, pods: 1},
 		"loop-a":               {kind: KindUnreadable, err: "symlink loop"},
 		"loop-b":               {kind: KindUnreadable, err: "symlink loop"},
