@@ -69,6 +69,11 @@ func CheckPaths(paths []string, opts CheckOptions) (*CheckResult, error) {
 				return nil, fmt.Errorf("validating %q: %s", path, scan.Err)
 			}
 			r.addScan(scan)
+		case !st.Mode().IsRegular():
+			// A FIFO would block a read; report what the kubelet would make of it instead.
+			r.Files++
+			f := ScanFile(path)
+			r.add(Problem{Path: path, Issue: Issue{Type: TypeUnreadable, Detail: f.Err, Severity: SeverityError}})
 		case opts.Config:
 			data, err := readCapped(path)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -89,6 +90,12 @@ func TestCheckPathsFailures(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := CheckPaths([]string{filepath.Join(dir, "missing")}, CheckOptions{}); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("missing path: err = %v", err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	must(t, syscall.Mkfifo(fifo, 0o600))
+	r, err := CheckPaths([]string{fifo}, CheckOptions{})
+	if err != nil || r.Errors != 1 || !strings.Contains(r.Problems[0].Detail, "is a FIFO") {
+		t.Errorf("FIFO argument (must not block): %+v, %v", r, err)
 	}
 	loop := filepath.Join(dir, "loop")
 	must(t, os.Symlink(loop, loop))
