@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strconv"
 	"time"
@@ -126,13 +127,9 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	req := node.LogRequest{Namespace: q.Get(api.ParamNamespace), Pod: q.Get(api.ParamPod), Container: q.Get(api.ParamContainer),
-		Previous: boolParam(q.Get(api.ParamPrevious)), Follow: boolParam(q.Get(api.ParamFollow)), Tail: -1}
+		Previous: boolParam(q.Get(api.ParamPrevious)), Follow: boolParam(q.Get(api.ParamFollow))}
 	var err error
-	if req.Tail, err = intParam(q.Get(api.ParamTail), -1); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if req.Since, err = durationParam(q.Get(api.ParamSince)); err != nil {
+	if req.Tail, req.Since, err = tailSince(q); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -154,11 +151,7 @@ func (s *server) kubeletLog(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := node.KubeletLogRequest{Namespace: q.Get(api.ParamNamespace), Pod: q.Get(api.ParamPod), Follow: boolParam(q.Get(api.ParamFollow))}
 	var err error
-	if req.Tail, err = intParam(q.Get(api.ParamTail), -1); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if req.Since, err = durationParam(q.Get(api.ParamSince)); err != nil {
+	if req.Tail, req.Since, err = tailSince(q); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -270,6 +263,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, api.Error{Error: msg})
+}
+
+// tailSince reads ?tail (default -1: everything) and ?since.
+func tailSince(q url.Values) (int, time.Duration, error) {
+	tail, err := intParam(q.Get(api.ParamTail), -1)
+	if err != nil {
+		return 0, 0, err
+	}
+	since, err := durationParam(q.Get(api.ParamSince))
+	return tail, since, err
 }
 
 func boolParam(s string) bool {

@@ -162,15 +162,7 @@ func (r *Remote) ContainerLog(ctx context.Context, req LogRequest, fn func(podlo
 	if req.Since > 0 {
 		q.Set(api.ParamSince, req.Since.String())
 	}
-	return stream(ctx, r, api.PathLogs, q, func(l struct {
-		api.Error
-		podlog.Line
-	}) error {
-		if l.Error.Error != "" {
-			return fmt.Errorf("%s: %w: %s", r.Describe(), ErrAgent, l.Error.Error)
-		}
-		return fn(l.Line)
-	})
+	return streamItems(ctx, r, api.PathLogs, q, fn)
 }
 
 // KubeletLog streams kubelet log records from the agent.
@@ -187,14 +179,22 @@ func (r *Remote) KubeletLog(ctx context.Context, req KubeletLogRequest, fn func(
 	if req.Since > 0 {
 		q.Set(api.ParamSince, req.Since.String())
 	}
-	return stream(ctx, r, api.PathKubeletLog, q, func(l struct {
-		api.Error
-		kubeletlog.Record
-	}) error {
-		if l.Error.Error != "" {
-			return fmt.Errorf("%s: %w: %s", r.Describe(), ErrAgent, l.Error.Error)
+	return streamItems(ctx, r, api.PathKubeletLog, q, fn)
+}
+
+// streamItems reads an NDJSON stream of T in which the agent may end with an {"error": …}
+// line (a failure after the first item was sent), returned as an error wrapping ErrAgent.
+func streamItems[T any](ctx context.Context, r *Remote, path string, q url.Values, fn func(T) error) error {
+	return stream(ctx, r, path, q, func(raw json.RawMessage) error {
+		var e api.Error
+		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s: %w: %s", r.Describe(), ErrAgent, e.Error)
 		}
-		return fn(l.Record)
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("%s: decoding %s stream: %w", r.Describe(), path, err)
+		}
+		return fn(v)
 	})
 }
 
