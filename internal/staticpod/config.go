@@ -221,7 +221,7 @@ func configPod(path string, n *yaml.Node, field string, index int) (*StaticPod, 
 	if err != nil {
 		return nil, fail(n.Line, "cannot convert to JSON: %v", err)
 	}
-	idx := indexNode(n, "")
+	idx := indexNode(n)
 	pod, err := decodePodJSON(j)
 	if err != nil {
 		line := idx.errorLine(err.Error())

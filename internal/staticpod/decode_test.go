@@ -154,6 +154,15 @@ func TestDecodeFileMultipleDocuments(t *testing.T) {
 	}
 }
 
+func TestDecodeFileEmptyDocumentsAreNotDocuments(t *testing.T) {
+	for _, in := range []string{validManifest + "---\n", "---\n" + validManifest, validManifest + "---\n# a comment\n", validManifest + "...\n"} {
+		f := DecodeFile("m.yaml", []byte(in))
+		if f.Parse != nil || len(f.Warnings) != 0 {
+			t.Errorf("%q: parse %v, warnings %v; want neither", in[len(in)-12:], f.Parse, f.Warnings)
+		}
+	}
+}
+
 func TestDecodeFileJSON(t *testing.T) {
 	in := "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {\"name\": \"j\"},\n  \"spec\": {\n    \"containers\": [{\"name\": \"c\", \"resources\": {\"requests\": {\"cpu\": \"1\"}}}]\n  }\n}\n"
 	f := DecodeFile("j.json", []byte(in))

@@ -2,9 +2,7 @@ package staticpod
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -37,28 +35,27 @@ func indexLines(data []byte) *lineIndex {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) || err != nil {
+		if err := dec.Decode(&n); err != nil { // io.EOF or a syntax error: stop either way
 			break
+		}
+		if len(n.Content) == 0 || isNull(n.Content[0]) {
+			continue // an empty document, e.g. after a trailing "---"
 		}
 		idx.docs++
 		switch idx.docs {
 		case 1:
 			idx.walk(&n, "")
 		case 2:
-			idx.secondDoc = n.Line
-			if len(n.Content) > 0 {
-				idx.secondDoc = n.Content[0].Line
-			}
+			idx.secondDoc = n.Content[0].Line
 		}
 	}
 	return idx
 }
 
-// indexNode indexes one node (e.g. a pod inside a config file) under prefix.
-func indexNode(n *yaml.Node, prefix string) *lineIndex {
+// indexNode indexes one node (a pod inside a config file), paths relative to it.
+func indexNode(n *yaml.Node) *lineIndex {
 	idx := &lineIndex{lines: map[string]int{}, docs: 1}
-	idx.walk(n, prefix)
+	idx.walk(n, "")
 	return idx
 }
 
