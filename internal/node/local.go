@@ -229,6 +229,12 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if s.KubeletLog.Error != "" {
 		addErr("kubelet-log", errors.New(s.KubeletLog.Error))
 	}
+	if v := kubeletVersion(s.KubeletLog.Records); v != "" {
+		if s.Kubelet == nil {
+			s.Kubelet = &KubeletState{} // a copied node: version known, process not checked
+		}
+		s.Kubelet.Version = v
+	}
 
 	if dirs, err := podlog.ScanPodDirs(r.PodLogsDir); err != nil {
 		addErr("pod-logs", err)
@@ -295,6 +301,16 @@ func (l *Local) runtime(ctx context.Context, r resolved, addErr func(string, err
 		return fail(err)
 	}
 	return rt
+}
+
+// kubeletVersion is the version of the last kubelet start in the records ("Kubelet version").
+func kubeletVersion(recs []kubeletlog.Record) string {
+	for i := len(recs) - 1; i >= 0; i-- {
+		if v := recs[i].Fields["kubeletVersion"]; v != "" && recs[i].Msg == "Kubelet version" {
+			return v
+		}
+	}
+	return ""
 }
 
 // decodeRuntimeFile reads Root/runtime.json: a RuntimeState (support bundle) or the raw CRI

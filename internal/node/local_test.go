@@ -39,8 +39,8 @@ func TestSnapshotCapturedNode(t *testing.T) {
 			if s.Node.Name != "node1" || s.Node.NameSource != NameFromPodLogDirs {
 				t.Errorf("node = %+v, want node1 from pod log dirs", s.Node)
 			}
-			if s.Kubelet != nil {
-				t.Errorf("kubelet process checked on a copied node: %+v", s.Kubelet)
+			if s.Kubelet == nil || s.Kubelet.Checked || s.Kubelet.Version != "v1.34.4" {
+				t.Errorf("kubelet = %+v, want version v1.34.4 from the log and no process check on a copied node", s.Kubelet)
 			}
 			if s.Manifests == nil || len(s.Manifests.Files) < 10 {
 				t.Fatalf("manifests = %+v", s.Manifests)
