@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,15 +59,39 @@ func checkManifest(data []byte) string {
 	return ""
 }
 
-// buildSpdoc builds the spdoc binary for tests that run the agent as a process.
+var spdocBin struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// buildSpdoc builds the spdoc binary once per test run for tests that run the agent as a process.
 func buildSpdoc(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "spdoc")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/spdoc/spdoc/cmd/spdoc")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building spdoc: %v\n%s", err, out)
+	spdocBin.once.Do(func() {
+		spdocBin.dir, spdocBin.err = os.MkdirTemp("", "spdoc-agent-test-bin-")
+		if spdocBin.err != nil {
+			return
+		}
+		spdocBin.path = filepath.Join(spdocBin.dir, "spdoc")
+		out, err := exec.Command("go", "build", "-o", spdocBin.path, "github.com/spdoc/spdoc/cmd/spdoc").CombinedOutput()
+		if err != nil {
+			spdocBin.err = fmt.Errorf("building spdoc: %v\n%s", err, out)
+		}
+	})
+	if spdocBin.err != nil {
+		t.Fatal(spdocBin.err)
 	}
-	return bin
+	return spdocBin.path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if spdocBin.dir != "" {
+		os.RemoveAll(spdocBin.dir)
+	}
+	os.Exit(code)
 }
 
 // TestKill9NeverLeavesPartialManifest runs the agent binary while its config changes
@@ -225,4 +250,59 @@ func TestKill9NeverLeavesPartialManifest(t *testing.T) {
 		return err == nil && strings.Contains(string(b), fmt.Sprintf("busybox:%d", seq.Load()))
 	})
 	t.Logf("%d reads, %d complete, %d versions seen, %d temp files left by kills (cleaned on restart)", reads.Load(), complete.Load(), len(seen), leftovers)
+}
+
+// TestRootUnixSocketPeers runs `spdoc apply` as an unprivileged user against a running agent:
+// with the default socket mode it cannot even connect; when an operator opens the socket up,
+// the peer (SO_PEERCRED uid != 0) is a reader and the apply is refused with 403.
+func TestRootUnixSocketPeers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("TestRootUnixSocketPeers needs root to run a client as another uid (CI runs as root)")
+	}
+	bin := buildSpdoc(t)
+	var sock string
+	ta, root := startAgent(t, func(dir string) (net.Listener, error) {
+		sock = filepath.Join(dir, "run", "agent.sock")
+		return Listen(ListenOptions{Addr: "unix://" + sock})
+	})
+	// The binary and the config must be reachable for uid 65534 (only the test's own dirs are
+	// opened up; their parent is the 1777 temp dir).
+	for _, d := range []string{filepath.Dir(bin), root, filepath.Dir(root)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newCfg := filepath.Join(root, "new.yaml")
+	if err := os.WriteFile(newCfg, []byte(config()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	apply := func() (string, int) {
+		cmd := exec.Command(bin, "apply", newCfg, "--agent", "unix://"+sock)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	out, code := apply()
+	if code != 2 || !strings.Contains(out, "permission denied") {
+		t.Errorf("nobody on a 0600 socket in a 0700 dir: exit %d, %q; want exit 2, permission denied", code, out)
+	}
+	if err := os.Chmod(filepath.Dir(sock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sock, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	out, code = apply()
+	if code != 2 || !strings.Contains(out, "HTTP 403") || !strings.Contains(out, "uid:65534") {
+		t.Errorf("nobody on an open socket: exit %d, %q; want exit 2 with 403 naming uid:65534", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(ta.md, "spdoc-default-web.yaml")); err != nil {
+		t.Errorf("a refused apply removed the manifest: %v", err)
+	}
 }
