@@ -66,80 +66,74 @@ func keyMsg(s string) tea.KeyMsg {
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
 }
 
-func TestGoldenMainScreen(t *testing.T) {
-	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
-	view := finalView(t, tm)
-	for _, want := range []string{"node node1", "Running", "CrashLoop", "Invalid", "bad.yaml", "request 4", "Probe failed"} {
-		if !strings.Contains(view, want) {
-			t.Errorf("main screen lacks %q", want)
+// TestGolden drives the whole program (teatest, fixed size, ascii profile) through keys and
+// compares the final screen with testdata/TestGolden/<name>.golden (-update rewrites them).
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name  string
+		keys  []tea.KeyMsg
+		wait  []string // on screen before the final frame is taken
+		want  []string
+		not   []string
+		check func(t *testing.T, view string)
+	}{
+		{name: "MainScreen", want: []string{"node node1", "Running", "CrashLoop", "Invalid", "bad.yaml", "request 4", "Probe failed"}},
+		{name: "CrashLoopPod", keys: []tea.KeyMsg{keyMsg("j")}, wait: []string{"etcdmain: starting", "sidecar"},
+			want: []string{"Container etcd keeps crashing", "→ read the failed instance", "back-off 40s", "×4", "etcdmain: starting"}},
+		{name: "DiagnoseView", keys: []tea.KeyMsg{keyMsg("d")}, wait: []string{"filler line 3"},
+			want: []string{"kube-system-etcd  CrashLoop", "diagnose · node node1"}},
+		{name: "Help", keys: []tea.KeyMsg{keyMsg("?")}, wait: []string{"interleave by time"},
+			want: []string{"edit manifest", "previous instance", "filter logs"}},
+		{name: "Filter", keys: append(typeKeys("/request [13]"), keyMsg("enter")), wait: []string{"/request [13]/"},
+			want: []string{"request 3", "request 1"}, not: []string{"request 2"}},
+		{name: "Interleaved", keys: []tea.KeyMsg{keyMsg("i"), keyMsg("t")}, wait: []string{"interleaved"},
+			check: func(t *testing.T, view string) {
+				// request 1 (t0+1s) < SyncLoop ADD (t0+1.5s) < request 2 (t0+2s)
+				a, b, c := strings.Index(view, "request 1"), strings.Index(view, "SyncLoop ADD"), strings.Index(view, "request 2")
+				if a < 0 || b < 0 || c < 0 || a >= b || b >= c {
+					t.Errorf("interleaved pane not in time order (%d %d %d)", a, b, c)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm, _ := startTUI(t, testEnv(t, fixtureClient()))
+			for _, k := range tt.keys {
+				tm.Send(k)
+			}
+			if len(tt.wait) > 0 {
+				waitOutput(t, tm, tt.wait...)
+			}
+			view := finalView(t, tm)
+			for _, w := range tt.want {
+				if !strings.Contains(view, w) {
+					t.Errorf("screen lacks %q", w)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(view, w) {
+					t.Errorf("screen has %q", w)
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, view)
+			}
+			assertSize(t, view, goldenW, goldenH)
+			teatest.RequireEqualOutput(t, []byte(view))
+		})
+	}
+}
+
+func typeKeys(s string) []tea.KeyMsg {
+	var out []tea.KeyMsg
+	for _, r := range s {
+		if r == ' ' {
+			out = append(out, tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
+			continue
 		}
+		out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
 	}
-	assertSize(t, view, goldenW, goldenH)
-	teatest.RequireEqualOutput(t, []byte(view))
-}
-
-func TestGoldenCrashLoopPod(t *testing.T) {
-	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
-	tm.Send(keyMsg("j"))
-	waitOutput(t, tm, "etcdmain: starting", "sidecar")
-	view := finalView(t, tm)
-	for _, want := range []string{"Container etcd keeps crashing", "→ read the failed instance", "back-off 40s", "×4", "etcdmain: starting"} {
-		if !strings.Contains(view, want) {
-			t.Errorf("crash loop detail lacks %q", want)
-		}
-	}
-	teatest.RequireEqualOutput(t, []byte(view))
-}
-
-func TestGoldenDiagnoseView(t *testing.T) {
-	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
-	tm.Send(keyMsg("d"))
-	waitOutput(t, tm, "filler line 3")
-	view := finalView(t, tm)
-	if !strings.Contains(view, "kube-system-etcd  CrashLoop") {
-		t.Errorf("diagnose view lacks the report:\n%s", view)
-	}
-	assertSize(t, view, goldenW, goldenH)
-	teatest.RequireEqualOutput(t, []byte(view))
-}
-
-func TestGoldenHelp(t *testing.T) {
-	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
-	tm.Send(keyMsg("?"))
-	waitOutput(t, tm, "interleave by time")
-	view := finalView(t, tm)
-	for _, want := range []string{"edit manifest", "previous instance", "filter logs"} {
-		if !strings.Contains(view, want) {
-			t.Errorf("help lacks %q", want)
-		}
-	}
-	teatest.RequireEqualOutput(t, []byte(view))
-}
-
-func TestGoldenFilter(t *testing.T) {
-	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
-	tm.Type("/request [13]")
-	tm.Send(keyMsg("enter"))
-	waitOutput(t, tm, "/request [13]/")
-	view := finalView(t, tm)
-	if strings.Contains(view, "request 2") || !strings.Contains(view, "request 3") {
-		t.Errorf("filter not applied:\n%s", view)
-	}
-	teatest.RequireEqualOutput(t, []byte(view))
-}
-
-func TestGoldenInterleaved(t *testing.T) {
-	tm, _ := startTUI(t, testEnv(t, fixtureClient()))
-	tm.Send(keyMsg("i"))
-	tm.Send(keyMsg("t"))
-	waitOutput(t, tm, "interleaved")
-	view := finalView(t, tm)
-	// request 1 (t0+1s) < SyncLoop ADD (t0+1.5s) < request 2 (t0+2s)
-	a, b, c := strings.Index(view, "request 1"), strings.Index(view, "SyncLoop ADD"), strings.Index(view, "request 2")
-	if a < 0 || b < 0 || c < 0 || a >= b || b >= c {
-		t.Errorf("interleaved pane not in time order (%d %d %d):\n%s", a, b, c, view)
-	}
-	teatest.RequireEqualOutput(t, []byte(view))
+	return out
 }
 
 func assertSize(t *testing.T, view string, w, h int) {
