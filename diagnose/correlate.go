@@ -91,6 +91,9 @@ func newIndex(s *node.Snapshot, opts Options) *index {
 			if _, dup := ix.byBase[f.Name]; !dup {
 				ix.byBase[f.Name] = f
 			}
+			if f.Kind != staticpod.KindManifest && f.Kind != "" {
+				continue // dotfiles and directories: the kubelet runs nothing from them
+			}
 			for _, p := range f.Pods {
 				if p == nil {
 					continue

@@ -167,6 +167,9 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		f.Hint = "write manifests atomically: write a dotfile in the same directory (the kubelet ignores dotfiles), fsync, then rename it over the manifest"
 	case KindManifestDirMissing:
 		f.Title = "manifest directory " + orDefault(tc.dir, "(staticPodPath)") + " does not exist"
+		if why := firstErr(b); !strings.Contains(why, "does not exist") && !strings.Contains(why, "no such file") {
+			f.Title = "manifest directory " + orDefault(tc.dir, "(staticPodPath)") + " cannot be read: " + ellipsis(why, 100)
+		}
 		f.Detail = "The kubelet ignores a missing staticPodPath (\"path does not exist, ignoring\") and runs no static pods from it."
 		f.Hint = "create the directory, or fix staticPodPath in the kubelet config (/var/lib/kubelet/config.yaml); if the manifests are elsewhere: spdoc diagnose --manifests DIR"
 	case KindDuplicatePod:
