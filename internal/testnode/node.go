@@ -371,7 +371,10 @@ func startProcess(logPath, bin string, args ...string) (*exec.Cmd, chan struct{}
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: if the test binary dies without cleanup (test timeout, kill), the daemon dies
+	// with it instead of running on. (It fires when the forking OS thread exits; the Go runtime
+	// only ends threads that a goroutine left locked, which this package never does.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, nil, fmt.Errorf("starting %s: %w", bin, err)
