@@ -60,7 +60,17 @@ func statusFrom(endpoint string, v *runtimeapi.VersionResponse, st *runtimeapi.R
 	return out
 }
 
-func sandboxFromStatus(s *runtimeapi.PodSandboxStatus) Sandbox {
+// sandboxLike is what PodSandbox (list) and PodSandboxStatus have in common.
+type sandboxLike interface {
+	GetId() string
+	GetMetadata() *runtimeapi.PodSandboxMetadata
+	GetState() runtimeapi.PodSandboxState
+	GetCreatedAt() int64
+	GetLabels() map[string]string
+	GetAnnotations() map[string]string
+}
+
+func newSandbox(s sandboxLike) Sandbox {
 	md := s.GetMetadata()
 	sb := Sandbox{
 		ID:          s.GetId(),
@@ -73,10 +83,15 @@ func sandboxFromStatus(s *runtimeapi.PodSandboxStatus) Sandbox {
 		Labels:      s.GetLabels(),
 		Annotations: s.GetAnnotations(),
 	}
-	sandboxDetails(&sb, s)
 	fillFromLabels(&sb.Name, sb.Labels[LabelPodName])
 	fillFromLabels(&sb.Namespace, sb.Labels[LabelPodNamespace])
 	fillFromLabels(&sb.UID, sb.Labels[LabelPodUID])
+	return sb
+}
+
+func sandboxFromStatus(s *runtimeapi.PodSandboxStatus) Sandbox {
+	sb := newSandbox(s)
+	sandboxDetails(&sb, s)
 	return sb
 }
 

@@ -185,21 +185,7 @@ func (c *client) ListSandboxes(ctx context.Context) ([]Sandbox, error) {
 	}
 	out := make([]Sandbox, 0, len(resp.GetItems()))
 	for _, s := range resp.GetItems() {
-		md := s.GetMetadata()
-		sb := Sandbox{
-			ID:          s.GetId(),
-			Name:        md.GetName(),
-			Namespace:   md.GetNamespace(),
-			UID:         md.GetUid(),
-			Attempt:     md.GetAttempt(),
-			State:       s.GetState().String(),
-			CreatedAt:   nsTime(s.GetCreatedAt()),
-			Labels:      s.GetLabels(),
-			Annotations: s.GetAnnotations(),
-		}
-		fillFromLabels(&sb.Name, s.GetLabels()[LabelPodName])
-		fillFromLabels(&sb.Namespace, s.GetLabels()[LabelPodNamespace])
-		fillFromLabels(&sb.UID, s.GetLabels()[LabelPodUID])
+		sb := newSandbox(s)
 		// The sandbox may be removed between list and status: keep what the list said.
 		if st, err := call(ctx, c, "PodSandboxStatus", c.rs.PodSandboxStatus, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: s.GetId()}); err == nil {
 			sandboxDetails(&sb, st.GetStatus())
