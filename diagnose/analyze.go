@@ -383,8 +383,7 @@ func (a *analyzer) nodeRules() {
 		if (e.Source == "pod-logs" || e.Source == "container-logs") && strings.Contains(e.Error, "no such file or directory") {
 			sev = SeverityInfo // no container logs (yet): nothing is lost but the log tails
 		}
-		b := a.node.get(KindSourceError, e.Source, sev)
-		b.f.Container = ""
+		b := a.node.get(KindSourceError, e.Source, sev) // keyed by source; describe names it
 		b.pre = append(b.pre, Evidence{Source: e.Source, Line: e.Error, Count: 1})
 	}
 }

@@ -480,6 +480,19 @@ func TestAnalyzeRules(t *testing.T) {
 			problems: true,
 		},
 		{
+			name: "unreadable source is named",
+			build: func(f *fixture) {
+				f.s.Errors = append(f.s.Errors, node.SourceError{Source: "kubelet-config", Error: "open /var/lib/kubelet/config.yaml: permission denied"})
+			},
+			want:     map[string][]string{"node": {"SourceError"}},
+			problems: true,
+			check: func(t *testing.T, r *Report) {
+				if f := r.Node.Findings[0]; !strings.HasPrefix(f.Title, "could not read kubelet-config: open") || f.Container != "" {
+					t.Errorf("title %q container %q: want the source named in the title only", f.Title, f.Container)
+				}
+			},
+		},
+		{
 			name:  "truncated kubelet log is context",
 			build: func(f *fixture) { f.s.KubeletLog.Truncated = true },
 			want:  map[string][]string{"node": {"SourceError/info"}},
