@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -44,6 +45,7 @@ type agentOptions struct {
 	fullRefresh time.Duration
 	logFormat   string
 	logLevel    string
+	memLimitMB  int
 }
 
 func newAgentCmd() *cobra.Command {
@@ -88,6 +90,7 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.StringVar(&o.nodeName, "node-name", "", "node name as the kubelet knows it (default: detected)")
 	f.DurationVar(&o.refresh, "refresh", agent.DefaultRefreshInterval, "how often the runtime and manifest dir are polled for changes")
 	f.DurationVar(&o.fullRefresh, "full-refresh", agent.DefaultFullRefresh, "re-read the whole node at least this often even when nothing seemed to change")
+	f.IntVar(&o.memLimitMB, "memory-limit-mb", 32, "soft Go memory limit in MiB (the GC works harder near it; 0: none; GOMEMLIMIT wins)")
 	f.StringVar(&o.logFormat, "log-format", "json", "agent log format: json or text")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
@@ -99,6 +102,9 @@ func (o *agentOptions) Complete() error {
 }
 
 func (o *agentOptions) Validate() error {
+	if o.memLimitMB < 0 {
+		return fmt.Errorf("--memory-limit-mb %d: must not be negative", o.memLimitMB)
+	}
 	if o.refresh <= 0 || o.fullRefresh <= 0 {
 		return errors.New("--refresh and --full-refresh must be positive")
 	}
@@ -127,6 +133,9 @@ func (o *agentOptions) logger() *slog.Logger {
 
 func (o *agentOptions) Run(ctx context.Context) error {
 	log := o.logger()
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && o.memLimitMB > 0 {
+		debug.SetMemoryLimit(int64(o.memLimitMB) << 20)
+	}
 	local := node.NewLocal(node.LocalOptions{
 		ManifestDir: o.manifestDir, PodLogsDir: o.podLogsDir, KubeletLog: o.kubeletLog,
 		KubeletConfig: o.kubeletConfig, RuntimeEndpoint: o.runtimeEndpoint, NoRuntime: o.noRuntime, NodeName: o.nodeName,
