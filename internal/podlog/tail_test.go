@@ -220,15 +220,46 @@ func TestScanStopsOnCallbackError(t *testing.T) {
 	}
 }
 
-func BenchmarkTail(b *testing.B) {
+// benchLog writes a ~9 MiB log of 200k logical lines (every 7th split into P parts).
+func benchLog(b *testing.B) string {
+	b.Helper()
 	content, _ := genLog(200000)
 	p := filepath.Join(b.TempDir(), "0.log")
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(content)))
+	return p
+}
+
+// BenchmarkTail: the last 20 lines of a 9 MiB log; cost must not depend on the file size.
+func BenchmarkTail(b *testing.B) {
+	p := benchLog(b)
 	for b.Loop() {
 		if _, err := Tail(p, 20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkScanSinceLastSecond: --since seeks by binary search instead of reading the file.
+func BenchmarkScanSinceLastSecond(b *testing.B) {
+	p := benchLog(b)
+	since := t0.Add(199 * time.Second)
+	for b.Loop() {
+		n := 0
+		if err := Scan(context.Background(), p, since, func(Line) error { n++; return nil }); err != nil || n == 0 {
+			b.Fatal(err, n)
+		}
+	}
+}
+
+// BenchmarkReadAll: full parse throughput.
+func BenchmarkReadAll(b *testing.B) {
+	p := benchLog(b)
+	fi, _ := os.Stat(p)
+	b.SetBytes(fi.Size())
+	for b.Loop() {
+		if err := Scan(context.Background(), p, time.Time{}, func(Line) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}
