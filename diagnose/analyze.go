@@ -794,16 +794,24 @@ func probeType(b *fb) string {
 	return ""
 }
 
+// running: at least one container runs and every other one completed (an init container that
+// exited 0 without restarts is done, not down).
 func (a *analyzer) running(pa *podAcc) bool {
-	if len(pa.current) == 0 {
-		return false
-	}
+	n := 0
 	for _, c := range pa.current {
-		if c.State != "CONTAINER_RUNNING" {
+		switch {
+		case c.State == "CONTAINER_RUNNING":
+			n++
+		case completed(c):
+		default:
 			return false
 		}
 	}
-	return true
+	return n > 0
+}
+
+func completed(c cri.Container) bool {
+	return c.State == "CONTAINER_EXITED" && c.ExitCode == 0 && c.RestartCount == 0
 }
 
 func (a *analyzer) hasCurrent(pa *podAcc) bool {
@@ -863,7 +871,7 @@ func (a *analyzer) healthySince(pa *podAcc, container string) time.Time {
 	}
 	var since time.Time
 	for _, c := range pa.current {
-		if container != "" && c.Name != container {
+		if container != "" && c.Name != container || container == "" && completed(c) {
 			continue
 		}
 		if c.State != "CONTAINER_RUNNING" {

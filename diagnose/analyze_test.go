@@ -194,6 +194,15 @@ func TestAnalyzeRules(t *testing.T) {
 			want: map[string][]string{"state:default-web": {"Running"}},
 		},
 		{
+			name: "completed init container does not keep the pod pending",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
+					container(uidWeb, "init", cidWeb0, "CONTAINER_EXITED", 0, 0, "Completed", 2).
+					container(uidWeb, "app", cidWeb, "CONTAINER_RUNNING", 0, 0, "", 5)
+			},
+			want: map[string][]string{"state:default-web": {"Running"}},
+		},
+		{
 			name: "invalid manifest explains the removal of the running pod",
 			build: func(f *fixture) {
 				f.manifest("web.yaml", invalidYAML).
