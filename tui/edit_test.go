@@ -77,6 +77,23 @@ func TestEditDiscard(t *testing.T) {
 	}
 }
 
+func TestQuitDuringInvalidEditRemovesTheCopy(t *testing.T) {
+	env := testEnv(t, fixtureClient())
+	env.Editor = editorScript(t, "bad: [\n")
+	tm, m := startTUI(t, env)
+	tm.Type("e")
+	waitOutput(t, tm, "was NOT written")
+	tmp := m.Pods().EditCopy()
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatalf("edit copy: %v", err)
+	}
+	tm.Type("q")
+	tm.WaitFinished(t)
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("edit copy %s left behind (%v)", tmp, err)
+	}
+}
+
 func TestEditUnchanged(t *testing.T) {
 	env := testEnv(t, fixtureClient())
 	env.Editor = "true"

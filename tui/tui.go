@@ -210,7 +210,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m *Model) quit() tea.Cmd {
-	m.pods.StopStreams()
+	m.pods.Close()
 	return tea.Quit
 }
 

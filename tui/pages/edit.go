@@ -85,6 +85,14 @@ func (p *Pods) editProblems() []string {
 	return p.edit.problems
 }
 
+// EditCopy is the temp file being edited ("" when no edit is under way).
+func (p *Pods) EditCopy() string {
+	if p.edit == nil {
+		return ""
+	}
+	return p.edit.tmp
+}
+
 func (p *Pods) startEdit() tea.Cmd {
 	it := p.list.Selected()
 	switch {

@@ -213,7 +213,13 @@ func (p *Pods) streamKey() string {
 	return fmt.Sprintf("%s|%s|%v", p.selKey, p.container, p.previous)
 }
 
-// StopStreams ends the log streams (on quit).
+// Close ends the log streams and drops an unfinished edit's temp copy (on quit).
+func (p *Pods) Close() {
+	p.StopStreams()
+	p.discardEdit()
+}
+
+// StopStreams ends the log streams.
 func (p *Pods) StopStreams() {
 	p.ctrStream.stop()
 	p.kubStream.stop()
