@@ -674,7 +674,11 @@ func (a *analyzer) podRules() {
 			}
 		}
 		// Network: a pod without hostNetwork that does not run is blocked by CNI.
-		if netDown != nil && pa.valid && !pa.hostNetwork && !a.running(pa) && !netDown.f.History {
+		notUp := !a.running(pa)
+		if !rtUp {
+			notUp = pa.lastStarted.IsZero() // no runtime: the log is all we know
+		}
+		if netDown != nil && pa.valid && !pa.hostNetwork && notUp && !netDown.f.History {
 			b := pa.fs.get(KindNetworkNotReady, "", SeverityError)
 			if len(b.recs) == 0 && len(b.pre) == 0 {
 				b.pre = append(b.pre, Evidence{Source: "manifest:" + pa.e.manifest, Line: "spec.hostNetwork is not true: the sandbox needs the CNI network", Count: 1})
@@ -735,6 +739,9 @@ func (a *analyzer) podRules() {
 		if rtUp && pa.valid && !pa.e.orphan && pa.sandbox == nil && len(pa.current) == 0 && !a.hasCurrent(pa) {
 			b := pa.fs.get(KindPodNotStarted, "", SeverityWarning)
 			b.pre = append(b.pre, Evidence{Source: criSource(a.s.Runtime.Endpoint), Line: "no sandbox and no container for this pod", Count: 1})
+			if k := a.node.find(KindKubeletNotRunning); k != nil && k.f.Severity == SeverityError {
+				b.f.Cause, b.f.Severity = KindKubeletNotRunning, SeverityInfo
+			}
 		}
 		pa.rep.State = a.state(pa, rtUp)
 	}

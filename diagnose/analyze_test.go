@@ -483,6 +483,25 @@ func TestAnalyzeRules(t *testing.T) {
 			problems: true,
 		},
 		{
+			name: "kubelet not running explains a pod that never started",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", webYAML).runtime(true)
+				f.s.Kubelet = &node.KubeletState{Checked: true}
+			},
+			want: map[string][]string{"node": {"KubeletNotRunning"}, "pod:default-web": {"PodNotStarted/cause=KubeletNotRunning"},
+				"state:default-web": {"NotStarted"}},
+			problems: true,
+		},
+		{
+			name: "--root: a non-hostNetwork pod the log saw start is not pinned with the node's CNI problem",
+			build: func(f *fixture) {
+				f.manifest("net.yaml", netYAML).
+					log(3, `{"ts":%T,"caller":"kubelet/kubelet.go:3117","msg":"Container runtime network not ready","networkReady":"NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized"}`).
+					log(30, `{"ts":%T,"caller":"kubelet/kubelet.go:2504","msg":"SyncLoop (PLEG): event for pod","v":2,"pod":{"name":"net-node1","namespace":"default"},"event":{"ID":"5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b","Type":"ContainerStarted","Data":"x"}}`)
+			},
+			want: map[string][]string{"node": {"NetworkNotReady/info"}, "state:default-net": {"Running"}},
+		},
+		{
 			name:     "stale kubelet log without a process check",
 			build:    func(f *fixture) { f.s.KubeletLog.Stats.Last = t0.Add(-3 * time.Hour) },
 			want:     map[string][]string{"node": {"KubeletNotRunning"}},
