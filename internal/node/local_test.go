@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -532,5 +533,24 @@ func TestKubeletLogFollow(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("nothing followed")
 		}
+	}
+}
+
+// TestKubeletLogFollowJournal: following the journal runs journalctl -f until ctx ends (or says
+// clearly that journalctl is missing).
+func TestKubeletLogFollowJournal(t *testing.T) {
+	n := newFakeNode(t)
+	c := NewLocal(LocalOptions{ManifestDir: n.manifests, PodLogsDir: n.pods, KubeletLog: KubeletLogJournal, NoRuntime: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := c.KubeletLog(ctx, KubeletLogRequest{Follow: true}, func(kubeletlog.Record) error { return nil })
+	if _, lerr := exec.LookPath("journalctl"); lerr != nil {
+		if err == nil || !strings.Contains(err.Error(), "journalctl") {
+			t.Fatalf("without journalctl: err = %v", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("err = %v, want nil when ctx ends", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -189,6 +190,35 @@ func (l *Local) ContainerLog(ctx context.Context, req LogRequest, fn func(podlog
 	return podlog.FollowWith(ctx, path, podlog.FollowOptions{Offset: end, Next: nextInstance(cd, inst)}, emit)
 }
 
+// followJournal streams new kubelet journal entries (journalctl -f, none of the history) until
+// ctx is done.
+func followJournal(ctx context.Context, opts kubeletlog.ScanOptions, fn func(*kubeletlog.Record) error) error {
+	bin, err := exec.LookPath("journalctl")
+	if err != nil {
+		return fmt.Errorf("following the kubelet journal: journalctl not found: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, bin, "-u", "kubelet", "-o", "json", "--no-pager", "-f", "-n", "0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("following the kubelet journal: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("following the kubelet journal: starting journalctl: %w", err)
+	}
+	_, serr := kubeletlog.Scan(ctx, out, opts, fn)
+	if cmd.Process != nil {
+		_ = cmd.Process.Kill() // ours, by PID: fn failed or ctx ended
+	}
+	werr := cmd.Wait()
+	if serr != nil {
+		return serr
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("following the kubelet journal: journalctl ended: %v", werr)
+}
+
 // nextInstance tells FollowWith about the log of the next container instance once it appears.
 func nextInstance(cd podlog.ContainerDir, cur int) func() string {
 	return func() string {
@@ -267,16 +297,22 @@ func (l *Local) KubeletLog(ctx context.Context, req KubeletLogRequest, fn func(k
 	if !req.Follow {
 		return nil
 	}
-	switch src {
-	case KubeletLogJournal, "stdin", "auto":
-		return fmt.Errorf("following the kubelet log needs a log file (--kubelet-log FILE); for journald use journalctl -u kubelet -f")
-	}
-	err = kubeletlog.Follow(ctx, src, kubeletlog.ScanOptions{Prefilter: prefilter}, func(rec *kubeletlog.Record) error {
+	follow := func(rec *kubeletlog.Record) error {
 		if !match(rec) {
 			return nil
 		}
 		return fn(*rec)
-	})
+	}
+	switch src {
+	case "stdin":
+		return nil // stdin was read to its end
+	case "auto":
+		return fmt.Errorf("no kubelet log to follow: name one with --kubelet-log FILE|journal")
+	case KubeletLogJournal:
+		err = followJournal(ctx, kubeletlog.ScanOptions{Prefilter: prefilter, Source: KubeletLogJournal}, follow)
+	default:
+		err = kubeletlog.Follow(ctx, src, kubeletlog.ScanOptions{Prefilter: prefilter}, follow)
+	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil
 	}
