@@ -554,3 +554,15 @@ func TestKubeletLogFollowJournal(t *testing.T) {
 		t.Fatalf("err = %v, want nil when ctx ends", err)
 	}
 }
+
+// BenchmarkSnapshotCapturedNode: a full --root snapshot of the captured real node (13 manifests,
+// its kubelet log, pod logs and runtime.json).
+func BenchmarkSnapshotCapturedNode(b *testing.B) {
+	root, _ := filepath.Abs(capturedNode)
+	c := NewLocal(LocalOptions{Root: root})
+	for b.Loop() {
+		if _, err := c.Snapshot(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
