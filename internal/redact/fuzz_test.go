@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -26,7 +27,7 @@ func decodeAll(data []byte) error {
 }
 
 func FuzzLog(f *testing.F) {
-	for _, s := range []string{"", "password=x", pemKey, "Authorization: Bearer abcdefgh1234", jwt,
+	for _, s := range []string{"", "password=x", `{"token":"abc","burstTokens":10}`, `{"password":"a\"b","x":["Bearer abcdefghij"]}`, pemKey, "Authorization: Bearer abcdefgh1234", jwt,
 		`{"name":"DB_PASSWORD","value":"x\"y"}`, "https://u:p@h", "-----BEGIN X-----", "--token \x00\xff"} {
 		f.Add(s)
 	}
@@ -38,6 +39,11 @@ func FuzzLog(f *testing.F) {
 		line := strings.ReplaceAll(s, "\n", " ") + " password=CANARY123"
 		if got := r.Log(line); strings.Contains(got, "CANARY123") {
 			t.Fatalf("Log(%q) = %q: planted secret survived", line, got)
+		}
+		if !strings.Contains(s, "\n") && json.Valid([]byte(s)) {
+			if got := r.Log(s); !json.Valid([]byte(got)) {
+				t.Fatalf("Log broke a JSON line: %q → %q", s, got)
+			}
 		}
 		if got := r.String(s); strings.Count(got, "\n") != strings.Count(s, "\n") {
 			t.Fatalf("String(%q) changed the line count: %q", s, got)

@@ -51,7 +51,7 @@ var wholeSafe = map[string]bool{
 // classify splits name into lower-case words (on separators and camelCase) and classifies it.
 func classify(name string) nameClass {
 	name = strings.Trim(name, "-_. \"'")
-	if name == "" || wholeSafe[strings.ToLower(name)] {
+	if name == "" || len(name) > 128 || wholeSafe[strings.ToLower(name)] {
 		return nameNone
 	}
 	words := splitWords(name)

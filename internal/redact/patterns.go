@@ -8,11 +8,32 @@ import (
 // pattern is one free-text rule: every match of re whose groups pass check has group replaced.
 type pattern struct {
 	kind  string
-	hint  string // lower-case substring that must occur for re to be tried (cheap pre-filter)
+	hint  string   // lower-case substring that must occur for re to be tried (cheap pre-filter)
+	hints []string // or: one of these lower-case substrings must occur
 	re    *regexp.Regexp
 	group int                           // capture group holding the secret
 	name  int                           // capture group holding a name to classify (0: none)
 	check func(name, value string) bool // nil: always redact
+	// keyQuote and valueQuote are the groups of the quotes around a key and its value: a quoted
+	// key with an unquoted numeric value is kept.
+	keyQuote, valueQuote int
+	// needAny lists bytes of which one must occur for re to be tried.
+	needAny string
+}
+
+// maxRestarts bounds how often one line is searched again from inside a rejected value.
+const maxRestarts = 32
+
+func isNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && c != '.' && c != '-' && c != '+' && c != 'e' && c != 'E' {
+			return false
+		}
+	}
+	return true
 }
 
 // strongOnly accepts only names that always mean a secret: free text is full of words like
@@ -32,7 +53,8 @@ var patterns = []pattern{
 	},
 	{
 		kind: KindBearer, hint: "bearer", group: 1,
-		re: regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{8,}=*)`),
+		re:    regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9\-._~+/=]+)`),
+		check: func(_, v string) bool { return len(v) >= 8 },
 	},
 	{
 		kind: KindURLPassword, hint: "://", group: 1,
@@ -42,21 +64,23 @@ var patterns = []pattern{
 		// env entries inside JSON: {"name":"DB_PASSWORD","value":"…"} (last-applied-configuration,
 		// report JSON, pod specs in logs).
 		kind: KindEnv, hint: `"value"`, group: 2, name: 1, check: envPair,
-		re: regexp.MustCompile(`"name"\s*:\s*"([^"\\]{1,256})"\s*,\s*"value"\s*:\s*"((?:[^"\\]|\\.)*)"`),
+		re: regexp.MustCompile(`"name"\s*:\s*"([^"\\]+)"\s*,\s*"value"\s*:\s*"((?:[^"\\]|\\.)*)"`),
 	},
 	{
 		// password=x, "token":"x", client_secret: x, --token=x
-		kind: KindKeyValue, group: 3, name: 1, check: strongOnly,
-		re: regexp.MustCompile(`([A-Za-z0-9_.\-]{2,128})(\\?["']?\s*[=:]\s*)(?:\\?["']?)([^\s"'&,;{}()\[\]\\][^\s"'&,;})\]\\]*)`),
+		// A quoted key with an unquoted number ("burstTokens":10) is a JSON number, not a secret:
+		// replacing it would also break the JSON.
+		kind: KindKeyValue, group: 4, name: 1, check: strongOnly, keyQuote: 2, valueQuote: 3, needAny: "=:", hints: strongHints,
+		re: regexp.MustCompile(`([A-Za-z0-9_.\-]+)(\\?["']?)\s*[=:]\s*(\\?["']?)([^\s"'&,;{}()\[\]\\][^\s"'&,;})\]\\]*)`),
 	},
 	{
 		// --token xyz, --password xyz (flag and value as separate words)
-		kind: KindKeyValue, hint: "-", group: 2, name: 1, check: strongOnly,
-		re: regexp.MustCompile(`(?:^|[\s"'])(--?[A-Za-z0-9][A-Za-z0-9_.\-]{1,127})\s+([^\s\-"'\[][^\s"']*)`),
+		kind: KindKeyValue, needAny: "-", hints: strongHints, group: 2, name: 1, check: strongOnly,
+		re: regexp.MustCompile(`(?:^|[\s"'])(--?[A-Za-z0-9][A-Za-z0-9_.\-]*)\s+([^\s\-"'\[][^\s"']*)`),
 	},
 	{
 		kind: KindJWT, hint: "eyj",
-		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*`),
+		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`),
 	},
 	{
 		// base64 of "-----BEGIN": kubeconfig client-key-data, certificate-authority-data…
@@ -65,12 +89,33 @@ var patterns = []pattern{
 	},
 }
 
-func (p *pattern) apply(r *Redactor, s string) string {
-	if p.hint != "" && !containsFold(s, p.hint) {
-		return s
+// strongHints are lower-case pieces of every strong name (see strongWords and
+// strongSubstrings): a line without any of them has no name/value pair to redact.
+var strongHints = []string{"pass", "pwd", "secret", "token", "cred", "api", "private", "access"}
+
+// applies reports whether the cheap pre-filters let p run on s (lower is s in lower case).
+func (p *pattern) applies(s, lower string) bool {
+	if p.needAny != "" && !strings.ContainsAny(s, p.needAny) {
+		return false
 	}
+	if p.hint != "" && !strings.Contains(lower, p.hint) {
+		return false
+	}
+	if len(p.hints) == 0 {
+		return true
+	}
+	for _, h := range p.hints {
+		if strings.Contains(lower, h) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *pattern) apply(r *Redactor, s string) string {
 	var b strings.Builder
 	last, pos := 0, 0
+	restarts := 0 // bounded: "a:a:a:…" must not turn quadratic
 	for pos <= len(s) {
 		loc := p.re.FindStringSubmatchIndex(s[pos:])
 		if loc == nil {
@@ -87,6 +132,9 @@ func (p *pattern) apply(r *Redactor, s string) string {
 			next++ // empty match: move on
 		}
 		ok := gs >= 0 && ge > gs && !strings.HasPrefix(s[gs:ge], TokenPrefix)
+		if ok && p.keyQuote > 0 && loc[2*p.keyQuote+1] > loc[2*p.keyQuote] && loc[2*p.valueQuote+1] == loc[2*p.valueQuote] && isNumber(s[gs:ge]) {
+			ok = false
+		}
 		if ok && p.check != nil {
 			name := ""
 			if p.name > 0 && loc[2*p.name] >= 0 {
@@ -96,8 +144,9 @@ func (p *pattern) apply(r *Redactor, s string) string {
 		}
 		if !ok {
 			// The value may itself hold a pair ("old: password=x"): search again from it.
-			if gs > loc[0] {
+			if gs > loc[0] && restarts < maxRestarts && strings.ContainsAny(s[gs:ge], "=:") {
 				next = gs
+				restarts++
 			}
 			pos = next
 			continue
@@ -111,25 +160,4 @@ func (p *pattern) apply(r *Redactor, s string) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
-}
-
-// containsFold reports whether s contains the lower-case ASCII needle, ignoring case.
-func containsFold(s, needle string) bool {
-	n := len(needle)
-	for i := 0; i+n <= len(s); i++ {
-		j := 0
-		for ; j < n; j++ {
-			c := s[i+j]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != needle[j] {
-				break
-			}
-		}
-		if j == n {
-			return true
-		}
-	}
-	return false
 }

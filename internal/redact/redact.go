@@ -218,7 +218,7 @@ const (
 	pemEnd   = "-----END "
 )
 
-var pemHeaderRe = regexp.MustCompile(`-----BEGIN ([A-Z0-9 ]{1,64})-----`)
+var pemHeaderRe = regexp.MustCompile(`-----BEGIN ([A-Z0-9 ]+)-----`)
 
 // pemBodyLine reports whether s can be a line inside a PEM block: one base64 run (padding only
 // at its end) or an RFC 1421 header.
@@ -288,8 +288,15 @@ func (r *Redactor) inline(s string) (string, bool) {
 	if strings.Contains(s, pemBegin) {
 		s, open = r.pemBlocks(s)
 	}
-	for _, p := range patterns {
-		s = p.apply(r, s)
+	lower := strings.ToLower(s)
+	for i := range patterns {
+		p := &patterns[i]
+		if !p.applies(s, lower) {
+			continue
+		}
+		if out := p.apply(r, s); out != s {
+			s, lower = out, strings.ToLower(out)
+		}
 	}
 	for _, re := range r.s.extra {
 		s = replaceGroup(re, s, func(v string) string { return r.redact(KindPattern, v) })
@@ -326,7 +333,7 @@ func (r *Redactor) pemBlocks(s string) (string, bool) {
 	}
 }
 
-var pemEndRe = regexp.MustCompile(`-----END [A-Z0-9 ]{1,64}-----`)
+var pemEndRe = regexp.MustCompile(`-----END [A-Z0-9 ]+-----`)
 
 // replaceGroup replaces the first capture group of every match of re (or the whole match when
 // re has no group) with repl(value).

@@ -54,6 +54,9 @@ func TestLog(t *testing.T) {
 		{"kubelet record untouched", `{"ts":1732485304100.2,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/etc/kubernetes/manifests/web.yaml","err":"invalid pod: [spec.containers: Required value]"}`, nil, []string{`"err":"invalid pod: [spec.containers: Required value]"`, `"path":"/etc/kubernetes/manifests/web.yaml"`}, ""},
 		{"klog untouched", `E1124 21:55:04.100165 1234 kuberuntime_manager.go:1] "CreatePodSandbox for pod failed" err="rpc error: code = Unknown" pod="kube-system/etcd-node1" podUID="8f9c"`, nil, []string{`pod="kube-system/etcd-node1" podUID="8f9c"`}, ""},
 		{"no secret", "plain text line", nil, []string{"plain text line"}, ""},
+		{"json number kept", `{"msg":"rate","burstTokens":10,"qps":100}`, nil, []string{`"burstTokens":10`}, ""},
+		{"numeric password", `login password=123456 ok`, []string{"123456"}, []string{"ok"}, KindKeyValue},
+		{"kubelet flag", `{"msg":"FLAG: --storage-driver-password=\"root\"","v":1}`, []string{`root`}, []string{`--storage-driver-password=\"[REDACTED-`}, KindKeyValue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
