@@ -129,6 +129,8 @@ type analyzer struct {
 	files map[string]*fileAcc
 	fileO []string
 	dir   string
+	// logEnd is the time of the newest kubelet record.
+	logEnd time.Time
 	// netBlocks is set when a static pod cannot start for want of the pod network.
 	netBlocks bool
 	// lastActivity is the newest sign of a working runtime in the kubelet log (a PLEG event).
@@ -171,6 +173,12 @@ func Analyze(s *node.Snapshot, opts Options) *Report {
 	a.nodeRules()
 	for i := range records {
 		a.record(&records[i])
+		if records[i].TS.After(a.logEnd) {
+			a.logEnd = records[i].TS
+		}
+	}
+	if s.KubeletLog != nil && s.KubeletLog.Stats.Last.After(a.logEnd) {
+		a.logEnd = s.KubeletLog.Stats.Last
 	}
 	a.runtimeRules()
 	a.podRules()
@@ -839,11 +847,20 @@ func (a *analyzer) history(pa *podAcc, rtUp bool) {
 		}
 		switch b.f.Kind {
 		case KindManifestInvalid:
-			// The log's complaint is history when the manifest validates now, or was changed after it.
+			// The kubelet rejected the file but spdoc's validator finds nothing wrong now: history
+			// when the pod started after the last complaint, the file changed after it, or the
+			// kubelet (which complains on every re-list) went quiet about it. Otherwise trust the
+			// kubelet: a rule spdoc does not know.
 			if len(b.pre) == 0 {
-				if pa.valid {
-					b.f.History = true
-				} else if f := a.ix.files[b.f.File]; f != nil && f.ModTime.After(b.last) {
+				started := pa.lastStarted
+				for _, c := range pa.current {
+					if c.StartedAt.After(started) {
+						started = c.StartedAt
+					}
+				}
+				f := a.ix.files[b.f.File]
+				quiet := !a.logEnd.IsZero() && a.logEnd.Sub(b.last) > time.Minute
+				if started.After(b.last) || (f != nil && f.ModTime.After(b.last)) || quiet {
 					b.f.History = true
 				}
 			}

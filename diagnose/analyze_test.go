@@ -223,6 +223,26 @@ func TestAnalyzeRules(t *testing.T) {
 			},
 		},
 		{
+			name: "kubelet still rejects a manifest spdoc's validator accepts: trust the kubelet",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", webYAML).
+					log(500, `{"ts":%T,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/etc/kubernetes/manifests/web.yaml","err":"invalid pod: [spec.someNewRule: Invalid value]"}`).
+					log(520, `{"ts":%T,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/etc/kubernetes/manifests/web.yaml","err":"invalid pod: [spec.someNewRule: Invalid value]"}`)
+				f.s.KubeletLog.Stats.Last = t0.Add(525 * time.Second)
+			},
+			want:     map[string][]string{"pod:default-web": {"ManifestInvalid"}, "state:default-web": {"Invalid"}},
+			problems: true,
+		},
+		{
+			name: "kubelet went quiet about a manifest it rejected long ago: history",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", webYAML).
+					log(10, `{"ts":%T,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/etc/kubernetes/manifests/web.yaml","err":"invalid pod: [spec.containers: Required value]"}`).
+					log(40, `{"ts":%T,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/etc/kubernetes/manifests/web.yaml","err":"invalid pod: [spec.containers: Required value]"}`)
+			},
+			want: map[string][]string{"pod:default-web": {"ManifestInvalid/history"}, "state:default-web": {"Unknown"}},
+		},
+		{
 			name: "klog text record attributed by path base name in --root mode",
 			build: func(f *fixture) {
 				f.manifest("web.yaml", invalidYAML).

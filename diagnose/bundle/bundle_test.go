@@ -310,6 +310,18 @@ func TestCanary(t *testing.T) {
 	}
 }
 
+func TestErrorsJSONEmpty(t *testing.T) {
+	root := layNode(t)
+	out := filepath.Join(t.TempDir(), "b.tar.gz")
+	res, err := Write(context.Background(), out, localClient(root), testOptions(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(readBundle(t, out)[ErrorsPath])); got != "[]" || len(res.Errors) != 0 {
+		t.Errorf("errors.json of a healthy collection = %s (Result.Errors %v), want []", got, res.Errors)
+	}
+}
+
 func TestNoRedact(t *testing.T) {
 	root := layNode(t)
 	out := filepath.Join(t.TempDir(), "b.tar.gz")

@@ -454,7 +454,7 @@ func (col *collector) finish() ([]entry, *redact.Redactor) {
 	addJSON(NodePath, info)
 	addJSON(VersionsPath, col.versions())
 
-	errs := append([]SourceError(nil), col.errs...)
+	errs := append([]SourceError{}, col.errs...) // [] rather than null when all went well
 	red.In(ErrorsPath).Value(&errs)
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Source < errs[j].Source })
 	col.errs = errs
