@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/diagnose/bundle"
+	"github.com/spdoc/spdoc/internal/node"
+)
+
+func init() { diagnoseHooks = append(diagnoseHooks, addBundleFlags) }
+
+// bundleOptions are the support bundle flags of `spdoc diagnose`.
+type bundleOptions struct {
+	out      string   // --bundle
+	in       string   // --bundle-in
+	patterns []string // --redact-pattern
+
+	stderr   io.Writer
+	unpacked string // temp dir --bundle-in was extracted to
+}
+
+// addBundleFlags adds --bundle, --bundle-in and --redact-pattern to diagnose and hooks them in.
+func addBundleFlags(cmd *cobra.Command, o *diagnoseOptions) {
+	b := &bundleOptions{}
+	fs := cmd.Flags()
+	fs.StringVar(&b.out, "bundle", "", "also write a redacted support bundle (tar.gz) to FILE; unpacked, it is a node copy for --root")
+	fs.StringVar(&b.in, "bundle-in", "", "diagnose a support bundle (tar.gz) written by --bundle, as --root of its unpacked copy")
+	fs.StringArrayVar(&b.patterns, "redact-pattern", nil, "also redact matches of this Go regexp (its first group, if it has one); repeatable")
+	cmd.Example += `
+  spdoc diagnose --bundle /tmp/node1-support.tar.gz
+  spdoc diagnose --bundle-in node1-support.tar.gz -o markdown`
+
+	run := cmd.RunE
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		b.stderr = cmd.ErrOrStderr()
+		defer b.cleanup()
+		return run(cmd, args)
+	}
+	o.beforeSnapshot = func(ctx context.Context) error { return b.before(ctx, o) }
+	o.afterReport = func(ctx context.Context, snap *node.Snapshot, _ *diagnose.Report) error {
+		return b.after(ctx, o, snap)
+	}
+}
+
+// before validates the flags, compiles the patterns and unpacks --bundle-in as the node root.
+func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
+	for _, p := range b.patterns {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return fmt.Errorf("--redact-pattern %q: %w", p, err)
+		}
+		if re.MatchString("") {
+			return fmt.Errorf("--redact-pattern %q matches the empty string: it would redact nothing useful", p)
+		}
+		o.redact.Extra = append(o.redact.Extra, re)
+	}
+	if b.in == "" {
+		return nil
+	}
+	if o.node.root != "" {
+		return errors.New("--bundle-in and --root both name the node: use one")
+	}
+	dir, err := os.MkdirTemp("", "spdoc-bundle-")
+	if err != nil {
+		return fmt.Errorf("--bundle-in: %w", err)
+	}
+	b.unpacked = dir
+	if err := bundle.Extract(ctx, b.in, dir); err != nil {
+		return fmt.Errorf("--bundle-in: %w", err)
+	}
+	o.node.root = dir
+	return nil
+}
+
+// after writes --bundle from the snapshot the report was built from.
+func (b *bundleOptions) after(ctx context.Context, o *diagnoseOptions, snap *node.Snapshot) error {
+	if b.out == "" {
+		return nil
+	}
+	client, err := o.node.Client(ctx)
+	if err != nil {
+		return fmt.Errorf("--bundle: %w", err)
+	}
+	defer client.Close()
+	opts := bundle.Options{
+		Redact:   o.redact,
+		Since:    o.node.since,
+		Snapshot: snap,
+		Version:  agentVersion,
+	}
+	opts.Redact.Key = nil // derived from the bundle's data, not the printed report's
+	res, err := bundle.Write(ctx, b.out, client, opts)
+	if err != nil {
+		return fmt.Errorf("--bundle: %w", err)
+	}
+	msg := fmt.Sprintf("spdoc: wrote support bundle %s (%d files, %d bytes, %d redactions", res.Path, res.Files, res.Bytes, res.Redactions)
+	if o.redact.Disabled {
+		msg += ", NOT REDACTED (--no-redact)"
+	}
+	if n := len(res.Errors); n > 0 {
+		msg += fmt.Sprintf(", %d sources failed or were cut: see %s in the bundle", n, bundle.ErrorsPath)
+	}
+	fmt.Fprintln(b.stderr, msg+")")
+	return nil
+}
+
+func (b *bundleOptions) cleanup() {
+	if b.unpacked != "" {
+		os.RemoveAll(b.unpacked)
+		b.unpacked = ""
+	}
+}
