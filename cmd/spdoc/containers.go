@@ -49,6 +49,10 @@ With --root it shows the runtime state captured in DIR/runtime.json.`,
 		},
 	}
 	o.node.AddFlags(cmd.Flags())
+	_ = cmd.Flags().MarkHidden("log-tail")    // not used by this command
+	_ = cmd.Flags().MarkHidden("max-records") // not used by this command
+	_ = cmd.Flags().MarkHidden("since")       // not used by this command
+	_ = cmd.Flags().MarkHidden("kubelet-log") // not used by this command
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(outputFormats, "|"))
 	cmd.Flags().BoolVar(&o.static, "static", false, "only static pods (pod names ending in -<node name>)")
 	return cmd

@@ -59,6 +59,8 @@ restarts. --previous shows the instance before the current one (what crashed).
 		},
 	}
 	o.node.AddFlags(cmd.Flags())
+	_ = cmd.Flags().MarkHidden("log-tail")    // not used by this command
+	_ = cmd.Flags().MarkHidden("max-records") // not used by this command
 	cmd.Flags().Lookup("since").Usage = "only lines newer than this (e.g. 10m); for --kubelet default: 1h from journald, the whole file otherwise"
 	cmd.Flags().BoolVarP(&o.follow, "follow", "f", false, "keep printing new lines (across log rotation and container restarts) until interrupted")
 	cmd.Flags().IntVar(&o.tail, "tail", -1, "print only the last N lines (-1: all)")

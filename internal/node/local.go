@@ -277,6 +277,10 @@ func (l *Local) runtime(ctx context.Context, r resolved, addErr func(string, err
 		}
 		return rt
 	}
+	// Each call has its own timeout; bound the whole runtime read too, since ListContainers
+	// makes one status call per container.
+	ctx, cancel := context.WithTimeout(ctx, 5*l.opts.RuntimeTimeout)
+	defer cancel()
 	rt := &RuntimeState{Endpoint: r.RuntimeEndpoint}
 	fail := func(err error) *RuntimeState {
 		rt.Reachable = false
