@@ -9,7 +9,8 @@ import (
 // InterestingMsgs are the kubelet messages, besides errors and warnings, that diagnosis and
 // correlation use. Interesting is true for a line whose message (the JSON "msg", the quoted klog
 // message, or an unstructured klog line) contains one of them; the match is case-sensitive.
-// Error lines (a JSON "err" key, klog E/F/W lines, an err= key) are always interesting.
+// Error lines are always interesting: a JSON "err" key (except on v>=2 info lines, where the JSON
+// logger's "v" right after "msg" marks debug detail), klog E/W/F lines, a klog err= key.
 //
 // Keep entries at least 8 bytes long where possible: the matcher skips ahead by up to the
 // shortest entry's length, so one short entry slows every line.
