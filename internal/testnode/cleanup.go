@@ -3,6 +3,7 @@ package testnode
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -23,12 +24,12 @@ import (
 const containerLogsDir = "/var/log/containers"
 
 // Close stops everything the node started, by PID, and removes its directory: the kubelet, every
-// pod (through CRI, falling back to killing task PIDs), the shims of this containerd, containerd,
-// leftover mounts under Root and the kubelet's /var/log/containers links into this node. Errors
-// are collected; Close is idempotent.
+// pod (through CRI), containerd, then whatever RemoveDir finds left. Errors are collected; Close
+// is idempotent.
 func (n *Node) Close() error {
 	var errs []error
 	n.closeOnce.Do(func() {
+		n.stopReaper()
 		if err := n.StopKubelet(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping kubelet: %w", err))
 		}
@@ -38,27 +39,101 @@ func (n *Node) Close() error {
 				n.logf("testnode %s: removing pods through CRI: %v (killing by PID)", n.NodeName, err)
 			}
 			cancel()
-			n.killTasks()
 		}
-		killShims(n.ContainerdSock)
 		if err := n.StopContainerd(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping containerd: %w", err))
 		}
-		if n.bridge != "" {
-			// The bridge plugin leaves its bridge behind when the last pod goes.
-			if out, err := exec.Command("ip", "link", "delete", n.bridge).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {
-				errs = append(errs, fmt.Errorf("deleting bridge %s: %v: %s", n.bridge, err, out))
-			}
-		}
-		if err := unmountUnder(n.Root); err != nil {
+		if err := RemoveDir(n.Root); err != nil {
 			errs = append(errs, err)
-		}
-		removeLinksInto(containerLogsDir, n.PodLogsDir)
-		if err := os.RemoveAll(n.Root); err != nil {
-			errs = append(errs, fmt.Errorf("removing %s: %w", n.Root, err))
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// RemoveDir removes what a node under root left behind, whether its test ended cleanly or was
+// killed: container processes (by the init.pid in containerd's task state, checked against the
+// process's cgroup), the shims of the node's containerd, the node's CNI bridge, mounts under
+// root, the kubelet's /var/log/containers links into root, and root itself. Its kubelet and
+// containerd die with their test process (Pdeathsig) or were stopped by Close.
+func RemoveDir(root string) error {
+	var errs []error
+	killTaskInits(filepath.Join(root, "run/containerd/io.containerd.runtime.v2.task"))
+	killShims(filepath.Join(root, "run/containerd.sock"))
+	if bridge := bridgeOf(filepath.Join(root, cniConfFile)); bridge != "" {
+		// The bridge plugin leaves its bridge behind when the last pod goes.
+		if out, err := exec.Command("ip", "link", "delete", bridge).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {
+			errs = append(errs, fmt.Errorf("deleting bridge %s: %v: %s", bridge, err, out))
+		}
+	}
+	if err := unmountUnder(root); err != nil {
+		errs = append(errs, err)
+	}
+	removeLinksInto(containerLogsDir, filepath.Join(root, "var/log/pods"))
+	if err := os.RemoveAll(root); err != nil {
+		errs = append(errs, fmt.Errorf("removing %s: %w", root, err))
+	}
+	return errors.Join(errs...)
+}
+
+// killTaskInits SIGKILLs the init process of every task in containerd's v2 task state dir
+// (<namespace>/<id>/init.pid), if that PID still belongs to the container (its cgroup names the
+// id), then waits briefly for them to go.
+func killTaskInits(taskDir string) {
+	pidFiles, _ := filepath.Glob(filepath.Join(taskDir, "*", "*", "init.pid"))
+	var pids []int
+	for _, f := range pidFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 1 {
+			continue
+		}
+		cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+		if err != nil || !strings.Contains(string(cg), filepath.Base(filepath.Dir(f))) {
+			continue // gone, or the PID was reused by another process
+		}
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			pids = append(pids, pid)
+		}
+	}
+	waitGone(pids)
+}
+
+// waitGone waits up to 5s for the processes to disappear.
+func waitGone(pids []int) {
+	_ = Poll(5*time.Second, func() (bool, string) {
+		for _, pid := range pids {
+			if syscall.Kill(pid, 0) == nil {
+				return false, fmt.Sprintf("pid %d alive", pid)
+			}
+		}
+		return true, ""
+	})
+}
+
+// bridgeOf returns the bridge name of the node's CNI conflist, "" without one.
+func bridgeOf(conflist string) string {
+	data, err := os.ReadFile(conflist)
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Plugins []struct {
+			Type   string `json:"type"`
+			Bridge string `json:"bridge"`
+		} `json:"plugins"`
+	}
+	if json.Unmarshal(data, &c) != nil {
+		return ""
+	}
+	for _, p := range c.Plugins {
+		if p.Type == "bridge" && strings.HasPrefix(p.Bridge, "spdoc") {
+			return p.Bridge
+		}
+	}
+	return ""
 }
 
 func (n *Node) containerdRunning() bool {
@@ -108,23 +183,6 @@ func (n *Node) removeAllPods(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// killTasks SIGKILLs the init process of every task containerd still knows.
-func (n *Node) killTasks() {
-	out, err := n.ctr(context.Background(), "tasks", "ls")
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(out), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) < 3 {
-			continue
-		}
-		if pid, err := strconv.Atoi(f[1]); err == nil && pid > 1 {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-}
-
 // killShims SIGKILLs the containerd-shim processes serving the containerd at sock (their command
 // line carries "-address <sock>"), and waits briefly for them to go.
 func killShims(sock string) {
@@ -156,14 +214,7 @@ func killShims(sock string) {
 	for _, pid := range pids {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	_ = Poll(5*time.Second, func() (bool, string) {
-		for _, pid := range pids {
-			if syscall.Kill(pid, 0) == nil {
-				return false, fmt.Sprintf("shim %d alive", pid)
-			}
-		}
-		return true, ""
-	})
+	waitGone(pids)
 }
 
 // unmountUnder lazily unmounts every mount point at or below dir, deepest first.

@@ -195,10 +195,8 @@ func baseFiles() []layerFile {
 // pauseSpec builds the pause binary from internal/testnode/pause with the go tool (static, no cgo).
 func pauseSpec(workDir string) (imageSpec, error) {
 	bin := filepath.Join(workDir, "pause")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "github.com/spdoc/spdoc/internal/testnode/pause")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return imageSpec{}, fmt.Errorf("building pause binary (go build ./internal/testnode/pause): %w\n%s", err, out)
+	if err := goBuild(bin, "github.com/spdoc/spdoc/internal/testnode/pause"); err != nil {
+		return imageSpec{}, fmt.Errorf("building the pause image: %w", err)
 	}
 	data, err := os.ReadFile(bin)
 	if err != nil {

@@ -77,6 +77,8 @@ type Node struct {
 	ctrConfig    string
 	snapshotter  string
 	bridge       string // CNI bridge this node's network creates ("" without CNI)
+	reaper       *exec.Cmd
+	reaperStdin  io.WriteCloser
 	mu           sync.Mutex
 	containerd   *exec.Cmd
 	ctrdDone     chan struct{}
@@ -196,6 +198,9 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 			return nil, fmt.Errorf("creating %s: %w", d, err)
 		}
 	}
+	if err := n.startReaper(); err != nil {
+		return nil, err
+	}
 	if err := n.setupContainerd(ctx, suffix); err != nil {
 		return nil, err
 	}
@@ -218,6 +223,51 @@ func randomHex(n int) string {
 		panic(err) // crypto/rand never fails on Linux
 	}
 	return hex.EncodeToString(b)
+}
+
+// cniConfFile is the node's CNI config, relative to its root.
+const cniConfFile = "etc/cni/net.d/10-spdoc.conflist"
+
+// startReaper starts internal/testnode/reaper, which runs RemoveDir(Root) when its stdin closes:
+// when the test process dies without Close (test timeout, kill, Ctrl-C), the kernel closes the
+// pipe and the reaper removes the node's containers, shims, mounts and dir. Close stops it first.
+func (n *Node) startReaper() error {
+	bin := filepath.Join(n.Root, "run/reaper")
+	if err := goBuild(bin, "github.com/spdoc/spdoc/internal/testnode/reaper"); err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, n.Root)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // survives a Ctrl-C to the test's group
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("reaper stdin: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting reaper: %w", err)
+	}
+	go cmd.Wait()
+	n.reaper, n.reaperStdin = cmd, stdin
+	return nil
+}
+
+// stopReaper kills the reaper without letting it clean up (Close does that itself).
+func (n *Node) stopReaper() {
+	if n.reaper == nil {
+		return
+	}
+	_ = n.reaper.Process.Kill()
+	n.reaperStdin.Close()
+	n.reaper = nil
+}
+
+// goBuild builds a static binary of pkg (a main package of this module) into out.
+func goBuild(out, pkg string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, output)
+	}
+	return nil
 }
 
 // findKubelet resolves the kubelet binary: explicit, $SPDOC_KUBELET, then hack/build-kubelet.sh.
@@ -294,7 +344,7 @@ func (n *Node) setupContainerd(ctx context.Context, suffix string) error {
 		subnet := 1 + int(h.Sum32()%250)
 		n.bridge = "spdoc" + suffix // 13 bytes, within IFNAMSIZ
 		conf := cniConflist(n.bridge, subnet, filepath.Join(n.Root, "var/lib/cni"))
-		if err := os.WriteFile(filepath.Join(confDir, "10-spdoc.conflist"), []byte(conf), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(n.Root, cniConfFile), []byte(conf), 0o644); err != nil {
 			return fmt.Errorf("writing CNI config: %w", err)
 		}
 	}
