@@ -261,3 +261,42 @@ func TestScanUntil(t *testing.T) {
 		t.Errorf("got %d records, want the 10 in [10s, 20s)", len(recs))
 	}
 }
+
+// A klog text file across New Year: the year comes from the file's modification time, and the
+// since-seek agrees with a linear scan on both sides of the rollover.
+func TestScanFileKlogNewYear(t *testing.T) {
+	start := time.Date(2024, 12, 31, 23, 50, 0, 0, time.UTC)
+	var b strings.Builder
+	for i := 0; i < 2400; i++ { // one line every 500 ms: 23:50 .. 00:10
+		ts := start.Add(time.Duration(i) * 500 * time.Millisecond)
+		level := "I"
+		if i%10 == 0 {
+			level = "E"
+		}
+		fmt.Fprintf(&b, "%s%s    1234 file.go:187] \"Could not process manifest file\" path=\"/m/%d.yaml\" err=\"bad\"\n", level, ts.Format("0102 15:04:05.000000"), i)
+	}
+	path := filepath.Join(t.TempDir(), "kubelet.log")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mtime := start.Add(20 * time.Minute)
+	if err := os.Chtimes(path, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := collect(t, path, ScanOptions{Location: time.UTC})
+	if len(all) != 2400 || all[0].TS.Year() != 2024 || all[2399].TS.Year() != 2025 {
+		t.Fatalf("%d records, first %v, last %v; want 2400 from 2024 into 2025", len(all), all[0].TS, all[len(all)-1].TS)
+	}
+	for _, since := range []time.Time{start.Add(5 * time.Minute), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), start.Add(15 * time.Minute)} {
+		got, _ := collect(t, path, ScanOptions{Since: since, Location: time.UTC})
+		var want []*Record
+		for _, r := range all {
+			if !r.TS.Before(since) {
+				want = append(want, r)
+			}
+		}
+		if len(got) != len(want) || len(got) == 0 || got[0].Offset != want[0].Offset {
+			t.Errorf("since %v: seek gave %d records, linear %d", since, len(got), len(want))
+		}
+	}
+}
