@@ -98,10 +98,12 @@ func flagValue(args []string, name string) string {
 // defaultLiveLogs are the kubelet log files tried on a live node after journald.
 var defaultLiveLogs = []string{"/var/log/kubelet.log", "/var/log/kubelet/kubelet.log"}
 
-// scanKubeletLog reads the kubelet log source of r from since (zero: all) and calls fn for each
-// record opts.Prefilter accepts. It returns the source it read ("journal", "stdin" or a path).
-func (l *Local) scanKubeletLog(ctx context.Context, r resolved, since time.Time, prefilter func([]byte) bool, fn func(*kubeletlog.Record) error) (string, kubeletlog.Stats, error) {
-	opts := kubeletlog.ScanOptions{Since: since, Prefilter: prefilter}
+// scanKubeletLog reads the kubelet log source of r from d ago (0: the default of the source, see
+// logSince) and calls fn for each record prefilter accepts. It returns the source it read
+// ("journal", "stdin" or a path).
+func (l *Local) scanKubeletLog(ctx context.Context, r resolved, d time.Duration, prefilter func([]byte) bool, fn func(*kubeletlog.Record) error) (string, kubeletlog.Stats, error) {
+	opts := kubeletlog.ScanOptions{Since: l.logSince(r.KubeletLog, d), Prefilter: prefilter}
+	journalSince := l.logSince(KubeletLogJournal, d)
 	switch src := r.KubeletLog; src {
 	case KubeletLogStdin:
 		opts.Source = "stdin"
@@ -111,11 +113,11 @@ func (l *Local) scanKubeletLog(ctx context.Context, r resolved, since time.Time,
 		}
 		return "stdin", st, err
 	case KubeletLogJournal:
-		st, err := scanJournal(ctx, since, opts, fn)
+		st, err := scanJournal(ctx, journalSince, opts, fn)
 		return KubeletLogJournal, st, err
 	case KubeletLogAuto:
 		// journald first, then the usual files; fn sees records of the first source with lines.
-		st, jerr := scanJournal(ctx, since, opts, fn)
+		st, jerr := scanJournal(ctx, journalSince, opts, fn)
 		if st.Lines > 0 {
 			return KubeletLogJournal, st, jerr
 		}
@@ -152,6 +154,7 @@ func scanJournal(ctx context.Context, since time.Time, opts kubeletlog.ScanOptio
 	}
 	defer rc.Close()
 	opts.Source = KubeletLogJournal
+	opts.Since = since
 	return kubeletlog.Scan(ctx, rc, opts, fn)
 }
 
@@ -161,7 +164,7 @@ func (l *Local) logSince(src string, d time.Duration) time.Time {
 	if d > 0 {
 		return l.now().Add(-d)
 	}
-	if src == KubeletLogJournal || (src == KubeletLogAuto && l.opts.Root == "") {
+	if src == KubeletLogJournal {
 		return l.now().Add(-DefaultJournalSince)
 	}
 	return time.Time{}
@@ -170,7 +173,7 @@ func (l *Local) logSince(src string, d time.Duration) time.Time {
 // kubeletLog reads the relevant kubelet records for a snapshot, bounded by MaxRecords.
 func (l *Local) kubeletLog(ctx context.Context, r resolved) *KubeletLogState {
 	keep := &keepRecords{max: l.opts.MaxRecords}
-	src, st, err := l.scanKubeletLog(ctx, r, l.logSince(r.KubeletLog, l.opts.Since), kubeletlog.Interesting, func(rec *kubeletlog.Record) error {
+	src, st, err := l.scanKubeletLog(ctx, r, l.opts.Since, kubeletlog.Interesting, func(rec *kubeletlog.Record) error {
 		keep.add(rec)
 		return nil
 	})

@@ -274,7 +274,7 @@ func (l *Local) KubeletLog(ctx context.Context, req KubeletLogRequest, fn func(k
 	if tail > 0 {
 		ring = &keepRecords{max: tail}
 	}
-	src, _, err := l.scanKubeletLog(ctx, r, l.logSince(r.KubeletLog, req.Since), prefilter, func(rec *kubeletlog.Record) error {
+	src, _, err := l.scanKubeletLog(ctx, r, req.Since, prefilter, func(rec *kubeletlog.Record) error {
 		switch {
 		case !match(rec):
 		case ring != nil:
