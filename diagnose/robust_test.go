@@ -244,3 +244,15 @@ func TestPrefilterKeepsRuleInput(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeDeterministic: the same snapshot gives byte-identical reports (map iteration must
+// never leak into the order of pods, findings or evidence).
+func TestAnalyzeDeterministic(t *testing.T) {
+	snap := loadLocalCRI(t, "../testdata/nodes/broken", "node1")
+	first := renderAll(t, Analyze(snap, Options{}))["json"]
+	for i := 0; i < 20; i++ {
+		if got := renderAll(t, Analyze(snap, Options{}))["json"]; got != first {
+			t.Fatalf("run %d differs from the first:\n%s", i, firstDiff(got, first))
+		}
+	}
+}
