@@ -5,7 +5,10 @@ import (
 	"fmt"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -139,4 +142,46 @@ func TestRootKubeletTwoNodesCNIAndRuntimeRestart(t *testing.T) {
 		return false, fmt.Sprintf("%d containers, none of net running", len(list.Containers))
 	})
 	n1.WaitFor(t, 60*time.Second, "pod ready after the restart", readyPod(n1, "net"))
+}
+
+// TestRootKubeletReaperRemovesAbandonedNode simulates a test process that dies without Close:
+// its kubelet and containerd are gone (Pdeathsig), the reaper's stdin closes, and the reaper must
+// kill the pod's processes and remove the node dir.
+func TestRootKubeletReaperRemovesAbandonedNode(t *testing.T) {
+	n := Start(t, Options{})
+	if err := n.WriteManifest("web.yaml", HealthyPod("web")); err != nil {
+		t.Fatal(err)
+	}
+	n.WaitFor(t, 90*time.Second, "web ready", readyPod(n, "web"))
+	inits, _ := filepath.Glob(filepath.Join(n.Root, "run/containerd/io.containerd.runtime.v2.task/k8s.io/*/init.pid"))
+	var pids []int
+	for _, f := range inits {
+		data, _ := os.ReadFile(f)
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	if len(pids) != 2 {
+		t.Fatalf("want 2 task init PIDs (sandbox and container), got %v from %v", pids, inits)
+	}
+	if err := n.StopKubelet(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.StopContainerd(); err != nil {
+		t.Fatal(err)
+	}
+	reaper := n.reaper
+	n.reaper = nil // the node is abandoned: Close must not stop the reaper
+	n.reaperStdin.Close()
+	WaitFor(t, 30*time.Second, "reaper done", func() (bool, string) {
+		return syscall.Kill(reaper.Process.Pid, 0) != nil, "reaper still running"
+	})
+	if _, err := os.Stat(n.Root); !os.IsNotExist(err) {
+		t.Errorf("node dir %s still there after the reaper ran (stat err %v)", n.Root, err)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("container process %d still alive after the reaper ran", pid)
+		}
+	}
 }
