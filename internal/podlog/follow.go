@@ -75,14 +75,17 @@ func FollowWith(ctx context.Context, path string, opts FollowOptions, fn func(Li
 	defer tick.Stop()
 
 	for {
-		n, err := fl.read()
+		if ctx.Err() != nil {
+			return nil // also when the file never stops growing
+		}
+		n, err := fl.read(ctx)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
 			continue
 		}
-		switched, err := fl.checkRotation(opts.Next)
+		switched, err := fl.checkRotation(ctx, opts.Next)
 		if err != nil {
 			return err
 		}
@@ -109,8 +112,9 @@ type follower struct {
 	buf  []byte
 }
 
-// read consumes what is available in the current file and returns how many bytes it read.
-func (fl *follower) read() (int, error) {
+// read consumes what is available in the current file (until ctx ends) and returns how many
+// bytes it read.
+func (fl *follower) read(ctx context.Context) (int, error) {
 	if fl.buf == nil {
 		fl.buf = make([]byte, 64<<10)
 	}
@@ -124,7 +128,7 @@ func (fl *follower) read() (int, error) {
 				return total, err
 			}
 		}
-		if errors.Is(err, io.EOF) || n == 0 {
+		if errors.Is(err, io.EOF) || n == 0 || ctx.Err() != nil {
 			return total, nil
 		}
 		if err != nil {
@@ -190,7 +194,7 @@ func (fl *follower) finish() error {
 
 // checkRotation switches to a new file when path now names another file (rotation) or when
 // next names one (container restart), and rewinds a truncated file.
-func (fl *follower) checkRotation(next func() string) (bool, error) {
+func (fl *follower) checkRotation(ctx context.Context, next func() string) (bool, error) {
 	cur, err := fl.f.Stat()
 	if err != nil {
 		return false, fmt.Errorf("container log %q: %w", fl.path, err)
@@ -199,7 +203,7 @@ func (fl *follower) checkRotation(next func() string) (bool, error) {
 	switch {
 	case err == nil && !os.SameFile(st, cur):
 		// Rotated: the runtime reopened path. Drain what the old file got before the reopen.
-		if _, err := fl.read(); err != nil {
+		if _, err := fl.read(ctx); err != nil {
 			return false, err
 		}
 		return true, fl.reopen(fl.path, false)
@@ -219,7 +223,7 @@ func (fl *follower) checkRotation(next func() string) (bool, error) {
 	if _, err := os.Stat(p); err != nil {
 		return false, nil
 	}
-	if _, err := fl.read(); err != nil {
+	if _, err := fl.read(ctx); err != nil {
 		return false, err
 	}
 	return true, fl.reopen(p, true)

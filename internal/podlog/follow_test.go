@@ -194,3 +194,39 @@ func TestFollowCallbackErrorAndMissingFile(t *testing.T) {
 		t.Fatalf("err = %v, want not-exist", err)
 	}
 }
+
+// TestFollowStopsOnBusyFile: cancel ends Follow even while the file grows without pause.
+func TestFollowStopsOnBusyFile(t *testing.T) {
+	path := writeFile(t, "")
+	stopWriter := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		line := []byte(cri("stdout", "F", strings.Repeat("x", 1000)))
+		for {
+			select {
+			case <-stopWriter:
+				return
+			default:
+			}
+			f.Write(line)
+		}
+	}()
+	defer func() { close(stopWriter); <-writerDone }()
+	c, stop := startFollow(t, path, FollowOptions{Offset: 0})
+	deadline := time.Now().Add(10 * time.Second)
+	for len(c.get()) < 1000 {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing followed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
