@@ -112,9 +112,9 @@ func (tc textCtx) logsCmd(container string, previous bool) string {
 	if tc.pod == nil {
 		return ""
 	}
-	cmd := fmt.Sprintf("spdoc logs -n %s %s", tc.pod.Namespace, tc.pod.Name)
+	cmd := fmt.Sprintf("spdoc logs %s/%s", tc.pod.Namespace, tc.pod.Name)
 	if container != "" {
-		cmd += " -c " + container
+		cmd += ":" + container
 	}
 	if previous {
 		cmd += " --previous"
@@ -248,7 +248,8 @@ func describe(f *Finding, b *fb, tc textCtx) {
 			f.Title = cref + " crashed before, running again now"
 			f.Detail = "The container exited and was restarted; it has been running since its last start, so this is history."
 		}
-		f.Hint = "read why it exits: " + tc.logsCmd(c, true) + "; then fix its command, args or config in " + tc.fileRef()
+		// the failed instance is the current one until the kubelet starts the next
+		f.Hint = "read why it exits: " + tc.logsCmd(c, containerRunning(tc, c)) + "; then fix its command, args or config in " + tc.fileRef()
 	case KindOOMKilled:
 		f.Title = cref + " was killed for using too much memory (OOMKilled)"
 		f.Detail = "The kernel OOM killer stopped the container: it went over its memory limit (or the node ran out of memory). The kubelet restarts it with back-off."
@@ -339,6 +340,18 @@ func describe(f *Finding, b *fb, tc textCtx) {
 	} else if f.Cause != "" && f.Kind != KindPodRemoved {
 		f.Detail += fmt.Sprintf(" Explained by %s above.", f.Cause)
 	}
+}
+
+func containerRunning(tc textCtx, container string) bool {
+	if tc.pod == nil {
+		return false
+	}
+	for _, c := range tc.pod.Containers {
+		if c.Name == container {
+			return c.State == "running"
+		}
+	}
+	return false
 }
 
 func restarts(tc textCtx, container string) int {

@@ -63,7 +63,11 @@ spec:
 		if !ok || len(d.Containers) == 0 {
 			return false, "no pod log dir yet"
 		}
-		return len(d.Containers[0].Instances) >= 2, fmt.Sprintf("instances %v", d.Containers[0].Instances)
+		cd := d.Containers[0]
+		cur, _ := podlog.Current(cd)
+		b, _ := os.ReadFile(cd.InstancePath(cur))
+		// Two instances, the current one finished too: both logs have their output.
+		return len(cd.Instances) >= 2 && bytes.Contains(b, []byte("fatal")), fmt.Sprintf("instances %v, current log %q", cd.Instances, b)
 	})
 
 	live := node.NewLocal(node.LocalOptions{
