@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -133,10 +134,13 @@ func main() {
 			}
 		}()
 	}
-	update := func(msg tea.Msg) {
+	update := func(msg tea.Msg) time.Duration {
+		start := time.Now()
 		_, cmd := m.Update(msg)
 		_ = m.View()
+		d := time.Since(start)
 		run(cmd)
+		return d
 	}
 	update(tea.WindowSizeMsg{Width: *width, Height: *height})
 	run(m.Init())
@@ -160,12 +164,12 @@ func main() {
 	}()
 
 	start := time.Now()
-	var lat []time.Duration
+	var lat, service []time.Duration
 	var frames int
 	for delivered := false; !delivered; {
 		select {
 		case k := <-keys:
-			update(k)
+			service = append(service, update(k.msg))
 			lat = append(lat, time.Since(k.sent))
 		case msg := <-msgs:
 			update(msg)
@@ -178,14 +182,22 @@ func main() {
 	rss, hwm := procStatus("VmRSS"), procStatus("VmHWM")
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	pct := func(p float64) time.Duration { return lat[min(int(float64(len(lat))*p), len(lat)-1)] }
+	sort.Slice(service, func(i, j int) bool { return service[i] < service[j] })
+	pctOf := func(xs []time.Duration, p float64) time.Duration { return xs[min(int(float64(len(xs))*p), len(xs)-1)] }
+	pct := func(p float64) time.Duration { return pctOf(lat, p) }
 	kept := m.Pods().ContainerLog().Store().Len()
 	fmt.Printf("store=%s lines=%d rate=%d/s elapsed=%s (%.0f lines/s) frames=%d keys=%d\n", *store, *total, *rate,
 		elapsed.Round(time.Millisecond), float64(*total)/elapsed.Seconds(), frames, len(lat))
 	fmt.Printf("slowest keys: %v\n", lat[max(len(lat)-5, 0):])
 	fmt.Printf("keypress-to-frame p50=%s p99=%s max=%s\n", pct(0.5).Round(time.Microsecond),
 		pct(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
+	fmt.Printf("key Update+View alone p50=%s p99=%s max=%s\n", pctOf(service, 0.5).Round(time.Microsecond),
+		pctOf(service, 0.99).Round(time.Microsecond), service[len(service)-1].Round(time.Microsecond))
+	fmt.Printf("cpu=%s (%.0f%% of one core, fake generator included)\n", cpu.Round(time.Second), 100*cpu.Seconds()/elapsed.Seconds())
 	fmt.Printf("rss=%d MB peak-rss=%d MB go-heap=%d MB lines-kept=%d\n", rss>>10, hwm>>10, ms.HeapAlloc>>20, kept)
 }
 
