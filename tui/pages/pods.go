@@ -98,6 +98,9 @@ func (p *Pods) Focus() Focus                 { return p.focus }
 func (p *Pods) InterleavedMode() bool        { return p.inter }
 func (p *Pods) Container() (string, bool)    { return p.container, p.previous }
 func (p *Pods) EditProblems() []string       { return p.editProblems() }
+
+// SetLogStore replaces the stores behind the container and kubelet panes (the benchmark's
+// unbounded baseline); call it before the first report.
 func (p *Pods) SetLogStore(ctr, kub logview.Store) {
 	p.ctrLog = logview.New(p.c, "container log", ctr)
 	p.kubLog = logview.New(p.c, "kubelet log", kub)
