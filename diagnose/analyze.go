@@ -666,7 +666,7 @@ func (a *analyzer) podRules() {
 			inv = nil
 		}
 		// A removed pod: its manifest is gone (orphan) or became invalid; a plain replace is routine.
-		if rm := pa.fs.find(KindPodRemoved); rm != nil && !pa.e.orphan && inv == nil {
+		if rm := pa.fs.find(KindPodRemoved); rm != nil && !pa.e.orphan && inv == nil && pa.fs.find(KindDuplicatePod) == nil {
 			rm.f.Severity = SeverityInfo
 			rm.f.History = true
 		}

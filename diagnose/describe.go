@@ -191,7 +191,7 @@ func describe(f *Finding, b *fb, tc textCtx) {
 			}
 			f.Title = fmt.Sprintf("%s defines pod %s, which %s also defines", baseName(tc.file), strings.TrimPrefix(b.pre[0].Line, "defines "), strings.Join(others, ", "))
 		}
-		f.Detail = "The kubelet runs only one pod per namespace/name and rejects the other copies; which file wins depends on file order, so edits to the other file have no effect."
+		f.Detail = "The kubelet logs no error for this: it sees one pod with two definitions and flaps between them, removing and re-adding the pod (SyncLoop REMOVE/ADD) and killing its containers each time; an edit to one file may not take effect."
 		f.Hint = "keep one of " + strings.Join(files, ", ") + " and remove the other (or rename it to a dotfile)"
 	case KindBackupFileLoaded:
 		f.Title = baseName(tc.file) + " is a backup/editor file, but the kubelet loads it"
@@ -309,6 +309,10 @@ func describe(f *Finding, b *fb, tc textCtx) {
 			f.Title = "manifest removed: the kubelet stopped this pod"
 			f.Detail = "Its manifest is no longer in the manifest directory, so the kubelet removed the pod (SyncLoop REMOVE) and killed its containers."
 			f.Hint = "restore the manifest if this pod should run"
+		case f.Cause == KindDuplicatePod:
+			f.Title = "the kubelet removed and re-added this pod: it flaps between its two manifests"
+			f.Detail = "Each time it reads the other definition, the kubelet replaces the pod: the running one is removed and its containers are killed."
+			f.Hint = "keep one manifest (see DuplicatePod above)"
 		case f.Cause == KindManifestInvalid:
 			f.Title = "the kubelet stopped the running pod because its manifest became invalid"
 			f.Detail = "When a running pod's manifest stops validating, the kubelet drops the pod on its next re-list and kills its containers."
