@@ -37,8 +37,12 @@ func ParseLine(b []byte) (line Line, partial bool, err error) {
 	if !ok {
 		return Line{}, false, fmt.Errorf("not a CRI log line: no tag after stream %q", clip(stream))
 	}
+	var streamName string
 	switch string(stream) {
-	case Stdout, Stderr:
+	case Stdout:
+		streamName = Stdout
+	case Stderr:
+		streamName = Stderr
 	default:
 		return Line{}, false, fmt.Errorf("stream %q: want stdout or stderr", clip(stream))
 	}
@@ -53,7 +57,7 @@ func ParseLine(b []byte) (line Line, partial bool, err error) {
 	default:
 		return Line{}, false, fmt.Errorf("tag %q: want P or F", clip(tags))
 	}
-	return Line{TS: t, Stream: string(stream), Msg: string(msg)}, partial, nil
+	return Line{TS: t, Stream: streamName, Msg: string(msg)}, partial, nil
 }
 
 func clip(b []byte) string {

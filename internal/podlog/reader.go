@@ -74,9 +74,13 @@ func (r *Reader) Next() (Line, error) {
 }
 
 // readLine reads one physical line (with its '\n' if present), cutting it at maxRawLine and
-// discarding the rest of an over-long line.
+// discarding the rest of an over-long line. The result is only valid until the next read.
 func readLine(br *bufio.Reader) ([]byte, error) {
-	var buf []byte
+	chunk, err := br.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return chunk, err // the common case: the line fits the buffer, no copy
+	}
+	buf := append([]byte(nil), chunk...)
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if len(buf)+len(chunk) <= maxRawLine {
