@@ -52,8 +52,14 @@ func requireSpdoc(t *testing.T) {
 // diagnoseNode runs `spdoc diagnose -o json` in live mode against n and decodes the report.
 // Exit code 0 (healthy) and 1 (problems found) both yield a report; anything else is an error.
 func diagnoseNode(n *testnode.Node, extra ...string) (*diagnose.Report, error) {
+	r, _, err := diagnoseExit(n, extra...)
+	return r, err
+}
+
+// diagnoseExit is diagnoseNode that also returns the exit code (0 or 1).
+func diagnoseExit(n *testnode.Node, extra ...string) (*diagnose.Report, int, error) {
 	if buildErr != nil {
-		return nil, buildErr
+		return nil, 0, buildErr
 	}
 	args := append([]string{"diagnose", "-o", "json",
 		"--manifests", n.ManifestDir,
@@ -67,14 +73,18 @@ func diagnoseNode(n *testnode.Node, extra ...string) (*diagnose.Report, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	var exit *exec.ExitError
-	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
-		return nil, fmt.Errorf("spdoc %s: %v\nstderr: %s", strings.Join(args, " "), err, stderr.String())
+	code := 0
+	if err != nil {
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			return nil, 0, fmt.Errorf("spdoc %s: %v\nstderr: %s", strings.Join(args, " "), err, stderr.String())
+		}
+		code = 1
 	}
 	var r diagnose.Report
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-		return nil, fmt.Errorf("decoding spdoc diagnose JSON: %v\nstdout: %.2000s\nstderr: %s", err, stdout.String(), stderr.String())
+		return nil, code, fmt.Errorf("decoding spdoc diagnose JSON: %v\nstdout: %.2000s\nstderr: %s", err, stdout.String(), stderr.String())
 	}
-	return &r, nil
+	return &r, code, nil
 }
 
 // located is a finding with where it sits in the report.

@@ -39,6 +39,12 @@ func TestRootKubeletBrokenNode(t *testing.T) {
 		}
 	}
 	const wait = 2 * time.Minute
+	t.Cleanup(func() {
+		// Broken pods are problems: exit code 1.
+		if _, code, err := diagnoseExit(n); err != nil || code != 1 {
+			t.Errorf("broken node: exit code %d (err %v), want 1", code, err)
+		}
+	})
 
 	for _, tc := range []struct {
 		name   string
@@ -167,8 +173,16 @@ func TestRootKubeletHealthyPodNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := waitReport(t, n, 2*time.Minute, "pod-network pod healthy", healthy("web"))
-	if got := find(r, diagnose.KindNetworkNotReady, "web.yaml", "web"); len(got) > 0 {
+	if got := find(r, diagnose.KindNetworkNotReady, "", ""); len(got) > 0 {
 		t.Errorf("NetworkNotReady on a node with CNI: %v", got)
+	}
+	// A node whose only pod is healthy has no problems: exit code 0 and Problems() false.
+	r, code, err := diagnoseExit(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 || r.Problems() {
+		t.Errorf("healthy node: exit code %d, Problems() %v, want 0 and false\n%s", code, r.Problems(), summary(r))
 	}
 }
 
