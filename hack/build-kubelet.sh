@@ -11,6 +11,10 @@ cache=${SPDOC_CACHE:-/var/cache/spdoc}
 out=$cache/kubelet-$version
 if [ -x "$out" ]; then echo "$out"; exit 0; fi
 mkdir -p "$cache"
+# Several test packages may ask at once: one builds, the others wait for it under the lock.
+exec 9>"$cache/.kubelet-$version.lock"
+flock 9
+if [ -x "$out" ]; then echo "$out"; exit 0; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
