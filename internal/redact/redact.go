@@ -48,6 +48,7 @@ const (
 	KindKeyValue       = "key-value"       // password=…, "token":"…", --token …
 	KindJWT            = "jwt"             // eyJ….eyJ….…
 	KindPattern        = "pattern"         // an Options.Extra pattern
+	KindBase64         = "base64"          // a line that is one long base64 run (a PEM body line seen alone)
 )
 
 // Options configure a Redactor.
@@ -242,6 +243,42 @@ func pemBodyLine(s string) bool {
 	return true
 }
 
+// blobAt returns where a trailing blob starts: a line that is a long base64 run with mixed case,
+// alone or after a short label ("stderr: …") — a PEM body line seen without its header (a
+// report shows log lines one by one) or a key printed alone. Hex (container IDs, UIDs, digests)
+// and words do not qualify. -1: none.
+func blobAt(s string) int {
+	t := strings.TrimRight(s, " \t\r")
+	i := strings.LastIndexAny(t, " \t") + 1
+	if i > 24 || !blobLine(t[i:]) {
+		return -1
+	}
+	return i
+}
+
+func blobLine(s string) bool {
+	t := strings.TrimRight(s, "=")
+	if len(t) < 40 {
+		return false
+	}
+	var upper, lower, nonHex bool
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			upper = true
+			nonHex = nonHex || c > 'F'
+		case c >= 'a' && c <= 'z':
+			lower = true
+			nonHex = nonHex || c > 'f'
+		case c >= '0' && c <= '9', c == '+', c == '/':
+		default:
+			return false
+		}
+	}
+	return upper && lower && nonHex
+}
+
 func isB64(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
 }
@@ -297,6 +334,9 @@ func (r *Redactor) inline(s string) (string, bool) {
 		if out := p.apply(r, s); out != s {
 			s, lower = out, strings.ToLower(out)
 		}
+	}
+	if i := blobAt(s); i >= 0 {
+		s = s[:i] + r.redact(KindBase64, strings.TrimSpace(s[i:]))
 	}
 	for _, re := range r.s.extra {
 		s = replaceGroup(re, s, func(v string) string { return r.redact(KindPattern, v) })
