@@ -62,6 +62,18 @@ var InterestingMsgs = []string{
 	"Unable to",
 	"for pod failed",
 	"Container start failed",
+	// klog.Errorf lines that carry no "err" key in JSON format (the volume manager's
+	// "Operation for … failed … MountVolume.SetUp failed"), and the runtime's own outages
+	"MountVolume.SetUp failed",
+	"MountVolume.MountDevice failed",
+	"Unable to attach or mount volumes",
+	"hostPath type check failed",
+	"Skipping pod synchronization",
+	"container runtime is down",
+	"CreatePodSandbox",
+	"RunPodSandbox",
+	"ErrImagePull",
+	"ImagePullBackOff",
 }
 
 // Interesting is a fast byte-level relevance check: true for every line the diagnosis needs
