@@ -409,6 +409,20 @@ func kinds(r *diagnose.Report) map[string]string {
 	return out
 }
 
+// readBack unpacks a bundle and snapshots it as --root does; it returns the unpacked dir too.
+func readBack(t *testing.T, bundlePath string) (*node.Snapshot, string) {
+	t.Helper()
+	unpacked := filepath.Join(t.TempDir(), "node")
+	if err := Extract(context.Background(), bundlePath, unpacked); err != nil {
+		t.Fatal(err)
+	}
+	back, err := node.NewLocal(node.LocalOptions{Root: unpacked}).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back, unpacked
+}
+
 func TestRoundTrip(t *testing.T) {
 	for _, tc := range []struct{ name, root string }{
 		{"planted", ""},
@@ -435,14 +449,7 @@ func TestRoundTrip(t *testing.T) {
 			if _, err := Write(context.Background(), out, node.NewLocal(node.LocalOptions{Root: root}), opts); err != nil {
 				t.Fatal(err)
 			}
-			unpacked := filepath.Join(t.TempDir(), "node")
-			if err := Extract(context.Background(), out, unpacked); err != nil {
-				t.Fatal(err)
-			}
-			back, err := node.NewLocal(node.LocalOptions{Root: unpacked}).Snapshot(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
+			back, _ := readBack(t, out)
 			got := diagnose.Analyze(back, diagnose.Options{})
 			if back.Node.Name != orig.Node.Name {
 				t.Errorf("node name %q → %q", orig.Node.Name, back.Node.Name)

@@ -127,14 +127,7 @@ spec:
 	}
 
 	// Read back as --root: the crash loop is still what the report says about leaky.
-	unpacked := filepath.Join(t.TempDir(), "node")
-	if err := Extract(context.Background(), out, unpacked); err != nil {
-		t.Fatal(err)
-	}
-	back, err := node.NewLocal(node.LocalOptions{Root: unpacked}).Snapshot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	back, unpacked := readBack(t, out)
 	got := diagnose.Analyze(back, diagnose.Options{})
 	podKinds := func(r *diagnose.Report) string {
 		for _, p := range r.Pods {
