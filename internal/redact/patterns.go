@@ -67,6 +67,12 @@ var patterns = []pattern{
 		re: regexp.MustCompile(`"name"\s*:\s*"([^"\\]+)"\s*,\s*"value"\s*:\s*"((?:[^"\\]|\\.)*)"`),
 	},
 	{
+		// env vars in Go struct dumps the kubelet prints at higher verbosity:
+		// EnvVar{Name:DB_PASSWORD,Value:x,ValueFrom:nil,} and {Name:DB_PASSWORD Value:x ValueFrom:nil}.
+		kind: KindEnv, hint: "value:", group: 2, name: 1, check: envPair,
+		re: regexp.MustCompile(`\bName:([^,{}\s]+)[, ]Value:([^,{}\s]*)`),
+	},
+	{
 		// password=x, "token":"x", client_secret: x, --token=x
 		// A quoted key with an unquoted number ("burstTokens":10) is a JSON number, not a secret:
 		// replacing it would also break the JSON.

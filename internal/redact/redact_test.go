@@ -58,6 +58,8 @@ func TestLog(t *testing.T) {
 		{"pem body in evidence", "stderr: MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu", []string{"MIIBOgIBAAJBAKj34"}, []string{"stderr: [REDACTED-"}, KindBase64},
 		{"container id kept", "3f49c9fda8427320b68d79cc9d8180ec5d57007ed06e6a37ca6408f005e3b8b7", nil, []string{"3f49c9fda8427320b68d79cc9d8180ec5d57007ed06e6a37ca6408f005e3b8b7"}, ""},
 		{"long word kept", "Supercalifragilisticexpialidocious-and-more-words", nil, []string{"Supercalifragilistic"}, ""},
+		{"go struct env", `Container{Name:app,Env:[]EnvVar{EnvVar{Name:DB_PASSWORD,Value:pw-struct-1,ValueFrom:nil,},EnvVar{Name:MODE,Value:fast,}}`, []string{"pw-struct-1"}, []string{"Value:fast", "Name:DB_PASSWORD,Value:[REDACTED-"}, KindEnv},
+		{"go struct env spaces", `{Name:API_TOKEN Value:tok-struct-2 ValueFrom:nil}`, []string{"tok-struct-2"}, []string{"ValueFrom:nil"}, KindEnv},
 		{"json number kept", `{"msg":"rate","burstTokens":10,"qps":100}`, nil, []string{`"burstTokens":10`}, ""},
 		{"numeric password", `login password=123456 ok`, []string{"123456"}, []string{"ok"}, KindKeyValue},
 		{"kubelet flag", `{"msg":"FLAG: --storage-driver-password=\"root\"","v":1}`, []string{`root`}, []string{`--storage-driver-password=\"[REDACTED-`}, KindKeyValue},
