@@ -31,7 +31,7 @@ const (
 	DefaultRefreshInterval = 2 * time.Second
 	DefaultDebounce        = 5 * time.Millisecond
 	DefaultFullRefresh     = time.Minute
-	DefaultMinRefreshGap   = 200 * time.Millisecond
+	DefaultMinRefreshGap   = time.Second
 )
 
 // Finding is a diagnose.Finding with a stable key, the object of /v1/findings.
@@ -58,8 +58,9 @@ type Options struct {
 	// when a Trigger fires or at least every FullRefresh.
 	Probe       Probe
 	FullRefresh time.Duration
-	// MinRefreshGap spaces full reads caused by triggers (default 200ms): a burst of runtime
-	// events or kubelet records costs one read, not one per event.
+	// MinRefreshGap spaces full reads caused by triggers (default 1s): a burst of runtime
+	// events, kubelet records or manifest writes costs one read, not one per event, and leaves
+	// the CPU to the reconciler.
 	MinRefreshGap time.Duration
 	// Triggers run in the background and ask for a refresh when the node changed (CRI events,
 	// new kubelet log records).

@@ -43,6 +43,7 @@ type agentOptions struct {
 
 	refresh     time.Duration
 	fullRefresh time.Duration
+	minGap      time.Duration
 	logFormat   string
 	logLevel    string
 	memLimitMB  int
@@ -89,6 +90,7 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.StringVar(&o.podLogsDir, "pod-logs-dir", "", "pod log directory (default: the kubelet config's, else /var/log/pods)")
 	f.StringVar(&o.nodeName, "node-name", "", "node name as the kubelet knows it (default: detected)")
 	f.DurationVar(&o.refresh, "refresh", agent.DefaultRefreshInterval, "how often the runtime and manifest dir are polled for changes")
+	f.DurationVar(&o.minGap, "min-refresh-gap", agent.DefaultMinRefreshGap, "at most one full node read per this interval when changes keep coming")
 	f.DurationVar(&o.fullRefresh, "full-refresh", agent.DefaultFullRefresh, "re-read the whole node at least this often even when nothing seemed to change")
 	f.IntVar(&o.memLimitMB, "memory-limit-mb", 32, "soft Go memory limit in MiB (the GC works harder near it; 0: none; GOMEMLIMIT wins)")
 	f.StringVar(&o.logFormat, "log-format", "json", "agent log format: json or text")
@@ -167,7 +169,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		Analyze: func(s *node.Snapshot) *diagnose.Report {
 			return diagnose.Analyze(s, diagnose.Options{NodeName: o.nodeName})
 		},
-		RefreshInterval: o.refresh, FullRefresh: o.fullRefresh,
+		RefreshInterval: o.refresh, FullRefresh: o.fullRefresh, MinRefreshGap: o.minGap,
 		Probe: agent.NodeProbe(o.manifestDir, rt), Triggers: triggers,
 		HandleSIGHUP: true, Version: agentVersion, Logger: log,
 	})
