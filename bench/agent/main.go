@@ -64,6 +64,7 @@ func main() {
 }
 
 func run(o options) error {
+	loadStart := loadavg()
 	root, err := os.MkdirTemp("", "spdoc-bench-agent-")
 	if err != nil {
 		return err
@@ -214,6 +215,7 @@ func run(o options) error {
 	fmt.Fprintf(&b, "## Agent\n\n")
 	fmt.Fprintf(&b, "`go run ./bench/agent` (bench/agent/main.go) on %s, %d CPUs, %s; the agent runs as a process with %d static pods in its config; %s.\n\n",
 		hostInfo(), runtime.NumCPU(), runtime.Version(), o.pods, setup)
+	fmt.Fprintf(&b, "Machine load average (1 min) at start / end: %s / %s — other work on the machine shows up in the tails.\n\n", loadStart, loadavg())
 	fmt.Fprintf(&b, "| measurement | p50 | p99 | max | target |\n|---|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| config change → manifest on disk, changes %s apart (agent: fsnotify, parse+validate+render %d pods, atomic write), n=%d | %s | %s | %s | p99 < 50 ms |\n", o.gap, o.pods, len(paced), q(paced, 50), q(paced, 99), q(paced, 100))
 	fmt.Fprintf(&b, "| same with a 10-pod config, n=%d | %s | %s | %s | p99 < 50 ms |\n", len(pacedSmall), q(pacedSmall, 50), q(pacedSmall, 99), q(pacedSmall, 100))
@@ -402,6 +404,17 @@ func writeSection(path, section string) error {
 		s = s[:start] + section + s[end:]
 	}
 	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func poll(timeout time.Duration, cond func() bool) error {
