@@ -131,6 +131,7 @@ func (m *manifest) walkDocuments() bool {
 			return false
 		}
 		m.walk(&doc, "")
+		m.lineComments(&doc, map[*yaml.Node]bool{})
 	}
 }
 
@@ -384,6 +385,32 @@ func (m *manifest) block(n *yaml.Node, fn func(string) string) {
 			s := m.lineStart[l] + indent
 			m.edits = append(m.edits, edit{start: s, end: s + len(content), repl: repl})
 		}
+	}
+}
+
+// lineComments redacts end-of-line comments ("key: v  # token=…") as text; full-line comments
+// are left to comments.
+func (m *manifest) lineComments(n *yaml.Node, seen map[*yaml.Node]bool) {
+	if n == nil || seen[n] {
+		return
+	}
+	seen[n] = true
+	if c := n.LineComment; c != "" && !strings.Contains(c, "\n") && n.Line >= 1 {
+		for l := n.Line - 1; l < len(m.lineStart) && l <= n.Line+1; l++ {
+			text := m.line(l)
+			i := strings.LastIndex(text, c)
+			if i < 0 || m.blockLines[l] || strings.HasPrefix(strings.TrimSpace(text), "#") {
+				continue
+			}
+			if repl := m.r.Log(c); repl != c {
+				s := m.lineStart[l] + i
+				m.edits = append(m.edits, edit{start: s, end: s + len(c), repl: repl})
+			}
+			break
+		}
+	}
+	for _, c := range n.Content {
+		m.lineComments(c, seen)
 	}
 }
 

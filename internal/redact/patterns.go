@@ -77,7 +77,7 @@ var patterns = []pattern{
 		// A quoted key with an unquoted number ("burstTokens":10) is a JSON number, not a secret:
 		// replacing it would also break the JSON.
 		kind: KindKeyValue, group: 4, name: 1, check: strongOnly, keyQuote: 2, valueQuote: 3, needAny: "=:", hints: strongHints,
-		re: regexp.MustCompile(`([A-Za-z0-9_.\-]+)(\\?["']?)\s*[=:]\s*(\\?["']?)([^\s"'&,;{}()\[\]\\][^\s"'&,;})\]\\]*)`),
+		re: regexp.MustCompile(`([A-Za-z0-9_.\-]+)(\\?["']?)\s*[=:]\s*(\\?["']?)([^\s"'&,;{}()\[\]\\:=][^\s"'&,;})\]\\]*)`),
 	},
 	{
 		// --token xyz, --password xyz (flag and value as separate words)

@@ -331,11 +331,13 @@ spec:
     - name: MULTI_PLAIN_PASSWORD
       value: first-0011
         second-0012
+    - name: COMMENTED
+      value: plain # was token=cmt-0014
 # old: password=cmt-0013
 `
 
 var manifestCanaries = []string{"ann-0001", "pw-0002", "tok-0003", "cs-0004", "bt-000000005", "pw-0006", "tok-0007", "MIIEvQIBADANBgkqhkiG9w0B",
-	"MIIBszCCAV2gAwIBAgIUJ8D", "pw-0008", "folded-0009", "continued-0010", "first-0011", "second-0012", "cmt-0013"}
+	"MIIBszCCAV2gAwIBAgIUJ8D", "pw-0008", "folded-0009", "continued-0010", "first-0011", "second-0012", "cmt-0013", "cmt-0014"}
 
 func TestManifest(t *testing.T) {
 	r := newTest().In("etc/kubernetes/manifests/web.yaml")
