@@ -166,6 +166,9 @@ func Write(ctx context.Context, path string, c node.Client, opts Options) (*Resu
 	if path == "" {
 		return nil, errors.New("bundle path is empty")
 	}
+	if c == nil {
+		return nil, errors.New("bundle: no node client")
+	}
 	col := &collector{ctx: ctx, c: c, opts: opts}
 	if err := col.collect(); err != nil {
 		return nil, err

@@ -608,3 +608,35 @@ func TestWriteKeepsRedactKey(t *testing.T) {
 		t.Errorf("an explicit key was not used: want token %s", want)
 	}
 }
+
+// snapshotFails is a node that cannot be read at all.
+type snapshotFails struct {
+	node.Client
+	err error
+}
+
+func (s snapshotFails) Snapshot(context.Context) (*node.Snapshot, error) { return nil, s.err }
+
+func TestNothingReadable(t *testing.T) {
+	root := layNode(t)
+	for _, tc := range []struct {
+		name   string
+		client node.Client
+		want   string
+	}{
+		{"snapshot error", snapshotFails{localClient(root), errors.New("agent unreachable")}, "agent unreachable"},
+		{"nil snapshot", snapshotFails{localClient(root), nil}, "no snapshot"},
+		{"no client", nil, "no node client"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, err := Write(context.Background(), filepath.Join(dir, "b.tar.gz"), tc.client, testOptions(root))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Write: %v, want an error with %q", err, tc.want)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				t.Errorf("files left: %v", ents)
+			}
+		})
+	}
+}

@@ -95,8 +95,11 @@ func (col *collector) collect() error {
 	snap := col.opts.Snapshot
 	if snap == nil {
 		got, ok := source(col, "snapshot", col.c.Snapshot)
-		if !ok || got == nil {
+		if !ok {
 			return fmt.Errorf("reading the node (%s): %s", col.c.Describe(), col.errs[len(col.errs)-1].Error)
+		}
+		if got == nil {
+			return fmt.Errorf("reading the node (%s): no snapshot", col.c.Describe())
 		}
 		snap = got
 	}
