@@ -423,6 +423,24 @@ func readBack(t *testing.T, bundlePath string) (*node.Snapshot, string) {
 	return back, unpacked
 }
 
+// titles lists every finding title of a report (the node root removed), sorted.
+func titles(r *diagnose.Report, root string) []string {
+	var out []string
+	add := func(fs []diagnose.Finding) {
+		for _, f := range fs {
+			out = append(out, strings.ReplaceAll(string(f.Kind)+": "+f.Title, root, "<root>"))
+		}
+	}
+	for _, p := range r.Pods {
+		add(p.Findings)
+	}
+	for _, f := range r.Files {
+		add(f.Findings)
+	}
+	sort.Strings(out)
+	return out
+}
+
 func TestRoundTrip(t *testing.T) {
 	for _, tc := range []struct{ name, root string }{
 		{"planted", ""},
@@ -453,6 +471,12 @@ func TestRoundTrip(t *testing.T) {
 			got := diagnose.Analyze(back, diagnose.Options{})
 			if back.Node.Name != orig.Node.Name {
 				t.Errorf("node name %q → %q", orig.Node.Name, back.Node.Name)
+			}
+			// Titles carry the manifest line numbers of validation and parse errors: the
+			// redacted copies must keep them.
+			wt, gt := titles(want, root), titles(got, back.Paths.Root)
+			if strings.Join(wt, "\n") != strings.Join(gt, "\n") {
+				t.Errorf("finding titles differ after the round trip:\n%s\n---\n%s", strings.Join(wt, "\n"), strings.Join(gt, "\n"))
 			}
 			wk, gk := kinds(want), kinds(got)
 			if len(wk) == 0 {
