@@ -341,7 +341,7 @@ func (n *Node) setupContainerd(ctx context.Context, suffix string) error {
 	if n.opts.CNI {
 		h := fnv.New32a()
 		h.Write([]byte(suffix))
-		subnet := 1 + int(h.Sum32()%250)
+		subnet := freeSubnet(1 + int(h.Sum32()%250))
 		n.bridge = "spdoc" + suffix // 13 bytes, within IFNAMSIZ
 		conf := cniConflist(n.bridge, subnet, filepath.Join(n.Root, "var/lib/cni"))
 		if err := os.WriteFile(filepath.Join(n.Root, cniConfFile), []byte(conf), 0o644); err != nil {
@@ -366,6 +366,23 @@ func (n *Node) setupContainerd(ctx context.Context, suffix string) error {
 		return fmt.Errorf("writing containerd config: %w", err)
 	}
 	return nil
+}
+
+// freeSubnet returns the first X from start (wrapping within 1..250) such that no interface on
+// the machine has an address in 10.244.X.0/24, so concurrent CNI nodes get distinct bridges'
+// subnets; start itself when `ip` is not available.
+func freeSubnet(start int) int {
+	out, err := exec.Command("ip", "-o", "-4", "addr", "show").Output()
+	if err != nil {
+		return start
+	}
+	for i := 0; i < 250; i++ {
+		x := 1 + (start-1+i)%250
+		if !strings.Contains(string(out), fmt.Sprintf(" 10.244.%d.", x)) {
+			return x
+		}
+	}
+	return start
 }
 
 // overlaySupported tries an overlay mount under dir.
@@ -575,7 +592,23 @@ func (n *Node) kubeletConfiguration(port, readOnlyPort, healthzPort int) map[str
 	}
 }
 
+// startKubelet starts the kubelet on free ports; when another process took one of them between
+// the check and the kubelet's bind, it tries again with new ports.
 func (n *Node) startKubelet() error {
+	for attempt := 1; ; attempt++ {
+		err := n.startKubeletOnce()
+		if err == nil || attempt == 3 || n.KubeletRunning() ||
+			!strings.Contains(tailFile(n.KubeletLog, 50), "address already in use") {
+			return err
+		}
+		n.logf("testnode %s: kubelet port taken, retrying: %v", n.NodeName, err)
+		n.mu.Lock()
+		n.kubelet = nil
+		n.mu.Unlock()
+	}
+}
+
+func (n *Node) startKubeletOnce() error {
 	var ports [3]int
 	for i := range ports {
 		p, err := freePort()

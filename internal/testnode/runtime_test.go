@@ -2,6 +2,7 @@ package testnode
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,6 +116,22 @@ func TestUnescapeMount(t *testing.T) {
 	} {
 		if got := unescapeMount(in); got != want {
 			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFreeSubnetIsUnusedAndInRange(t *testing.T) {
+	out, err := exec.Command("ip", "-o", "-4", "addr", "show").Output()
+	if err != nil {
+		t.Fatalf("needs iproute2 (hack/setup-node.sh): %v", err)
+	}
+	for _, start := range []int{1, 17, 250} {
+		x := freeSubnet(start)
+		if x < 1 || x > 250 {
+			t.Errorf("freeSubnet(%d) = %d, out of 1..250", start, x)
+		}
+		if strings.Contains(string(out), fmt.Sprintf(" 10.244.%d.", x)) {
+			t.Errorf("freeSubnet(%d) = %d, which an interface already uses", start, x)
 		}
 	}
 }
