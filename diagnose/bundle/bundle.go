@@ -47,6 +47,7 @@ const (
 	DefaultContainerLogsTotalBytes = 64 << 20
 	DefaultFileMaxBytes            = 4 << 20
 	DefaultSourceTimeout           = 30 * time.Second
+	DefaultTotalTimeout            = 5 * time.Minute
 	DefaultAgentConfig             = "/etc/spdoc/pods.yaml"
 )
 
@@ -88,6 +89,9 @@ type Options struct {
 	// SourceTimeout bounds each source (the snapshot, the kubelet log, each container log, each
 	// file); a source that times out is recorded and the rest is still collected (default 30s).
 	SourceTimeout time.Duration
+	// TotalTimeout bounds the whole collection (default 5m): sources not read by then are
+	// recorded as failed and the bundle is written with the rest.
+	TotalTimeout time.Duration
 	// AgentConfig is the spdoc agent config copied to etc/spdoc/pods.yaml when it exists
 	// (default /etc/spdoc/pods.yaml, under the snapshot's root for a copied node).
 	AgentConfig string
@@ -123,6 +127,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SourceTimeout <= 0 {
 		o.SourceTimeout = DefaultSourceTimeout
+	}
+	if o.TotalTimeout <= 0 {
+		o.TotalTimeout = DefaultTotalTimeout
 	}
 	if o.AgentConfig == "" {
 		o.AgentConfig = DefaultAgentConfig
@@ -169,7 +176,9 @@ func Write(ctx context.Context, path string, c node.Client, opts Options) (*Resu
 	if c == nil {
 		return nil, errors.New("bundle: no node client")
 	}
-	col := &collector{ctx: ctx, c: c, opts: opts}
+	srcCtx, cancel := context.WithTimeout(ctx, opts.TotalTimeout)
+	defer cancel()
+	col := &collector{ctx: srcCtx, c: c, opts: opts}
 	if err := col.collect(); err != nil {
 		return nil, err
 	}

@@ -532,6 +532,7 @@ func TestFailingSource(t *testing.T) {
 		{"kubelet log fails", failingLog{localClient(root)}, nil, "kubelet-log"},
 		{"kubelet log is a dir", localClient(badRoot), nil, "kubelet-log"},
 		{"container logs hang", stuckLogs{localClient(root), release}, func(o *Options) { o.SourceTimeout = 50 * time.Millisecond }, "container-log default/web-node1/app"},
+		{"whole collection too slow", stuckLogs{localClient(root), release}, func(o *Options) { o.SourceTimeout, o.TotalTimeout = time.Hour, 50*time.Millisecond }, "container-log default/web-node1/app"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := testOptions(root)

@@ -45,7 +45,7 @@ type rawFile struct {
 
 // collector gathers everything unredacted first: the redaction key is derived from all of it.
 type collector struct {
-	ctx  context.Context
+	ctx  context.Context // the caller's context bounded by Options.TotalTimeout
 	c    node.Client
 	opts Options
 
@@ -85,7 +85,11 @@ func source[T any](col *collector, name string, fn func(ctx context.Context) (T,
 		}
 		return r.v, true
 	case <-ctx.Done():
-		col.fail(name, fmt.Errorf("gave up after %s: %w", col.opts.SourceTimeout, ctx.Err()))
+		if col.ctx.Err() != nil {
+			col.fail(name, fmt.Errorf("not read: the bundle's %s were up: %w", col.opts.TotalTimeout, ctx.Err()))
+		} else {
+			col.fail(name, fmt.Errorf("gave up after %s: %w", col.opts.SourceTimeout, ctx.Err()))
+		}
 		var zero T
 		return zero, false
 	}
