@@ -523,6 +523,10 @@ func TestFailingSource(t *testing.T) {
 
 	release := make(chan struct{})
 	defer close(release)
+	snap, err := localClient(root).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name   string
 		client node.Client
@@ -531,8 +535,14 @@ func TestFailingSource(t *testing.T) {
 	}{
 		{"kubelet log fails", failingLog{localClient(root)}, nil, "kubelet-log"},
 		{"kubelet log is a dir", localClient(badRoot), nil, "kubelet-log"},
-		{"container logs hang", stuckLogs{localClient(root), release}, func(o *Options) { o.SourceTimeout = 50 * time.Millisecond }, "container-log default/web-node1/app"},
-		{"whole collection too slow", stuckLogs{localClient(root), release}, func(o *Options) { o.SourceTimeout, o.TotalTimeout = time.Hour, 50*time.Millisecond }, "container-log default/web-node1/app"},
+		// The snapshot is taken beforehand so only the hanging logs meet the timeouts, which are
+		// generous enough for a loaded CI machine to read the small files in time.
+		{"container logs hang", stuckLogs{localClient(root), release}, func(o *Options) {
+			o.Snapshot, o.SourceTimeout = snap, 500*time.Millisecond
+		}, "container-log default/web-node1/app"},
+		{"whole collection too slow", stuckLogs{localClient(root), release}, func(o *Options) {
+			o.Snapshot, o.SourceTimeout, o.TotalTimeout = snap, time.Hour, 2*time.Second
+		}, "container-log default/web-node1/app"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := testOptions(root)
