@@ -160,6 +160,22 @@ func TestRootKubeletTUIFixInEditor(t *testing.T) {
 	took = s.waitScreen(2*time.Minute, "the pod Running again", regexp.MustCompile(`(?m)^│> Running\s+default-web`))
 	t.Logf("Running again %s after the edit", took.Round(time.Millisecond))
 
+	// The full report, saved as markdown for a ticket in the working directory.
+	s.keys("d")
+	s.waitScreen(30*time.Second, "the diagnose view", regexp.MustCompile(`diagnose · node `+regexp.QuoteMeta(n.NodeName)))
+	s.keys("S")
+	s.waitScreen(30*time.Second, "the report saved", regexp.MustCompile(`saved the report as markdown to `+regexp.QuoteMeta(dir)))
+	reports, _ := filepath.Glob(filepath.Join(dir, "spdoc-report-"+n.NodeName+"-*.md"))
+	if len(reports) != 1 {
+		t.Fatalf("reports in %s: %v", dir, reports)
+	}
+	md, err := os.ReadFile(reports[0])
+	if err != nil || !strings.Contains(string(md), "default/web") {
+		t.Errorf("markdown report (%v):\n%s", err, md)
+	}
+	s.keys("Escape")
+	s.waitScreen(10*time.Second, "back on the pod list", regexp.MustCompile(`static pods \(1\)`))
+
 	s.keys("q")
 	s.waitScreen(10*time.Second, "spdoc to quit", regexp.MustCompile(`spdoc exited with status 0`))
 }
