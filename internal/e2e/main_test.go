@@ -236,6 +236,20 @@ func hasFinding(kind diagnose.Kind, file, pod string, exit *int32, contains ...s
 	}
 }
 
+// evidenceHas expects a finding of kind about file/pod with an evidence line containing line.
+func evidenceHas(kind diagnose.Kind, file, pod, line string) expectation {
+	return func(r *diagnose.Report) string {
+		for _, f := range find(r, kind, file, pod) {
+			for _, e := range f.Evidence {
+				if strings.Contains(e.Line, line) {
+					return ""
+				}
+			}
+		}
+		return fmt.Sprintf("no %s finding about %q/%q has evidence %q", kind, file, pod, line)
+	}
+}
+
 // healthy expects the pod Running/Ready with no current error finding.
 func healthy(pod string) expectation {
 	return func(r *diagnose.Report) string {

@@ -55,7 +55,9 @@ func TestRootKubeletBrokenNode(t *testing.T) {
 		{"YAML syntax error with line", hasFinding(diagnose.KindManifestUnparseable, "yaml-error.yaml", "", nil, "line 5")},
 		{"missing image with pull policy Never", hasFinding(diagnose.KindImageNotPresent, "missing-image.yaml", "missing-image", nil)},
 		{"unpullable image", hasFinding(diagnose.KindImagePullFailed, "unpullable.yaml", "unpullable", nil)},
-		{"container exiting 3", hasFinding(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", int32p(3), crashLine)},
+		{"container exiting 3", all(
+			hasFinding(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", int32p(3)),
+			evidenceHas(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", crashLine))},
 		{"missing hostPath Directory", hasFinding(diagnose.KindVolumeMountFailed, "missing-hostpath.yaml", "missing-hostpath", nil)},
 		{"pod network without CNI", hasFinding(diagnose.KindNetworkNotReady, "no-cni.yaml", "no-cni", nil)},
 		{"failing liveness probe", hasFinding(diagnose.KindProbeFailed, "liveness.yaml", "liveness", nil)},
@@ -203,5 +205,6 @@ func TestRootKubeletTextLog(t *testing.T) {
 	waitReport(t, n, 2*time.Minute, "text-log findings", all(
 		healthy("healthy"),
 		hasFinding(diagnose.KindManifestInvalid, "invalid.yaml", "", nil, "spec.containers"),
-		hasFinding(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", int32p(3), crashLine)))
+		hasFinding(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", int32p(3)),
+		evidenceHas(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", crashLine)))
 }
