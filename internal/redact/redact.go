@@ -336,7 +336,8 @@ func (r *Redactor) inline(s string) (string, bool) {
 		}
 	}
 	if i := blobAt(s); i >= 0 {
-		s = s[:i] + r.redact(KindBase64, strings.TrimSpace(s[i:]))
+		end := len(strings.TrimRight(s, " \t\r"))
+		s = s[:i] + r.redact(KindBase64, s[i:end]) + s[end:]
 	}
 	for _, re := range r.s.extra {
 		s = replaceGroup(re, s, func(v string) string { return r.redact(KindPattern, v) })
