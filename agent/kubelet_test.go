@@ -8,13 +8,16 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/api"
+	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/podlog"
 	"github.com/spdoc/spdoc/internal/testnode"
 )
 
@@ -180,6 +183,24 @@ func TestRootKubeletAgent(t *testing.T) {
 	// 3. a valid change rolls the pod.
 	writeConfig(agentPod("web", "v3", testnode.BusyboxImage))
 	waitReady("web Ready with the new manifest", "v3")
+
+	// Container and kubelet logs through the API (NDJSON streams).
+	n.WaitFor(t, 30*time.Second, "container log line of the new pod via /v1/logs", func() (bool, string) {
+		var got []string
+		err := reader.ContainerLog(ctx, node.LogRequest{Namespace: "default", Pod: "web", Tail: 10}, func(l podlog.Line) error {
+			got = append(got, l.Msg)
+			return nil
+		})
+		return err == nil && slices.Contains(got, "web v3"), fmt.Sprintf("lines %q, err %v", got, err)
+	})
+	n.WaitFor(t, 30*time.Second, "kubelet records about the pod via /v1/kubeletlog", func() (bool, string) {
+		k := 0
+		err := reader.KubeletLog(ctx, node.KubeletLogRequest{Namespace: "default", Pod: "web", Tail: 20}, func(kubeletlog.Record) error {
+			k++
+			return nil
+		})
+		return err == nil && k > 0, fmt.Sprintf("%d records, err %v", k, err)
+	})
 
 	// 4. containerd restarted → status recovers by itself.
 	if err := n.StopContainerd(); err != nil {
