@@ -26,6 +26,13 @@ func buildSpdoc(t *testing.T) string {
 	return bin
 }
 
+// tuiCommand is the shell command that runs `spdoc tui` on node n in dir (where saved files go),
+// with NO_COLOR and extra environment assignments.
+func tuiCommand(bin string, n *testnode.Node, dir string, env ...string) string {
+	return fmt.Sprintf("cd %s && env NO_COLOR=1 %s %s tui --manifests %s --pod-logs-dir %s --kubelet-log %s --kubelet-config %s --runtime-endpoint %s --node-name %s --refresh 1s",
+		dir, strings.Join(env, " "), bin, n.ManifestDir, n.PodLogsDir, n.KubeletLog, n.KubeletConfig, n.RuntimeEndpoint, n.NodeName)
+}
+
 // tmuxSession is spdoc running in a detached tmux session on its own server socket, so the test
 // touches no other tmux user's sessions.
 type tmuxSession struct {
@@ -107,9 +114,7 @@ func TestRootKubeletTUIFixInEditor(t *testing.T) {
 	if err := os.WriteFile(editor, []byte("#!/bin/sh\ncp "+fixed+" \"$1\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := fmt.Sprintf("cd %s && env NO_COLOR=1 EDITOR=%s %s tui --manifests %s --pod-logs-dir %s --kubelet-log %s --kubelet-config %s --runtime-endpoint %s --node-name %s --refresh 1s",
-		dir, editor, bin, n.ManifestDir, n.PodLogsDir, n.KubeletLog, n.KubeletConfig, n.RuntimeEndpoint, n.NodeName)
-	s := startTmux(t, n.NodeName, 200, 50, cmd)
+	s := startTmux(t, n.NodeName, 200, 50, tuiCommand(bin, n, dir, "EDITOR="+editor))
 
 	took := s.waitScreen(2*time.Minute, "the pod Running in the list", regexp.MustCompile(`(?m)^│> Running\s+default-web`))
 	t.Logf("Running after %s", took.Round(time.Millisecond))
@@ -188,9 +193,7 @@ func TestRootKubeletTUIRuntimeRestart(t *testing.T) {
 	if err := n.WriteManifest("web.yaml", testnode.HealthyPod("web")); err != nil {
 		t.Fatal(err)
 	}
-	cmd := fmt.Sprintf("cd %s && env NO_COLOR=1 %s tui --manifests %s --pod-logs-dir %s --kubelet-log %s --kubelet-config %s --runtime-endpoint %s --node-name %s --refresh 1s",
-		t.TempDir(), bin, n.ManifestDir, n.PodLogsDir, n.KubeletLog, n.KubeletConfig, n.RuntimeEndpoint, n.NodeName)
-	s := startTmux(t, n.NodeName, 200, 50, cmd)
+	s := startTmux(t, n.NodeName, 200, 50, tuiCommand(bin, n, t.TempDir()))
 	s.waitScreen(2*time.Minute, "the pod Running", regexp.MustCompile(`(?m)^│> Running\s+default-web`))
 
 	if err := n.StopContainerd(); err != nil {
