@@ -189,7 +189,9 @@ func Analyze(s *node.Snapshot, opts Options) *Report {
 	}
 	// "container runtime is down" in the log, but containers started or died after it: it was a
 	// passing stall (a slow node), not the state now.
-	if b := a.node.find(KindRuntimeUnreachable); b != nil && len(b.pre) == 0 && !b.last.IsZero() && a.lastActivity.After(b.last) {
+	// The same when the runtime answered this very snapshot: the outage in the log is over.
+	if b := a.node.find(KindRuntimeUnreachable); b != nil && len(b.pre) == 0 && !b.last.IsZero() &&
+		(a.lastActivity.After(b.last) || (s.Runtime != nil && s.Runtime.Reachable)) {
 		b.f.History, b.f.Severity = true, SeverityInfo
 	}
 	return a.report()

@@ -497,6 +497,15 @@ func TestAnalyzeRules(t *testing.T) {
 			},
 		},
 		{
+			name: "runtime was down but answers now: the outage is history",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
+					container(uidWeb, "app", cidWeb, "CONTAINER_RUNNING", 0, 0, "", 1)
+				f.log(5, `{"ts":%T,"caller":"kubelet/kubelet.go:2898","msg":"Skipping pod synchronization","err":"container runtime is down"}`)
+			},
+			want: map[string][]string{"node": {"RuntimeUnreachable/history"}, "state:default-web": {"Running"}},
+		},
+		{
 			name:     "kubelet not running",
 			build:    func(f *fixture) { f.s.Kubelet = &node.KubeletState{Checked: true} },
 			want:     map[string][]string{"node": {"KubeletNotRunning"}},
