@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"sort"
 	"sync"
 	"time"
@@ -168,4 +170,53 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// JournalFollower follows the kubelet's journald unit (`journalctl -u UNIT -o cat -f -n 0`,
+// the kubelet's own lines) and fires on every line diagnosis cares about. journalctl is looked
+// up in PATH; when it exits (journald restarted, unit renamed) it is started again after retry.
+func JournalFollower(unit string, retry time.Duration, log *slog.Logger) Trigger {
+	if unit == "" {
+		unit = "kubelet"
+	}
+	return func(ctx context.Context, fire func()) {
+		for ctx.Err() == nil {
+			err := followJournal(ctx, unit, fire)
+			if ctx.Err() != nil {
+				return
+			}
+			log.Debug("following the kubelet journal, retrying", "unit", unit, "err", err, "in", retry)
+			if !sleepCtx(ctx, retry) {
+				return
+			}
+		}
+	}
+}
+
+func followJournal(ctx context.Context, unit string, fire func()) error {
+	bin, err := exec.LookPath("journalctl")
+	if err != nil {
+		return fmt.Errorf("journalctl not found: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, bin, "-u", unit, "-o", "cat", "-f", "-n", "0", "--no-pager")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting journalctl: %w", err)
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		if kubeletlog.Interesting(sc.Bytes()) {
+			fire()
+		}
+	}
+	scanErr := sc.Err()
+	waitErr := cmd.Wait()
+	if scanErr != nil {
+		return scanErr
+	}
+	return waitErr
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -160,7 +161,22 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	if rt != nil {
 		triggers = append(triggers, agent.RuntimeEvents(rt, log))
 	}
-	if o.kubeletLog != "" && o.kubeletLog != node.KubeletLogJournal && o.kubeletLog != node.KubeletLogStdin {
+	switch o.kubeletLog {
+	case node.KubeletLogStdin:
+		return errors.New("--kubelet-log -: the agent follows its sources, stdin cannot be one; give a file or journal")
+	case node.KubeletLogJournal:
+		triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log))
+	case node.KubeletLogAuto:
+		// Like the snapshot's detection: journald on systemd nodes, else the usual files.
+		if _, err := exec.LookPath("journalctl"); err == nil {
+			triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log))
+		}
+		for _, f := range []string{"/var/log/kubelet.log", "/var/log/kubelet/kubelet.log"} {
+			if _, err := os.Stat(f); err == nil {
+				triggers = append(triggers, agent.KubeletLogFollower(f, 5*time.Second, log))
+			}
+		}
+	default:
 		triggers = append(triggers, agent.KubeletLogFollower(o.kubeletLog, 5*time.Second, log))
 	}
 	a, err := agent.New(agent.Options{
