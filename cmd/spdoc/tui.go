@@ -71,7 +71,13 @@ On the live node by default (no agent needed); --agent reads a remote spdoc agen
 }
 
 // Complete picks the editor ($VISUAL, then $EDITOR) and the directory saved files go to.
-func (o *tuiOptions) Complete(_ *cobra.Command, _ []string) error {
+// On a live node the TUI re-reads the node every --refresh, so unless --since is given it reads
+// the last hour of the kubelet log (a seek, not a scan) rather than a possibly huge whole file;
+// the kubelet repeats every current problem well within that window.
+func (o *tuiOptions) Complete(cmd *cobra.Command, _ []string) error {
+	if o.node.root == "" && !cmd.Flags().Changed("since") {
+		o.node.since = time.Hour
+	}
 	for _, v := range []string{"VISUAL", "EDITOR"} {
 		if e := os.Getenv(v); e != "" {
 			o.editor = e
