@@ -44,7 +44,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "capture: -out DIR is required")
 		os.Exit(2)
 	}
-	if err := run(*out, *format, *nodeName, *timeout, *maxFile); err != nil {
+	if _, err := run(*out, *format, *nodeName, *timeout, *maxFile); err != nil {
 		fmt.Fprintln(os.Stderr, "capture:", err)
 		os.Exit(1)
 	}
@@ -60,11 +60,12 @@ type check struct {
 	readyPod string
 }
 
-func run(out, format, nodeName string, timeout time.Duration, maxFile int64) error {
+// run captures a node into out and returns the temp root the node ran under (gone by then).
+func run(out, format, nodeName string, timeout time.Duration, maxFile int64) (string, error) {
 	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
 	n, err := testnode.New(context.Background(), testnode.Options{LogFormat: format, NodeName: nodeName, Logf: logf})
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer func() {
 		if err := n.Close(); err != nil {
@@ -94,12 +95,12 @@ func run(out, format, nodeName string, timeout time.Duration, maxFile int64) err
 	sort.Strings(names)
 	for _, name := range names {
 		if err := n.WriteManifest(name, files[name]); err != nil {
-			return err
+			return n.Root, err
 		}
 	}
 	// A careless writer: the kubelet may read this file half-written.
 	if err := n.WriteManifestNonAtomic("late.yaml", testnode.HealthyPod("late"), 1500*time.Millisecond); err != nil {
-		return err
+		return n.Root, err
 	}
 
 	if err := waitAll(n, timeout, logf, []check{
@@ -108,10 +109,10 @@ func run(out, format, nodeName string, timeout time.Duration, maxFile int64) err
 		{desc: "late pod ready", readyPod: "late"},
 		{desc: "backup file pod ready", readyPod: "old-sidecar"},
 	}); err != nil {
-		return err
+		return n.Root, err
 	}
 	if err := n.WriteManifest("edited.yaml", testnode.InvalidImagePod("edited")); err != nil {
-		return err
+		return n.Root, err
 	}
 	if err := waitAll(n, timeout, logf, []check{
 		{desc: "invalid manifest", line: []string{"invalid.yaml", "spec.containers: Required value"}},
@@ -126,9 +127,9 @@ func run(out, format, nodeName string, timeout time.Duration, maxFile int64) err
 		{desc: "edited manifest rejected", line: []string{"edited.yaml", "spec.containers[0].image: Required value"}},
 		{desc: "edited pod killed", line: []string{"edited", "Killing container"}},
 	}); err != nil {
-		return err
+		return n.Root, err
 	}
-	return copyNode(n, out, maxFile)
+	return n.Root, copyNode(n, out, maxFile)
 }
 
 // waitAll polls the kubelet log and /pods until every check holds.
