@@ -65,6 +65,11 @@ type Reconciler struct {
 	// rendered caches the last render per pod ID, keyed by the pod's JSON, so an unchanged pod
 	// of a big config is not rendered again.
 	rendered map[string]renderCache
+	// loaded is the last config that parsed, by content hash.
+	loaded struct {
+		sum  [32]byte
+		pods []*staticpod.StaticPod
+	}
 	// onDisk remembers what this reconciler wrote (content hash and file identity), so an
 	// unchanged manifest is recognised by a stat instead of reading it back.
 	onDisk map[string]diskState
@@ -182,7 +187,17 @@ func (r *Reconciler) applyLocked(data []byte) *api.ApplyResult {
 	cfg := r.opts.ConfigPath
 	res := &api.ApplyResult{Config: cfg}
 
-	pods, err := r.opts.Codec.Load(cfg, data)
+	// Editors and config management often touch a file several times per change: the same
+	// bytes are not parsed again (the loaded pods are never modified, so they can be reused).
+	sum := sha256.Sum256(data)
+	pods := r.loaded.pods
+	var err error
+	if r.loaded.sum != sum || r.loaded.pods == nil {
+		pods, err = r.opts.Codec.Load(cfg, data)
+		if err == nil {
+			r.loaded.sum, r.loaded.pods = sum, pods
+		}
+	}
 	if err != nil {
 		res.ParseError = err.Error()
 		line := errLine(err)
