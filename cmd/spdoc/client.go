@@ -27,7 +27,13 @@ type nodeFlags struct {
 	since            time.Duration
 	logTail          int
 	maxRecords       int
+
+	// agent is registered only by commands that fan out over agents (AddAgentFlags).
+	agent agentFlags
 }
+
+// AddAgentFlags registers --agent and its credentials (get, containers, logs, diagnose).
+func (f *nodeFlags) AddAgentFlags(fs *pflag.FlagSet) { f.agent.AddFlags(fs) }
 
 // AddFlags registers the node source flags on fs.
 func (f *nodeFlags) AddFlags(fs *pflag.FlagSet) {
@@ -47,6 +53,9 @@ func (f *nodeFlags) AddFlags(fs *pflag.FlagSet) {
 
 // Validate checks the flag values that can be checked without touching the node.
 func (f *nodeFlags) Validate() error {
+	if len(f.agent.targets) > 0 && f.root != "" {
+		return errors.New("--agent and --root name two different sources: pick one")
+	}
 	if f.since < 0 {
 		return fmt.Errorf("--since %s: must not be negative", f.since)
 	}

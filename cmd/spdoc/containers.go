@@ -25,6 +25,7 @@ type containersOptions struct {
 	static bool
 
 	stdout io.Writer
+	stderr io.Writer
 }
 
 func newContainersCmd() *cobra.Command {
@@ -36,7 +37,8 @@ func newContainersCmd() *cobra.Command {
 talosctl containers --kubernetes: IDs are <namespace>/<pod>:<container>:<short container id>.
 With --root it shows the runtime state captured in DIR/runtime.json.`,
 		Example: `  spdoc containers
-  spdoc containers --static -o json`,
+  spdoc containers --static -o json
+  spdoc containers --agent unix:///run/spdoc/agent.sock`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -49,6 +51,7 @@ With --root it shows the runtime state captured in DIR/runtime.json.`,
 		},
 	}
 	o.node.AddFlags(cmd.Flags())
+	o.node.AddAgentFlags(cmd.Flags())
 	_ = cmd.Flags().MarkHidden("log-tail")    // not used by this command
 	_ = cmd.Flags().MarkHidden("max-records") // not used by this command
 	_ = cmd.Flags().MarkHidden("since")       // not used by this command
@@ -59,7 +62,7 @@ With --root it shows the runtime state captured in DIR/runtime.json.`,
 }
 
 func (o *containersOptions) Complete(cmd *cobra.Command, _ []string) error {
-	o.stdout = cmd.OutOrStdout()
+	o.stdout, o.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 	return nil
 }
 
@@ -82,25 +85,40 @@ type podContainers struct {
 
 func (o *containersOptions) Run(ctx context.Context) error {
 	o.node.logTail = 0 // no container log tails needed
-	client, err := o.node.Client(ctx)
+	targets, err := o.node.Targets(ctx)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	snap, err := client.Snapshot(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the node (%s): %w", client.Describe(), err)
+	defer closeTargets(targets)
+	snaps, readErr := snapshotAll(ctx, targets, stderrOr(o.stderr))
+	var groups []podContainers
+	for _, snap := range snaps {
+		rt := snap.Runtime
+		var rtErr error
+		switch {
+		case rt == nil:
+			rtErr = fmt.Errorf("no runtime state for %s (a copied node needs runtime.json)", snap.Node.Name)
+		case !rt.Reachable:
+			rtErr = fmt.Errorf("container runtime: %s", rt.Error)
+		}
+		if rtErr != nil {
+			if len(targets) == 1 {
+				return rtErr
+			}
+			fmt.Fprintf(stderrOr(o.stderr), "spdoc: %s: %v\n", snap.Node.Name, rtErr)
+			readErr = fmt.Errorf("not every node's runtime could be read")
+			continue
+		}
+		groups = append(groups, groupContainers(snap, o.static)...)
 	}
-	rt := snap.Runtime
-	switch {
-	case rt == nil:
-		return fmt.Errorf("no runtime state for %s (a copied node needs runtime.json)", client.Describe())
-	case !rt.Reachable:
-		return fmt.Errorf("container runtime: %s", rt.Error)
+	if len(snaps) == 0 {
+		return readErr
 	}
-	groups := groupContainers(snap, o.static)
 	if o.output != "table" {
-		return printStructured(o.stdout, o.output, groups)
+		if err := printStructured(o.stdout, o.output, groups); err != nil {
+			return err
+		}
+		return readErr
 	}
 	tw := tabwriter.NewWriter(o.stdout, 0, 4, 3, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tNAMESPACE\tID\tIMAGE\tPID\tSTATUS")
@@ -119,7 +137,10 @@ func (o *containersOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(tw, "%s\tk8s.io\t└─ %s/%s:%s:%s\t%s\t%s\t%s\n", orDash(g.Node), sb.Namespace, sb.Name, c.Name, shortID(c.ID), c.Image, pid, status)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return readErr
 }
 
 // groupContainers puts containers under their sandboxes, pods sorted by namespace/name and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -36,6 +37,7 @@ type diagnoseOptions struct {
 	width  int
 
 	stdout io.Writer
+	stderr io.Writer
 	color  bool
 
 	beforeSnapshot func(ctx context.Context) error
@@ -55,7 +57,8 @@ On the live node by default; --root DIR reads a copied node filesystem (no runti
 Exit status: 0 healthy, 1 problems found, 2 spdoc itself failed.`,
 		Example: `  spdoc diagnose
   spdoc diagnose -o markdown > ticket.md
-  spdoc diagnose --root ./node-copy --node-name node1 -o json`,
+  spdoc diagnose --root ./node-copy --node-name node1 -o json
+  spdoc diagnose --agent https://node1:7443,https://node2:7443 --ca ca.crt --cert reader.crt --key reader.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -68,6 +71,7 @@ Exit status: 0 healthy, 1 problems found, 2 spdoc itself failed.`,
 		},
 	}
 	o.node.AddFlags(cmd.Flags())
+	o.node.AddAgentFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: "+strings.Join(diagnose.Formats, "|"))
 	cmd.Flags().BoolVar(&o.redact.Disabled, "no-redact", false, "print secrets (env values, --password= args, PEM blocks, bearer tokens) as they are")
 	cmd.Flags().IntVar(&o.width, "width", 0, "wrap text output at this many columns (default: terminal width, else 100)")
@@ -79,7 +83,7 @@ Exit status: 0 healthy, 1 problems found, 2 spdoc itself failed.`,
 
 // Complete fills what the flags leave open: the output stream and whether it gets colour.
 func (o *diagnoseOptions) Complete(cmd *cobra.Command, _ []string) error {
-	o.stdout = cmd.OutOrStdout()
+	o.stdout, o.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if f, ok := o.stdout.(*os.File); ok && term.IsTerminal(f.Fd()) {
 		_, noColor := os.LookupEnv("NO_COLOR")
 		o.color = !noColor
@@ -105,34 +109,68 @@ func (o *diagnoseOptions) Validate() error {
 	return nil
 }
 
-// Run snapshots the node, analyzes, redacts and prints the report; problems exit with 1.
+// Run snapshots the node, analyzes, redacts and prints the report; problems exit with 1. With
+// several agents every node is read at once and the reports follow each other (a JSON array
+// with -o json); a node that can't be read is reported on stderr and makes the exit code 2.
 func (o *diagnoseOptions) Run(ctx context.Context) error {
 	if o.beforeSnapshot != nil {
 		if err := o.beforeSnapshot(ctx); err != nil {
 			return err
 		}
 	}
-	client, err := o.node.Client(ctx)
+	targets, err := o.node.Targets(ctx)
 	if err != nil {
 		return fmt.Errorf("connecting to the node: %w", err)
 	}
-	defer client.Close()
-	snap, err := client.Snapshot(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the node (%s): %w", client.Describe(), err)
+	defer closeTargets(targets)
+	snaps, readErr := snapshotAll(ctx, targets, stderrOr(o.stderr))
+	if len(snaps) == 0 {
+		return readErr
 	}
-	report := diagnose.Analyze(snap, diagnose.Options{})
-	report.Redact(redact.New(o.redact).String)
-	if o.afterReport != nil {
-		if err := o.afterReport(ctx, snap, report); err != nil {
-			return err
+	red := redact.New(o.redact)
+	reports := make([]*diagnose.Report, 0, len(snaps))
+	problems := false
+	for _, snap := range snaps {
+		report := diagnose.Analyze(snap, diagnose.Options{})
+		report.Redact(red.String)
+		if o.afterReport != nil {
+			if err := o.afterReport(ctx, snap, report); err != nil {
+				return err
+			}
 		}
+		problems = problems || report.Problems()
+		reports = append(reports, report)
 	}
-	if err := diagnose.Render(o.stdout, report, o.output, diagnose.RenderOptions{Color: o.color, Width: o.width}); err != nil {
+	if err := o.render(reports); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
-	if report.Problems() {
+	switch {
+	case readErr != nil:
+		fmt.Fprintf(stderrOr(o.stderr), "spdoc: %v\n", readErr)
+		return exitCodeError{2}
+	case problems:
 		return exitCodeError{1}
+	}
+	return nil
+}
+
+func (o *diagnoseOptions) render(reports []*diagnose.Report) error {
+	opts := diagnose.RenderOptions{Color: o.color, Width: o.width}
+	if len(reports) == 1 {
+		return diagnose.Render(o.stdout, reports[0], o.output, opts)
+	}
+	if o.output == "json" {
+		enc := json.NewEncoder(o.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(reports)
+	}
+	for i, r := range reports {
+		if i > 0 {
+			fmt.Fprintln(o.stdout)
+		}
+		if err := diagnose.Render(o.stdout, r, o.output, opts); err != nil {
+			return err
+		}
 	}
 	return nil
 }

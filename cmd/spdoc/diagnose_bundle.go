@@ -62,8 +62,14 @@ func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
 		}
 		o.redact.Extra = append(o.redact.Extra, re)
 	}
+	if b.out != "" && len(o.node.agent.targets) > 0 {
+		return errors.New("--bundle collects this machine's files (manifests, logs, runtime): run it on the node itself, not with --agent")
+	}
 	if b.in == "" {
 		return nil
+	}
+	if len(o.node.agent.targets) > 0 {
+		return errors.New("--bundle-in and --agent both name the node: use one")
 	}
 	if o.node.root != "" {
 		return errors.New("--bundle-in and --root both name the node: use one")

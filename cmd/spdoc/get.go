@@ -36,6 +36,7 @@ type getOptions struct {
 	ids    []string
 
 	stdout io.Writer
+	stderr io.Writer
 	now    func() time.Time
 }
 
@@ -51,7 +52,8 @@ kubelet log, so it works on every node, with or without an API server).
 IDs are <namespace>-<name>, as in talosctl; with IDs only those pods are listed.`,
 		Example: `  spdoc get staticpods
   spdoc get staticpodstatus -o yaml
-  spdoc get sp kube-system-kube-apiserver -o json`,
+  spdoc get sp kube-system-kube-apiserver -o json
+  spdoc get staticpodstatus --agent https://node1:7443,https://node2:7443 --ca ca.crt --cert reader.crt --key reader.key`,
 		Args:      cobra.MinimumNArgs(1),
 		ValidArgs: []string{"staticpods", "staticpodstatus"},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -65,12 +67,13 @@ IDs are <namespace>-<name>, as in talosctl; with IDs only those pods are listed.
 		},
 	}
 	o.node.AddFlags(cmd.Flags())
+	o.node.AddAgentFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(outputFormats, "|"))
 	return cmd
 }
 
 func (o *getOptions) Complete(cmd *cobra.Command, args []string) error {
-	o.stdout = cmd.OutOrStdout()
+	o.stdout, o.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 	o.now = time.Now
 	o.kind = getKinds[strings.ToLower(args[0])]
 	if o.kind == "" {
@@ -105,36 +108,47 @@ type staticPodStatusItem struct {
 }
 
 func (o *getOptions) Run(ctx context.Context) error {
-	client, err := o.node.Client(ctx)
+	targets, err := o.node.Targets(ctx)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	snap, err := client.Snapshot(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the node (%s): %w", client.Describe(), err)
+	defer closeTargets(targets)
+	snaps, readErr := snapshotAll(ctx, targets, stderrOr(o.stderr))
+	if len(snaps) == 0 {
+		return readErr
 	}
 	want := func(id string) bool { return len(o.ids) == 0 || slices.Contains(o.ids, id) }
 	switch o.kind {
 	case "staticpods":
-		items := staticPodItems(snap, want)
-		if o.output == "table" {
-			return printStaticPods(o.stdout, items)
+		var items []staticPodItem
+		for _, snap := range snaps {
+			items = append(items, staticPodItems(snap, want)...)
 		}
-		return printStructured(o.stdout, o.output, items)
+		if o.output == "table" {
+			err = printStaticPods(o.stdout, items)
+		} else {
+			err = printStructured(o.stdout, o.output, items)
+		}
 	default:
-		report := diagnose.Analyze(snap, diagnose.Options{})
 		var items []staticPodStatusItem
-		for _, p := range report.Pods {
-			if want(p.ID) {
-				items = append(items, staticPodStatusItem{Node: report.Node.Name, PodReport: p})
+		for _, snap := range snaps {
+			report := diagnose.Analyze(snap, diagnose.Options{})
+			for _, p := range report.Pods {
+				if want(p.ID) {
+					items = append(items, staticPodStatusItem{Node: report.Node.Name, PodReport: p})
+				}
 			}
 		}
 		if o.output == "table" {
-			return printStaticPodStatus(o.stdout, items, o.now())
+			err = printStaticPodStatus(o.stdout, items, o.now())
+		} else {
+			err = printStructured(o.stdout, o.output, items)
 		}
-		return printStructured(o.stdout, o.output, items)
 	}
+	if err != nil {
+		return err
+	}
+	return readErr
 }
 
 func staticPodItems(snap *node.Snapshot, want func(string) bool) []staticPodItem {

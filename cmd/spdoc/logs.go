@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,7 @@ type logsOptions struct {
 	containerReq node.LogRequest
 	kubeletReq   node.KubeletLogRequest
 	stdout       io.Writer
+	stderr       io.Writer
 }
 
 func newLogsCmd() *cobra.Command {
@@ -46,7 +48,8 @@ restarts. --previous shows the instance before the current one (what crashed).
 		Example: `  spdoc logs kube-system/kube-apiserver
   spdoc logs web:app --previous --tail 50
   spdoc logs web -f --since 10m
-  spdoc logs --kubelet --pod kube-system/etcd --tail 20`,
+  spdoc logs --kubelet --pod kube-system/etcd --tail 20
+  spdoc logs kube-system/etcd -f --agent https://cp1:7443,https://cp2:7443 --ca ca.crt --cert reader.crt --key reader.key`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -59,6 +62,7 @@ restarts. --previous shows the instance before the current one (what crashed).
 		},
 	}
 	o.node.AddFlags(cmd.Flags())
+	o.node.AddAgentFlags(cmd.Flags())
 	_ = cmd.Flags().MarkHidden("log-tail")    // not used by this command
 	_ = cmd.Flags().MarkHidden("max-records") // not used by this command
 	cmd.Flags().Lookup("since").Usage = "only lines newer than this (e.g. 10m); for --kubelet default: 1h from journald, the whole file otherwise"
@@ -91,7 +95,7 @@ func parsePodRef(s string) (ns, pod, container string, err error) {
 }
 
 func (o *logsOptions) Complete(cmd *cobra.Command, args []string) error {
-	o.stdout = cmd.OutOrStdout()
+	o.stdout, o.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if o.kubelet {
 		if len(args) > 0 {
 			return fmt.Errorf("--kubelet takes no pod argument; use --pod %s", args[0])
@@ -137,38 +141,66 @@ func (o *logsOptions) Validate() error {
 }
 
 func (o *logsOptions) Run(ctx context.Context) error {
-	client, err := o.node.Client(ctx)
+	targets, err := o.node.Targets(ctx)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
+	defer closeTargets(targets)
 	w := bufio.NewWriterSize(o.stdout, 64<<10)
 	defer w.Flush()
-	// Flush at least every line while following, so output appears as it arrives.
-	flush := func() error {
+	var mu sync.Mutex
+	// emit writes one line, prefixed with the node when several are read; it flushes every
+	// line while following, so output appears as it arrives.
+	emit := func(prefix, line string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		w.WriteString(prefix)
+		w.WriteString(line)
+		w.WriteByte('\n')
 		if o.follow {
 			return w.Flush()
 		}
 		return nil
 	}
-	if o.kubelet {
-		return ignoreCanceled(ctx, client.KubeletLog(ctx, o.kubeletReq, func(r kubeletlog.Record) error {
-			w.WriteString(strings.TrimRight(r.Raw, "\n"))
-			w.WriteByte('\n')
-			return flush()
-		}))
+	if len(targets) == 1 {
+		return ignoreCanceled(ctx, o.stream(ctx, targets[0].Client, "", emit))
 	}
-	return ignoreCanceled(ctx, client.ContainerLog(ctx, o.containerReq, func(l podlog.Line) error {
-		if o.timestamps {
-			w.WriteString(l.TS.Format(time.RFC3339Nano))
-			w.WriteByte(' ')
-			w.WriteString(l.Stream)
-			w.WriteByte(' ')
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = ignoreCanceled(ctx, o.stream(ctx, t.Client, t.Label+": ", emit))
+		}()
+	}
+	wg.Wait()
+	failed := 0
+	for i, err := range errs {
+		if err != nil {
+			failed++
+			fmt.Fprintf(stderrOr(o.stderr), "spdoc: %s: %v\n", targets[i].Label, err)
 		}
-		w.WriteString(l.Msg)
-		w.WriteByte('\n')
-		return flush()
-	}))
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d nodes failed", failed, len(targets))
+	}
+	return nil
+}
+
+// stream sends one node's container or kubelet log lines to emit.
+func (o *logsOptions) stream(ctx context.Context, client node.Client, prefix string, emit func(prefix, line string) error) error {
+	if o.kubelet {
+		return client.KubeletLog(ctx, o.kubeletReq, func(r kubeletlog.Record) error {
+			return emit(prefix, strings.TrimRight(r.Raw, "\n"))
+		})
+	}
+	return client.ContainerLog(ctx, o.containerReq, func(l podlog.Line) error {
+		if o.timestamps {
+			return emit(prefix, l.TS.Format(time.RFC3339Nano)+" "+l.Stream+" "+l.Msg)
+		}
+		return emit(prefix, l.Msg)
+	})
 }
 
 // ignoreCanceled turns the end of a follow by Ctrl-C into a clean exit.
