@@ -957,12 +957,16 @@ func eachContainer(spec *corev1.PodSpec, p *field.Path, fn func(*corev1.Containe
 // warnings are accepted by the kubelet but commonly bite static pods.
 func warnings(pod *corev1.Pod) []Issue {
 	var out []Issue
+	// The kubelet never evicts static pods (they count as critical), but it scores BestEffort
+	// containers oom_score_adj 1000 unless the pod is system-node-critical, so the kernel's OOM
+	// killer takes them first.
+	nodeCritical := pod.Spec.PriorityClassName == "system-node-critical"
 	eachContainer(&pod.Spec, field.NewPath("spec"), func(c *corev1.Container, cp *field.Path) {
-		if len(c.Resources.Requests) == 0 && len(c.Resources.Limits) == 0 {
+		if len(c.Resources.Requests) == 0 && len(c.Resources.Limits) == 0 && !nodeCritical {
 			out = append(out, Issue{
 				Field:    cp.Child("resources").String(),
 				Type:     TypeNotRecommended,
-				Detail:   "no resource requests or limits: BestEffort, the first to be evicted when the node runs short of memory",
+				Detail:   "no requests or limits: BestEffort, the OOM killer's first victim (oom_score_adj 1000)",
 				Severity: SeverityWarning,
 			})
 		}

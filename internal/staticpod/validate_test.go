@@ -165,6 +165,10 @@ func TestValidateWarnings(t *testing.T) {
 		{"none", func(p *corev1.Pod) {}, nil},
 		{"no resources", func(p *corev1.Pod) { p.Spec.Containers[0].Resources = corev1.ResourceRequirements{} },
 			[]string{"spec.containers[0].resources"}},
+		{"no resources but system-node-critical (oom_score_adj -997)", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources = corev1.ResourceRequirements{}
+			p.Spec.PriorityClassName = "system-node-critical"
+		}, nil},
 		{"latest defaults to Always", func(p *corev1.Pod) { p.Spec.Containers[0].Image = "registry.local:5000/busybox" },
 			[]string{"spec.containers[0].image"}},
 		{"latest with IfNotPresent is fine", func(p *corev1.Pod) {
