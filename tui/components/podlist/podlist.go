@@ -292,8 +292,11 @@ func (m *Model) View() string {
 			mark = "> "
 		}
 		head := mark + m.badge(it.Badge) + " " + it.Label() + restarts
-		if sum := Summary(it.Top, 6); sum != "" {
-			head += " " + m.c.Styles.Dim.Render("· "+sum)
+		// The row names a problem; advice and history (info) wait in the detail pane.
+		if it.Top != nil && it.Top.Severity != diagnose.SeverityInfo {
+			if sum := Summary(it.Top, 6); sum != "" {
+				head += " " + m.c.Styles.Dim.Render("· "+sum)
+			}
 		}
 		row := common.Fit(head, inner)
 		if i == m.cursor && m.focused {

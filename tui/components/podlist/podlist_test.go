@@ -1,9 +1,15 @@
 package podlist
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/charmbracelet/lipgloss"
+
 	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/tui/common"
+	"github.com/spdoc/spdoc/tui/keymap"
+	"github.com/spdoc/spdoc/tui/styles"
 )
 
 func TestTopFinding(t *testing.T) {
@@ -56,5 +62,25 @@ func TestBadgeFor(t *testing.T) {
 		if got := BadgeFor(state); got != want {
 			t.Errorf("%q: %s", state, got)
 		}
+	}
+}
+
+func TestRowsNameProblemsNotAdvice(t *testing.T) {
+	c := &common.Common{Styles: styles.New(lipgloss.NewRenderer(nil)), KeyMap: keymap.Default()}
+	m := New(c)
+	m.SetSize(100, 10)
+	r := &diagnose.Report{Pods: []diagnose.PodReport{
+		{ID: "default-healthy", State: "Running", Findings: []diagnose.Finding{
+			{Kind: diagnose.KindManifestWarning, Severity: diagnose.SeverityInfo, Title: "manifest warning: no resources"}}},
+		{ID: "default-broken", State: "Invalid", Findings: []diagnose.Finding{
+			{Kind: diagnose.KindManifestInvalid, Severity: diagnose.SeverityError, Title: "manifest rejected by the kubelet"}}},
+	}}
+	m.SetItems(Items(r, nil))
+	view := m.View()
+	if strings.Contains(view, "no resources") {
+		t.Errorf("advice shown as the healthy pod's problem:\n%s", view)
+	}
+	if !strings.Contains(view, "manifest rejected") {
+		t.Errorf("the broken pod's finding is missing:\n%s", view)
 	}
 }
