@@ -93,7 +93,7 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.DurationVar(&o.refresh, "refresh", agent.DefaultRefreshInterval, "how often the runtime and manifest dir are polled for changes")
 	f.DurationVar(&o.minGap, "min-refresh-gap", agent.DefaultMinRefreshGap, "at most one full node read per this interval when changes keep coming")
 	f.DurationVar(&o.fullRefresh, "full-refresh", agent.DefaultFullRefresh, "re-read the whole node at least this often even when nothing seemed to change")
-	f.IntVar(&o.memLimitMB, "memory-limit-mb", 32, "soft Go memory limit in MiB (the GC works harder near it; 0: none; GOMEMLIMIT wins)")
+	f.IntVar(&o.memLimitMB, "memory-limit-mb", 0, "soft Go memory limit in MiB (the GC works harder near it, which can stall a busy agent; 0: none; GOMEMLIMIT wins)")
 	f.StringVar(&o.logFormat, "log-format", "json", "agent log format: json or text")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
