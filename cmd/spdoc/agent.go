@@ -149,7 +149,12 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	if !o.noRuntime {
 		ep := o.runtimeEndpoint
 		if ep == "" {
-			ep = cri.DefaultEndpoint
+			// The socket the snapshots read: the kubelet config's containerRuntimeEndpoint, else containerd's.
+			if p, ok := node.ResolvedPaths(local); ok && p.RuntimeEndpoint != "" {
+				ep = p.RuntimeEndpoint
+			} else {
+				ep = cri.DefaultEndpoint
+			}
 		}
 		rt = &agent.Runtime{Endpoint: ep}
 		defer rt.Close()

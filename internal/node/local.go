@@ -403,3 +403,14 @@ func (k *keepRecords) add(r *kubeletlog.Record) {
 func (k *keepRecords) list() []kubeletlog.Record {
 	return append(append([]kubeletlog.Record(nil), k.recs[k.start:]...), k.recs[:k.start]...)
 }
+
+// ResolvedPaths says where a Local client reads from right now — flags first, then the running
+// kubelet's config, then the defaults — without reading the sources themselves. The agent uses it
+// so its runtime probe watches the same socket the snapshots read.
+func ResolvedPaths(c Client) (Paths, bool) {
+	l, ok := c.(*Local)
+	if !ok {
+		return Paths{}, false
+	}
+	return l.resolve().Paths, true
+}

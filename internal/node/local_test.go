@@ -285,6 +285,9 @@ func TestSnapshotKubeletConfigAndStdin(t *testing.T) {
 	if s.Paths.ManifestDir != n.manifests || s.Paths.PodLogsDir != n.pods || s.Paths.RuntimeEndpoint != "unix:///nonexistent/cri.sock" {
 		t.Errorf("paths from the kubelet config = %+v", s.Paths)
 	}
+	if p, ok := ResolvedPaths(c); !ok || p != s.Paths {
+		t.Errorf("ResolvedPaths = %+v, %v; want the snapshot's %+v", p, ok, s.Paths)
+	}
 	if s.KubeletLog.Source != "stdin" || len(s.KubeletLog.Records) != 4 || s.KubeletLog.Records[0].Source != "stdin" {
 		t.Errorf("kubelet log from stdin = %s, %d records", s.KubeletLog.Source, len(s.KubeletLog.Records))
 	}
