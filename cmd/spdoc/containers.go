@@ -40,15 +40,7 @@ With --root it shows the runtime state captured in DIR/runtime.json.`,
   spdoc containers --static -o json
   spdoc containers --agent unix:///run/spdoc/agent.sock`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runLifecycle(o),
 	}
 	o.node.AddFlags(cmd.Flags())
 	o.node.AddAgentFlags(cmd.Flags())

@@ -60,15 +60,7 @@ Exit status: 0 healthy, 1 problems found, 2 spdoc itself failed.`,
   spdoc diagnose --root ./node-copy --node-name node1 -o json
   spdoc diagnose --agent https://node1:7443,https://node2:7443 --ca ca.crt --cert reader.crt --key reader.key`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runLifecycle(o),
 	}
 	o.node.AddFlags(cmd.Flags())
 	o.node.AddAgentFlags(cmd.Flags())

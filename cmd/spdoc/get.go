@@ -56,15 +56,7 @@ IDs are <namespace>-<name>, as in talosctl; with IDs only those pods are listed.
   spdoc get staticpodstatus --agent https://node1:7443,https://node2:7443 --ca ca.crt --cert reader.crt --key reader.key`,
 		Args:      cobra.MinimumNArgs(1),
 		ValidArgs: []string{"staticpods", "staticpodstatus"},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:      runLifecycle(o),
 	}
 	o.node.AddFlags(cmd.Flags())
 	o.node.AddAgentFlags(cmd.Flags())

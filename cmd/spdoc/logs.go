@@ -51,15 +51,7 @@ restarts. --previous shows the instance before the current one (what crashed).
   spdoc logs --kubelet --pod kube-system/etcd --tail 20
   spdoc logs kube-system/etcd -f --agent https://cp1:7443,https://cp2:7443 --ca ca.crt --cert reader.crt --key reader.key`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runLifecycle(o),
 	}
 	o.node.AddFlags(cmd.Flags())
 	o.node.AddAgentFlags(cmd.Flags())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -31,4 +32,25 @@ container runtime (CRI) and the pod log files.`,
 		root.AddCommand(c())
 	}
 	return root
+}
+
+// lifecycle is the stern-style flow of a command's options: Complete fills what the flags leave
+// open, Validate checks what can be checked without touching the node, Run does the work.
+type lifecycle interface {
+	Complete(cmd *cobra.Command, args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// runLifecycle is a cobra RunE that drives o through Complete → Validate → Run.
+func runLifecycle(o lifecycle) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(cmd, args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
 }

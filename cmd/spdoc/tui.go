@@ -51,15 +51,7 @@ On the live node by default (no agent needed); --agent reads a remote spdoc agen
   spdoc tui --agent https://node1:7443 --ca pki/ca.crt --cert pki/reader.crt --key pki/reader.key
   spdoc tui --root ./bundle --node-name node1`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runLifecycle(o),
 	}
 	o.node.AddFlags(cmd.Flags())
 	fs := cmd.Flags()
