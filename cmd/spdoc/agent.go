@@ -41,6 +41,7 @@ type agentOptions struct {
 	kubeletConfig   string
 	podLogsDir      string
 	nodeName        string
+	since           time.Duration
 
 	refresh     time.Duration
 	fullRefresh time.Duration
@@ -93,6 +94,7 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.DurationVar(&o.refresh, "refresh", agent.DefaultRefreshInterval, "how often the runtime and manifest dir are polled for changes")
 	f.DurationVar(&o.minGap, "min-refresh-gap", agent.DefaultMinRefreshGap, "at most one full node read per this interval when changes keep coming")
 	f.DurationVar(&o.fullRefresh, "full-refresh", agent.DefaultFullRefresh, "re-read the whole node at least this often even when nothing seemed to change")
+	f.DurationVar(&o.since, "since", time.Hour, "kubelet log history each node read covers (a seek in a time-ordered file, not a scan); the kubelet repeats current problems well within an hour")
 	f.IntVar(&o.memLimitMB, "memory-limit-mb", 0, "soft Go memory limit in MiB (the GC works harder near it, which can stall a busy agent; 0: none; GOMEMLIMIT wins)")
 	f.StringVar(&o.logFormat, "log-format", "json", "agent log format: json or text")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -105,6 +107,9 @@ func (o *agentOptions) Complete() error {
 }
 
 func (o *agentOptions) Validate() error {
+	if o.since <= 0 {
+		return fmt.Errorf("--since %s: must be positive (the agent re-reads the node often; a whole multi-GB log each time would burn CPU)", o.since)
+	}
 	if o.memLimitMB < 0 {
 		return fmt.Errorf("--memory-limit-mb %d: must not be negative", o.memLimitMB)
 	}
@@ -142,6 +147,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	local := node.NewLocal(node.LocalOptions{
 		ManifestDir: o.manifestDir, PodLogsDir: o.podLogsDir, KubeletLog: o.kubeletLog,
 		KubeletConfig: o.kubeletConfig, RuntimeEndpoint: o.runtimeEndpoint, NoRuntime: o.noRuntime, NodeName: o.nodeName,
+		Since: o.since,
 	})
 	defer local.Close()
 
