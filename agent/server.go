@@ -35,6 +35,7 @@ func NewHandler(a *Agent) http.Handler {
 	mux.HandleFunc("GET "+api.PathLogs, s.reader(s.logs))
 	mux.HandleFunc("GET "+api.PathKubeletLog, s.reader(s.kubeletLog))
 	mux.HandleFunc("POST "+api.PathApply, s.admin(s.apply))
+	mux.HandleFunc("GET "+api.PathConfig, s.require(api.RoleAdmin, s.config, "the agent config may hold secrets"))
 	mux.HandleFunc("GET "+api.PathHealthz, s.reader(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.Health()) }))
 	mux.HandleFunc("GET "+api.PathVersion, s.reader(s.version))
 	mux.HandleFunc("/", s.reader(func(w http.ResponseWriter, r *http.Request) {
@@ -48,10 +49,11 @@ type server struct {
 	log *slog.Logger
 }
 
-func (s *server) reader(h http.HandlerFunc) http.HandlerFunc { return s.require(api.RoleReader, h) }
-func (s *server) admin(h http.HandlerFunc) http.HandlerFunc  { return s.require(api.RoleAdmin, h) }
+func (s *server) reader(h http.HandlerFunc) http.HandlerFunc { return s.require(api.RoleReader, h, "") }
+func (s *server) admin(h http.HandlerFunc) http.HandlerFunc  { return s.require(api.RoleAdmin, h, "") }
 
-func (s *server) require(role string, h http.HandlerFunc) http.HandlerFunc {
+// require refuses requests without role; why, when set, is told to a refused reader.
+func (s *server) require(role string, h http.HandlerFunc, why string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := IdentityOf(r)
 		switch {
@@ -63,7 +65,11 @@ func (s *server) require(role string, h http.HandlerFunc) http.HandlerFunc {
 			return
 		case role == api.RoleAdmin && id.Role != api.RoleAdmin:
 			s.log.Warn("refused: admin role required", "path", r.URL.Path, "who", id.Name, "role", id.Role, "via", id.Via)
-			writeError(w, http.StatusForbidden, fmt.Sprintf("%s has role %s; %s %s needs %s", id, id.Role, r.Method, r.URL.Path, api.RoleAdmin))
+			msg := fmt.Sprintf("%s has role %s; %s %s needs %s", id, id.Role, r.Method, r.URL.Path, api.RoleAdmin)
+			if why != "" {
+				msg += " (" + why + ")"
+			}
+			writeError(w, http.StatusForbidden, msg)
 			return
 		}
 		h(w, r)
@@ -117,6 +123,24 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusInternalServerError
 	}
 	writeJSON(w, status, res)
+}
+
+// config answers the config file as it is on disk now (what the next apply replaces). Reads are
+// logged with who did it, like applies: the file may hold secrets.
+func (s *server) config(w http.ResponseWriter, r *http.Request) {
+	id := IdentityOf(r)
+	path := s.a.opts.ConfigPath
+	data, err := readCapped(path, maxConfigSize)
+	if err != nil {
+		writeError(w, statusFor(err), err.Error())
+		return
+	}
+	s.log.Info("config read", "who", id.Name, "role", id.Role, "via", id.Via, "bytes", len(data))
+	w.Header().Set("Content-Type", api.ContentTypeYAML)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set(api.HeaderConfigPath, path)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
 }
 
 func (s *server) logs(w http.ResponseWriter, r *http.Request) {

@@ -220,9 +220,16 @@ func TestUnixSocketAPI(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test needs uid 0 to be an admin on the unix socket (CI runs as root)")
 	}
+	data, path, err := r.Config(ctx)
+	if want, _ := os.ReadFile(ta.cfg); err != nil || !bytes.Equal(data, want) || path != ta.cfg {
+		t.Errorf("config over the socket as uid 0: %q at %q, %v; want %q at %q", data, path, err, want, ta.cfg)
+	}
 	res, err := r.Apply(ctx, []byte(config(podYAML("web", "busybox:9"), podYAML("db", "busybox:1"))))
 	if err != nil {
 		t.Fatalf("apply: %v", err)
+	}
+	if data, _, err := r.Config(ctx); err != nil || !strings.Contains(string(data), "busybox:9") {
+		t.Errorf("config after apply: %q, %v; want the applied config", data, err)
 	}
 	if len(res.Written) != 2 {
 		t.Errorf("apply result = %+v, want 2 written", res)
@@ -407,6 +414,24 @@ func TestMTLSRoles(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(ta.md, "spdoc-default-evil.yaml")); err == nil {
 			t.Error("reader apply wrote a manifest")
+		}
+	})
+	t.Run("reader cannot read the config", func(t *testing.T) {
+		data, path, err := client("reader").Config(ctx)
+		if err == nil || data != nil || path != "" {
+			t.Fatalf("reader config: %q %q %v, want refused", data, path, err)
+		}
+		for _, want := range []string{"HTTP 403", api.RoleAdmin, "may hold secrets"} {
+			if !strings.Contains(err.Error(), want) || !errors.Is(err, node.ErrAgent) {
+				t.Errorf("reader config: err = %v, want an agent error saying %q", err, want)
+			}
+		}
+	})
+	t.Run("admin reads the config", func(t *testing.T) {
+		data, path, err := client("admin").Config(ctx)
+		want, _ := os.ReadFile(ta.cfg)
+		if err != nil || !bytes.Equal(data, want) || path != ta.cfg {
+			t.Errorf("admin config: %q at %q, %v; want %q at %q", data, path, err, want, ta.cfg)
 		}
 	})
 	t.Run("admin applies", func(t *testing.T) {

@@ -26,6 +26,7 @@ const (
 	PathLogs            = "/v1/logs"
 	PathKubeletLog      = "/v1/kubeletlog"
 	PathApply           = "/v1/apply"
+	PathConfig          = "/v1/config" // admin only (may hold secrets): the file as ContentTypeYAML, its path in HeaderConfigPath
 	PathHealthz         = "/healthz"
 	PathVersion         = "/version"
 )
@@ -44,6 +45,12 @@ const (
 
 // ContentTypeNDJSON is the media type of watch and log streams.
 const ContentTypeNDJSON = "application/x-ndjson"
+
+// ContentTypeYAML is the media type of GET /v1/config.
+const ContentTypeYAML = "text/yaml"
+
+// HeaderConfigPath carries the path of the agent's config file on its node (GET /v1/config).
+const HeaderConfigPath = "X-Spdoc-Config-Path"
 
 // Roles, carried by the Organization of a client certificate.
 const (

@@ -230,6 +230,29 @@ func (r *Remote) Apply(ctx context.Context, config []byte) (*api.ApplyResult, er
 	return nil, r.httpError(http.MethodPost, api.PathApply, resp.StatusCode, body)
 }
 
+// Config fetches the agent's current config file and its path on the agent's node (admin only:
+// a reader's certificate gets an error wrapping ErrAgent that says HTTP 403).
+func (r *Remote) Config(ctx context.Context) ([]byte, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	resp, err := r.get(ctx, api.PathConfig, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxConfigBody+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: reading config: %w", r.Describe(), err)
+	}
+	if len(data) > maxConfigBody {
+		return nil, "", fmt.Errorf("%s: config is more than %d bytes", r.Describe(), maxConfigBody)
+	}
+	return data, resp.Header.Get(api.HeaderConfigPath), nil
+}
+
+// maxConfigBody caps GET /v1/config (the agent reads at most 8 MiB of config).
+const maxConfigBody = 8 << 20
+
 // StaticPods lists the static pods the agent renders from its config.
 func (r *Remote) StaticPods(ctx context.Context) ([]api.StaticPod, error) {
 	return List[api.StaticPod](ctx, r, api.PathStaticPods)
