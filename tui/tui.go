@@ -134,7 +134,7 @@ func (m *Model) layout() {
 
 func (m *Model) setHeader() {
 	m.header.SetState(header.State{Source: m.env.Client.Describe(), Report: m.report, Refreshed: m.refreshedAt(),
-		Err: m.lastErr, Retry: m.retry, Attempt: m.failures, ReadOnly: m.env.Manifests == nil})
+		Err: m.lastErr, Retry: m.retry, Attempt: m.failures, ReadOnly: m.env.Manifests == nil && m.env.Agent == nil})
 }
 
 func (m *Model) refreshedAt() time.Time {

@@ -40,8 +40,9 @@ func newTUICmd() *cobra.Command {
 		Long: `tui shows every static pod of the node with a status badge and its top finding; for the
 selected pod its root-cause finding with evidence and next step, and its live container log
 next to the kubelet log lines about it. d shows the full report (S saves it as markdown),
-e edits the pod's manifest in $EDITOR, validated before it is written atomically. ? lists
-every key.
+e edits the pod's manifest in $EDITOR, validated before it is written atomically (with
+--agent: the agent's config, for the pods the agent manages, validated and applied through the
+agent; needs an admin certificate). ? lists every key.
 
 On the live node by default (no agent needed); --agent reads a remote spdoc agent;
 --root DIR opens a copied node or an unpacked support bundle read-only.`,
@@ -130,10 +131,14 @@ func (o *tuiOptions) Run(ctx context.Context) error {
 		Refresh:     o.refresh,
 		BufferLines: o.buffer,
 	}
-	// Editing writes the manifest dir of this machine. A copied node (--root) is read-only; the
-	// agent API has no call that reads back one manifest, so remote editing goes through
-	// `spdoc apply` instead.
-	if o.agent == "" && o.node.root == "" {
+	// Editing writes the manifest dir of this machine. A copied node (--root) is read-only. An
+	// agent owns only the pods of its config, whose apply replaces the file whole: e on one of
+	// them edits the agent's config (GET /v1/config, then apply; admin only), other manifests of
+	// the agent's node stay read-only.
+	switch r, isRemote := client.(*node.Remote); {
+	case isRemote:
+		env.Agent = r
+	case o.agent == "" && o.node.root == "":
 		env.Manifests = tui.LocalManifests{WriteFile: manifestdir.Write}
 	}
 	p := tea.NewProgram(tui.New(env, styles.NewRenderer()), tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))

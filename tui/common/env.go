@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/api"
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
@@ -19,6 +20,21 @@ type ManifestStore interface {
 	Write(ctx context.Context, path string, data []byte) error
 }
 
+// AgentConfig is a remote agent's config for the edit flow (node.Remote implements it). The
+// agent renders the pods it owns from one config file and its apply replaces that file whole,
+// so editing one of its pods means editing the config and applying it; manifests of other
+// writers (kubeadm) are not the agent's to change.
+type AgentConfig interface {
+	// StaticPods lists the pods rendered from the config; their manifest paths say which files
+	// of the manifest dir the agent owns.
+	StaticPods(ctx context.Context) ([]api.StaticPod, error)
+	// Config returns the config file and its path on the agent's node (admin only).
+	Config(ctx context.Context) ([]byte, string, error)
+	// Apply replaces the config (admin only). A refused config comes back with the reasons in
+	// the result and an error.
+	Apply(ctx context.Context, config []byte) (*api.ApplyResult, error)
+}
+
 // Env is everything outside the TUI that it calls. cmd/spdoc wires the real functions; tests
 // plug in fakes.
 type Env struct {
@@ -29,6 +45,11 @@ type Env struct {
 	// Decode decodes and validates a manifest the way the kubelet would.
 	Decode    func(path string, data []byte) *staticpod.File
 	Manifests ManifestStore
+	// Agent, when set, is the agent the TUI reads: e edits its config (for the pods it owns)
+	// instead of a manifest.
+	Agent AgentConfig
+	// LoadConfig parses and validates an agent config (staticpod.LoadConfig by default).
+	LoadConfig func(path string, data []byte) (*staticpod.Config, error)
 	// Editor is the editor command line ($EDITOR, split on spaces).
 	Editor string
 	// Dir is where saved logs and reports go (the working directory).
@@ -73,6 +94,9 @@ func (e Env) WithDefaults() Env {
 	}
 	if e.SnapshotTimeout <= 0 {
 		e.SnapshotTimeout = 15 * time.Second
+	}
+	if e.LoadConfig == nil {
+		e.LoadConfig = staticpod.LoadConfig
 	}
 	if e.Editor == "" {
 		e.Editor = "vi"

@@ -23,11 +23,33 @@ type editState struct {
 	tmp      string // the copy being edited
 	orig     []byte
 	problems []string // non-nil: the last edit was invalid, waiting for "edit again" or "discard"
+	// agent: path is a remote agent's config, applied through the agent (pod is the pod whose
+	// edit opened it); refused: the agent, not the local check, turned the last edit down.
+	agent   bool
+	pod     string
+	refused bool
+}
+
+// noun and verb say what is edited and what happens to it when valid.
+func (e *editState) noun() string {
+	if e.agent {
+		return "agent config " + e.path
+	}
+	return e.path
+}
+
+func (e *editState) verb() string {
+	if e.agent {
+		return "applied"
+	}
+	return "written"
 }
 
 type editReadyMsg struct {
 	path, tmp string
 	orig      []byte
+	agent     bool
+	pod       string
 	err       error
 }
 
@@ -98,6 +120,8 @@ func (p *Pods) startEdit() tea.Cmd {
 	switch {
 	case it == nil:
 		return status("no pod selected", true)
+	case p.env.Agent != nil:
+		return p.startAgentEdit(it)
 	case p.env.Manifests == nil:
 		return status("read-only source: editing needs the local node or an agent that can apply", true)
 	case p.env.Decode == nil:
@@ -113,24 +137,34 @@ func (p *Pods) startEdit() tea.Cmd {
 		if err != nil {
 			return editReadyMsg{err: fmt.Errorf("reading manifest %q: %w", path, err)}
 		}
-		ext := filepath.Ext(path)
-		if ext != ".yaml" && ext != ".yml" && ext != ".json" {
-			ext = ".yaml"
-		}
-		f, err := os.CreateTemp("", "spdoc-edit-*-"+strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))+ext)
+		tmp, err := editCopy(path, data)
 		if err != nil {
-			return editReadyMsg{err: fmt.Errorf("creating the edit copy: %w", err)}
+			return editReadyMsg{err: err}
 		}
-		_, err = f.Write(data)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(f.Name())
-			return editReadyMsg{err: fmt.Errorf("writing the edit copy %q: %w", f.Name(), err)}
-		}
-		return editReadyMsg{path: path, tmp: f.Name(), orig: data}
+		return editReadyMsg{path: path, tmp: tmp, orig: data}
 	}
+}
+
+// editCopy writes data to a temp file named after path (same extension, so the editor
+// highlights it) and returns the temp file's name.
+func editCopy(path string, data []byte) (string, error) {
+	ext := filepath.Ext(path)
+	if ext != ".yaml" && ext != ".yml" && ext != ".json" {
+		ext = ".yaml"
+	}
+	f, err := os.CreateTemp("", "spdoc-edit-*-"+strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))+ext)
+	if err != nil {
+		return "", fmt.Errorf("creating the edit copy: %w", err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("writing the edit copy %q: %w", f.Name(), err)
+	}
+	return f.Name(), nil
 }
 
 func (p *Pods) runEditor() tea.Cmd {
@@ -156,7 +190,7 @@ func (p *Pods) updateEdit(msg tea.Msg) tea.Cmd {
 			return status(msg.err.Error(), true)
 		}
 		p.discardEdit()
-		p.edit = &editState{path: msg.path, tmp: msg.tmp, orig: msg.orig}
+		p.edit = &editState{path: msg.path, tmp: msg.tmp, orig: msg.orig, agent: msg.agent, pod: msg.pod}
 		return p.runEditor()
 	case editDoneMsg:
 		if p.edit == nil {
@@ -175,6 +209,9 @@ func (p *Pods) updateEdit(msg tea.Msg) tea.Cmd {
 			path := p.edit.path
 			p.discardEdit()
 			return status("no changes to "+path, false)
+		}
+		if p.edit.agent {
+			return p.applyAgentConfig(data)
 		}
 		errs, warnings := FileProblems(p.env.Decode(p.edit.path, data))
 		if len(errs) > 0 {
@@ -209,22 +246,26 @@ func (p *Pods) updateEdit(msg tea.Msg) tea.Cmd {
 func (p *Pods) updateEditProblems(msg tea.KeyMsg) tea.Cmd {
 	switch msg.String() {
 	case "e":
-		p.edit.problems = nil
+		p.edit.problems, p.edit.refused = nil, false
 		return p.runEditor()
 	case "esc", "q":
-		path := p.edit.path
+		noun, verb := p.edit.noun(), p.edit.verb()
 		p.discardEdit()
-		return status("discarded the edit of "+path+", nothing written", false)
+		return status("discarded the edit of "+noun+", nothing "+verb, false)
 	}
 	return nil
 }
 
 func (p *Pods) editProblemsView(width, height int) string {
 	st := p.c.Styles
-	lines := []string{
-		st.Error.Render("✗ the edited manifest is invalid — " + p.edit.path + " was NOT written"),
-		"",
+	head := "✗ the edited manifest is invalid — " + p.edit.path + " was NOT written"
+	switch {
+	case p.edit.refused:
+		head = "✗ the agent refused the edited config — " + p.edit.path + " was NOT applied"
+	case p.edit.agent:
+		head = "✗ the edited agent config is invalid — " + p.edit.path + " was NOT applied"
 	}
+	lines := []string{st.Error.Render(head), ""}
 	for _, pr := range p.edit.problems {
 		lines = append(lines, "  "+st.Error.Render("•")+" "+pr)
 	}

@@ -356,6 +356,8 @@ func (p *Pods) Update(msg tea.Msg) tea.Cmd {
 		return p.handleBatch(msg)
 	case editReadyMsg, editDoneMsg, editWrittenMsg:
 		return p.updateEdit(msg)
+	case agentAppliedMsg:
+		return p.handleAgentApplied(msg)
 	case tea.MouseMsg:
 		if msg.Button != tea.MouseButtonWheelUp && msg.Button != tea.MouseButtonWheelDown {
 			return nil
