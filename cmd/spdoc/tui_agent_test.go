@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/spdoc/spdoc/agent"
+	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/staticpod"
+	"github.com/spdoc/spdoc/tui"
+)
+
+const editAgentConfig = `pods:
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: web
+  spec:
+    containers:
+    - name: web
+      image: busybox:1
+`
+
+const kubeadmManifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: kube-apiserver
+  namespace: kube-system
+spec:
+  containers:
+  - name: kube-apiserver
+    image: registry.k8s.io/kube-apiserver:v1.34.0
+`
+
+// startEditAgent serves an in-process agent on a unix socket whose manifest dir is the one its
+// node reader scans (root/etc/kubernetes/manifests, with a kubeadm manifest in it). It returns
+// the socket address, the config path and the manifest dir.
+func startEditAgent(t *testing.T) (string, string, string) {
+	t.Helper()
+	root := t.TempDir()
+	md := filepath.Join(root, "etc", "kubernetes", "manifests")
+	if err := os.MkdirAll(md, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(md, "kube-apiserver.yaml"), []byte(kubeadmManifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(root, "etc", "spdoc", "pods.yaml")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(editAgentConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(agent.Options{
+		ConfigPath: cfg, ManifestDir: md, Codec: agent.StaticPodCodec{},
+		Node:            node.NewLocal(node.LocalOptions{Root: root, NoRuntime: true, NodeName: "node1"}),
+		Analyze:         func(s *node.Snapshot) *diagnose.Report { return diagnose.Analyze(s, diagnose.Options{}) },
+		RefreshInterval: 100 * time.Millisecond, MinRefreshGap: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sock := filepath.Join(root, "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{}, 2)
+	go func() { _ = a.Run(ctx); done <- struct{}{} }()
+	go func() { _ = agent.Serve(ctx, a, ln); done <- struct{}{} }()
+	t.Cleanup(func() { cancel(); <-done; <-done })
+	waitUntil(t, "the agent wrote its pod and read the node", func() bool {
+		s := a.Snapshot()
+		return s != nil && s.Manifests != nil && len(s.Manifests.Pods()) == 2
+	})
+	return "unix://" + sock, cfg, md
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func waitScreen(t *testing.T, tm *teatest.TestModel, want ...string) {
+	t.Helper()
+	var seen bytes.Buffer
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		seen.Write(b)
+		for _, w := range want {
+			if !bytes.Contains(seen.Bytes(), []byte(w)) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+}
+
+// TestTUIEditsThroughAgent drives the TUI over a real agent on a unix socket (the test runs as
+// root: uid 0 is admin): e on the agent's pod edits the agent's config with a scripted $EDITOR
+// and the agent rewrites the manifest; e on kubeadm's pod is refused.
+func TestTUIEditsThroughAgent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs uid 0 to be an admin on the agent's unix socket")
+	}
+	addr, cfg, md := startEditAgent(t)
+	r, err := node.DialRemote(addr, node.RemoteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	editor := filepath.Join(t.TempDir(), "editor.sh")
+	if err := os.WriteFile(editor, []byte("#!/bin/sh\nsed -i 's/busybox:1/busybox:2/' \"$1\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := tui.Env{
+		Client:  r,
+		Agent:   r,
+		Analyze: func(s *node.Snapshot) *diagnose.Report { return diagnose.Analyze(s, diagnose.Options{}) },
+		Render: func(w io.Writer, rep *diagnose.Report, format string) error {
+			return diagnose.Render(w, rep, format, diagnose.RenderOptions{})
+		},
+		Decode:  staticpod.DecodeFile,
+		Editor:  editor,
+		Dir:     t.TempDir(),
+		Refresh: time.Hour,
+	}
+	m := tui.New(env, nil)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(160, 40))
+	t.Cleanup(func() { m.Pods().StopStreams() })
+	waitScreen(t, tm, "default-web", "kube-system-kube-apiserver")
+
+	// The list is sorted by ID: default-web, then kubeadm's kube-system-kube-apiserver.
+	tm.Type("je")
+	waitScreen(t, tm, "not managed by the agent: edit it on the node")
+	manifest := filepath.Join(md, "spdoc-default-web.yaml")
+	before, err := os.ReadFile(manifest)
+	if err != nil || !strings.Contains(string(before), "busybox:1") {
+		t.Fatalf("agent manifest before the edit: %q, %v", before, err)
+	}
+	tm.Type("ke")
+	waitScreen(t, tm, "agent applied")
+	waitUntil(t, "the agent rewrote "+manifest, func() bool {
+		b, err := os.ReadFile(manifest)
+		return err == nil && strings.Contains(string(b), "busybox:2")
+	})
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*tui.Model)
+	if st := fm.Status(); st.Err || !strings.Contains(st.Text, "agent applied "+cfg+": wrote spdoc-default-web.yaml") {
+		t.Errorf("status %+v, want what the agent wrote", st)
+	}
+	if b, _ := os.ReadFile(cfg); !strings.Contains(string(b), "busybox:2") {
+		t.Errorf("agent config not replaced:\n%s", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(md, "kube-apiserver.yaml")); string(b) != kubeadmManifest {
+		t.Errorf("kubeadm's manifest changed:\n%s", b)
+	}
+}
