@@ -2,8 +2,11 @@ package tui
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spdoc/spdoc/internal/api"
@@ -167,5 +170,48 @@ func TestAgentEditReaderForbidden(t *testing.T) {
 	}
 	if m.Pods().EditCopy() != "" || len(ag.Applied()) != 0 {
 		t.Error("a refused config read started an edit")
+	}
+}
+
+func TestAgentConfigChangedMeanwhileIsNotOverwritten(t *testing.T) {
+	env, ag := agentEnv(t)
+	dir := t.TempDir()
+	mine, theirs := agentConfig("busybox:mine"), agentConfig("busybox:theirs")
+	if err := os.WriteFile(filepath.Join(dir, "mine"), []byte(mine), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The first run waits until the test changed the agent's config behind the TUI's back.
+	script := filepath.Join(dir, "editor.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nwhile [ ! -f "+dir+"/go ]; do sleep 0.02; done\ncp "+dir+"/mine \"$1\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env.Editor = script
+	tm, m := startTUI(t, env)
+	tm.Type("e")
+	deadline := time.Now().Add(10 * time.Second)
+	for ag.ConfigReads() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	ag.SetConfig([]byte(theirs))
+	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitOutput(t, tm, "changed while you edited it", "the config as it is now:")
+	if n := len(ag.Applied()); n != 0 {
+		t.Fatalf("applied %d times over a config changed meanwhile", n)
+	}
+	now := strings.TrimPrefix(m.Pods().EditProblems()[1], "the config as it is now: ")
+	if b, err := os.ReadFile(now); err != nil || string(b) != theirs {
+		t.Errorf("current config beside the copy: %q, %v", b, err)
+	}
+	// Editing again (the script now copies at once) applies the copy over the config as it is now.
+	tm.Type("e")
+	waitOutput(t, tm, "agent applied")
+	finalView(t, tm)
+	if got := ag.Applied(); len(got) != 1 || string(got[0]) != mine {
+		t.Errorf("applied %q, want my copy once", got)
+	}
+	if _, err := os.Stat(now); !os.IsNotExist(err) {
+		t.Errorf("%s left behind (%v)", now, err)
 	}
 }

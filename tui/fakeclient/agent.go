@@ -67,6 +67,13 @@ func (a *Agent) Apply(_ context.Context, config []byte) (*api.ApplyResult, error
 	return res, nil
 }
 
+// SetConfig changes the config behind the TUI's back (another apply, an edit on the node).
+func (a *Agent) SetConfig(config []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.config = append([]byte(nil), config...)
+}
+
 // Applied returns every config sent to Apply, refused ones included.
 func (a *Agent) Applied() [][]byte {
 	a.mu.Lock()

@@ -1,9 +1,11 @@
 package pages
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -26,6 +28,10 @@ type agentAppliedMsg struct {
 	res      *api.ApplyResult
 	warnings []string
 	err      error
+	// changed is set (and nothing applied) when the agent's config is no longer the one the
+	// edit started from: current is what it is now.
+	changed bool
+	current []byte
 }
 
 // startAgentEdit opens the agent's config when the agent owns the pod's manifest.
@@ -119,15 +125,28 @@ func issueAt(i staticpod.Issue) string {
 func (p *Pods) applyAgentConfig(data []byte) tea.Cmd {
 	errs, warnings := ConfigProblems(p.env.LoadConfig(p.edit.path, data))
 	if len(errs) > 0 {
-		p.edit.problems, p.edit.refused = errs, false
+		p.edit.problems, p.edit.headline = errs, ""
 		return status("the edited agent config is invalid and was not applied: e edits again, esc discards", true)
 	}
 	p.edit.problems = nil
-	ag, path := p.env.Agent, p.edit.path
+	ag, path, base := p.env.Agent, p.edit.path, p.edit.base
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		// Apply replaces the whole config: if someone applied or edited it on the node while
+		// $EDITOR was open, sending this copy would silently undo their change. (A change in the
+		// moment between this read and the apply is not caught: the API has no conditional apply.)
+		current, _, err := ag.Config(ctx)
+		if err != nil {
+			return agentAppliedMsg{path: path, err: agentError("reading the agent config before applying", err)}
+		}
+		if !bytes.Equal(current, base) {
+			return agentAppliedMsg{path: path, changed: true, current: current}
+		}
 		res, err := ag.Apply(ctx, data)
+		if err != nil && res == nil {
+			err = agentError("applying the config through the agent", err)
+		}
 		return agentAppliedMsg{path: path, res: res, warnings: warnings, err: err}
 	}
 }
@@ -136,15 +155,31 @@ func (p *Pods) handleAgentApplied(msg agentAppliedMsg) tea.Cmd {
 	if p.edit == nil {
 		return nil
 	}
+	if msg.changed {
+		// Keep the user's copy: the next save applies it over the config as it is now, which
+		// is put beside it for reading.
+		p.edit.base = msg.current
+		p.edit.headline = "the agent config changed while you edited it — " + p.edit.path + " was NOT applied"
+		p.edit.problems = []string{"someone applied a new config or edited it on the node since you opened it; applying your copy would undo that"}
+		if p.edit.current == "" {
+			p.edit.current = strings.TrimSuffix(p.edit.tmp, filepath.Ext(p.edit.tmp)) + ".now" + filepath.Ext(p.edit.tmp)
+		}
+		if err := os.WriteFile(p.edit.current, msg.current, 0o600); err == nil {
+			p.edit.problems = append(p.edit.problems, "the config as it is now: "+p.edit.current)
+		}
+		p.edit.problems = append(p.edit.problems, "e edits your copy again (bring it up to date by hand); saving it then applies it over the config as it is now")
+		return status("the agent config changed meanwhile, nothing applied: e edits again, esc discards", true)
+	}
 	if res := msg.res; res != nil && (res.ParseError != "" || len(res.Invalid) > 0) {
 		// The agent checks again (its node name, --no-validate, a newer validator): what it
 		// refuses is shown like a local check's result, the edit kept for another try.
-		p.edit.problems, p.edit.refused = RefusedProblems(res), true
+		p.edit.problems = RefusedProblems(res)
+		p.edit.headline = "the agent refused the edited config — " + p.edit.path + " was NOT applied"
 		return status("the agent refused the edited config, nothing applied: e edits again, esc discards", true)
 	}
 	p.discardEdit()
 	if msg.res == nil {
-		return status(agentError("applying the config through the agent", msg.err).Error(), true)
+		return status(msg.err.Error(), true)
 	}
 	text := ApplySummary(msg.res)
 	if len(msg.warnings) > 0 {

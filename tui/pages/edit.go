@@ -24,10 +24,15 @@ type editState struct {
 	orig     []byte
 	problems []string // non-nil: the last edit was invalid, waiting for "edit again" or "discard"
 	// agent: path is a remote agent's config, applied through the agent (pod is the pod whose
-	// edit opened it); refused: the agent, not the local check, turned the last edit down.
-	agent   bool
-	pod     string
-	refused bool
+	// edit opened it; base the config as the agent had it, to notice a change made meanwhile).
+	agent bool
+	pod   string
+	base  []byte
+	// current is a file with the agent's config as it is now, written when it changed meanwhile.
+	current string
+	// headline replaces the problems box's first line when not the local check but the agent
+	// (a refusal, a config changed meanwhile) turned the last edit down.
+	headline string
 }
 
 // noun and verb say what is edited and what happens to it when valid.
@@ -179,6 +184,9 @@ func (p *Pods) runEditor() tea.Cmd {
 func (p *Pods) discardEdit() {
 	if p.edit != nil {
 		os.Remove(p.edit.tmp)
+		if p.edit.current != "" {
+			os.Remove(p.edit.current)
+		}
 		p.edit = nil
 	}
 }
@@ -190,7 +198,7 @@ func (p *Pods) updateEdit(msg tea.Msg) tea.Cmd {
 			return status(msg.err.Error(), true)
 		}
 		p.discardEdit()
-		p.edit = &editState{path: msg.path, tmp: msg.tmp, orig: msg.orig, agent: msg.agent, pod: msg.pod}
+		p.edit = &editState{path: msg.path, tmp: msg.tmp, orig: msg.orig, agent: msg.agent, pod: msg.pod, base: msg.orig}
 		return p.runEditor()
 	case editDoneMsg:
 		if p.edit == nil {
@@ -246,7 +254,7 @@ func (p *Pods) updateEdit(msg tea.Msg) tea.Cmd {
 func (p *Pods) updateEditProblems(msg tea.KeyMsg) tea.Cmd {
 	switch msg.String() {
 	case "e":
-		p.edit.problems, p.edit.refused = nil, false
+		p.edit.problems, p.edit.headline = nil, ""
 		return p.runEditor()
 	case "esc", "q":
 		noun, verb := p.edit.noun(), p.edit.verb()
@@ -260,8 +268,8 @@ func (p *Pods) editProblemsView(width, height int) string {
 	st := p.c.Styles
 	head := "✗ the edited manifest is invalid — " + p.edit.path + " was NOT written"
 	switch {
-	case p.edit.refused:
-		head = "✗ the agent refused the edited config — " + p.edit.path + " was NOT applied"
+	case p.edit.headline != "":
+		head = "✗ " + p.edit.headline
 	case p.edit.agent:
 		head = "✗ the edited agent config is invalid — " + p.edit.path + " was NOT applied"
 	}
