@@ -42,10 +42,10 @@ spec:
     image: registry.k8s.io/kube-apiserver:v1.34.0
 `
 
-// startEditAgent serves an in-process agent on a unix socket whose manifest dir is the one its
-// node reader scans (root/etc/kubernetes/manifests, with a kubeadm manifest in it). It returns
-// the socket address, the config path and the manifest dir.
-func startEditAgent(t *testing.T) (string, string, string) {
+// startEditAgent serves an in-process agent on a unix socket (or, with certs, on TCP with mutual
+// TLS) whose manifest dir is the one its node reader scans (root/etc/kubernetes/manifests, with a
+// kubeadm manifest in it). It returns the agent's address, the config path and the manifest dir.
+func startEditAgent(t *testing.T, certs string) (string, string, string) {
 	t.Helper()
 	root := t.TempDir()
 	md := filepath.Join(root, "etc", "kubernetes", "manifests")
@@ -73,8 +73,19 @@ func startEditAgent(t *testing.T) (string, string, string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sock := filepath.Join(root, "agent.sock")
-	ln, err := net.Listen("unix", sock)
+	addr := "unix://" + sock
+	var ln net.Listener
+	if certs == "" {
+		ln, err = net.Listen("unix", sock)
+	} else {
+		ln, err = agent.Listen(agent.ListenOptions{Addr: "tcp://127.0.0.1:0", TLSCert: filepath.Join(certs, "server.crt"),
+			TLSKey: filepath.Join(certs, "server.key"), ClientCA: filepath.Join(certs, "ca.crt")})
+		if err == nil {
+			addr = "https://" + ln.Addr().String()
+		}
+	}
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	done := make(chan struct{}, 2)
@@ -85,7 +96,7 @@ func startEditAgent(t *testing.T) (string, string, string) {
 		s := a.Snapshot()
 		return s != nil && s.Manifests != nil && len(s.Manifests.Pods()) == 2
 	})
-	return "unix://" + sock, cfg, md
+	return addr, cfg, md
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
@@ -120,7 +131,7 @@ func TestTUIEditsThroughAgent(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs uid 0 to be an admin on the agent's unix socket")
 	}
-	addr, cfg, md := startEditAgent(t)
+	addr, cfg, md := startEditAgent(t, "")
 	r, err := node.DialRemote(addr, node.RemoteOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -130,19 +141,7 @@ func TestTUIEditsThroughAgent(t *testing.T) {
 	if err := os.WriteFile(editor, []byte("#!/bin/sh\nsed -i 's/busybox:1/busybox:2/' \"$1\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := tui.Env{
-		Client:  r,
-		Agent:   r,
-		Analyze: func(s *node.Snapshot) *diagnose.Report { return diagnose.Analyze(s, diagnose.Options{}) },
-		Render: func(w io.Writer, rep *diagnose.Report, format string) error {
-			return diagnose.Render(w, rep, format, diagnose.RenderOptions{})
-		},
-		Decode:  staticpod.DecodeFile,
-		Editor:  editor,
-		Dir:     t.TempDir(),
-		Refresh: time.Hour,
-	}
-	m := tui.New(env, nil)
+	m := tui.New(agentTUIEnv(t, r, editor), nil)
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(160, 40))
 	t.Cleanup(func() { m.Pods().StopStreams() })
 	waitScreen(t, tm, "default-web", "kube-system-kube-apiserver")
@@ -173,5 +172,64 @@ func TestTUIEditsThroughAgent(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(md, "kube-apiserver.yaml")); string(b) != kubeadmManifest {
 		t.Errorf("kubeadm's manifest changed:\n%s", b)
+	}
+}
+
+func agentTUIEnv(t *testing.T, r *node.Remote, editor string) tui.Env {
+	return tui.Env{
+		Client:  r,
+		Agent:   r,
+		Analyze: func(s *node.Snapshot) *diagnose.Report { return diagnose.Analyze(s, diagnose.Options{}) },
+		Render: func(w io.Writer, rep *diagnose.Report, format string) error {
+			return diagnose.Render(w, rep, format, diagnose.RenderOptions{})
+		},
+		Decode:  staticpod.DecodeFile,
+		Editor:  editor,
+		Dir:     t.TempDir(),
+		Refresh: time.Hour,
+	}
+}
+
+// TestTUIEditWithReaderCert: a reader certificate over mutual TLS sees the TUI, but e on the
+// agent's pod shows the agent's 403 and opens no editor.
+func TestTUIEditWithReaderCert(t *testing.T) {
+	certs := t.TempDir()
+	if err := agent.GenerateCerts(agent.CertOptions{Dir: certs}); err != nil {
+		t.Fatal(err)
+	}
+	addr, cfg, _ := startEditAgent(t, certs)
+	r, err := node.DialRemote(addr, node.RemoteOptions{CA: filepath.Join(certs, "ca.crt"),
+		Cert: filepath.Join(certs, "reader.crt"), Key: filepath.Join(certs, "reader.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ran := filepath.Join(t.TempDir(), "editor-ran")
+	editor := filepath.Join(t.TempDir(), "editor.sh")
+	if err := os.WriteFile(editor, []byte("#!/bin/sh\ntouch "+ran+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(cfg)
+	m := tui.New(agentTUIEnv(t, r, editor), nil)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(300, 40))
+	t.Cleanup(func() { m.Pods().StopStreams() })
+	waitScreen(t, tm, "default-web", "kube-system-kube-apiserver")
+	tm.Type("e")
+	waitScreen(t, tm, "needs an admin certificate")
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*tui.Model)
+	st := fm.Status()
+	for _, want := range []string{"reading the agent config", "needs an admin certificate (spdoc:admin)", "HTTP 403", "may hold secrets"} {
+		if !st.Err || !strings.Contains(st.Text, want) {
+			t.Errorf("status %+v, want it to say %q", st, want)
+		}
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("the editor ran for a reader")
+	}
+	if after, _ := os.ReadFile(cfg); !bytes.Equal(before, after) {
+		t.Error("the config changed")
 	}
 }
