@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,4 +169,53 @@ func TestRemoteUnreachable(t *testing.T) {
 	if err == nil || errors.Is(err, ErrAgent) || !strings.Contains(err.Error(), "none.sock") {
 		t.Errorf("err = %v, want a transport error naming the socket", err)
 	}
+}
+
+func TestRemoteConfig(t *testing.T) {
+	const cfg = "pods: []\n"
+	var big atomic.Bool
+	target := fakeAgent(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path != api.PathConfig:
+			w.WriteHeader(http.StatusNotFound)
+		case r.Header.Get("X-Role") == "reader":
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(api.Error{Error: "reader (mtls) has role spdoc:reader; GET /v1/config needs spdoc:admin"})
+		case big.Load():
+			w.Header().Set("Content-Type", api.ContentTypeYAML)
+			w.Write([]byte(strings.Repeat("#\n", maxConfigBody/2+1)))
+		default:
+			w.Header().Set("Content-Type", api.ContentTypeYAML)
+			w.Header().Set(api.HeaderConfigPath, "/etc/spdoc/pods.yaml")
+			w.Write([]byte(cfg))
+		}
+	})
+	r, err := DialRemote(target, RemoteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	data, path, err := r.Config(ctx)
+	if err != nil || string(data) != cfg || path != "/etc/spdoc/pods.yaml" {
+		t.Errorf("Config = %q, %q, %v", data, path, err)
+	}
+	big.Store(true)
+	if _, _, err := r.Config(ctx); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("oversized config: err = %v", err)
+	}
+	big.Store(false)
+	// A reader: the transport adds the header the fake agent reads as the role.
+	r.hc.Transport = roleTransport{r.hc.Transport}
+	if _, _, err := r.Config(ctx); err == nil || !errors.Is(err, ErrAgent) || !strings.Contains(err.Error(), "HTTP 403") || !strings.Contains(err.Error(), "needs spdoc:admin") {
+		t.Errorf("reader: err = %v, want the agent's 403", err)
+	}
+}
+
+type roleTransport struct{ next http.RoundTripper }
+
+func (rt roleTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("X-Role", "reader")
+	return rt.next.RoundTrip(req)
 }
