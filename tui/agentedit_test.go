@@ -69,7 +69,7 @@ func TestAgentEditInvalidOffersReEdit(t *testing.T) {
 	env.Editor = editorScript(t, agentConfig(""), fixed)
 	tm, m := startTUI(t, env)
 	tm.Type("e")
-	waitOutput(t, tm, "was NOT applied", "pod default-web: line 8: spec.containers[0].image: Required value", "e: edit again")
+	waitOutput(t, tm, "was NOT applied", "pod default-web: line 8: spec.containers[0].image: Required value", "e: edit again", "opened for default-web")
 	if n := len(ag.Applied()); n != 0 {
 		t.Fatalf("an invalid config was applied (%d applies)", n)
 	}

@@ -278,5 +278,9 @@ func (p *Pods) editProblemsView(width, height int) string {
 		lines = append(lines, "  "+st.Error.Render("•")+" "+pr)
 	}
 	lines = append(lines, "", st.Hint.Render("→ e: edit again (your changes are kept) · esc: discard"))
-	return p.c.Box("edit "+filepath.Base(p.edit.path), lines, width, height, true)
+	title := "edit " + filepath.Base(p.edit.path)
+	if p.edit.agent && p.edit.pod != "" {
+		title += " (agent config, opened for " + p.edit.pod + ")"
+	}
+	return p.c.Box(title, lines, width, height, true)
 }
