@@ -230,3 +230,31 @@ func TestFollowStopsOnBusyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFollowTruncatedAndRegrown is the copytruncate race made deterministic: the file is truncated
+// and written again past the follower's offset before the follower looks, so its size never
+// looks smaller. The bytes before the offset changed, and that is what the follower notices.
+func TestFollowTruncatedAndRegrown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	appendLines(t, path, "2026-11-24T21:00:00Z stdout F one\n")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got []string
+	fl := &follower{path: path, f: f, fn: func(l Line) error { got = append(got, l.Msg); return nil }}
+	if _, err := fl.read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, path, "2026-11-24T21:00:01.123456789Z stdout F after copytruncate, longer than before\n")
+	if _, err := fl.read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, "|") != "one|after copytruncate, longer than before" {
+		t.Fatalf("lines %q: the rewritten file was not read from its start", got)
+	}
+}
