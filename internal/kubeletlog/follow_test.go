@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -166,5 +167,39 @@ func TestFollowStopsOnCallbackError(t *testing.T) {
 	err := Follow(context.Background(), path, ScanOptions{Since: t0}, func(*Record) error { return stop })
 	if !errors.Is(err, stop) {
 		t.Errorf("err = %v, want the callback's error", err)
+	}
+}
+
+// TestFollowTruncatedAndRegrown: a copytruncate followed by writes that grow the file past the
+// follower's position before it looks. Only the changed bytes before the position show it.
+func TestFollowTruncatedAndRegrown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kubelet.log")
+	first := `{"ts":1795557304100.165,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/m/a.yaml","err":"x"}` + "\n"
+	if err := os.WriteFile(path, []byte(first), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	tl := &tailer{path: path, f: f, lp: newLineProc(ScanOptions{Source: path}, 0), chunk: make([]byte, 4096),
+		fn: func(r *Record) error { got = append(got, r.Path); return nil }}
+	defer func() { tl.f.Close() }()
+	if err := tl.readMore(); err != nil {
+		t.Fatal(err)
+	}
+	second := `{"ts":1795557305100.165,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/m/after-copytruncate.yaml","err":"longer than the first line"}` + "\n"
+	if err := os.WriteFile(path, []byte(second), 0o644); err != nil { // O_TRUNC: same inode, emptied and rewritten
+		t.Fatal(err)
+	}
+	if err := tl.readMore(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tl.checkRotation(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, "|") != "/m/a.yaml|/m/after-copytruncate.yaml" {
+		t.Fatalf("records %q: the rewritten file was not read from its start", got)
 	}
 }
