@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/spdoc/spdoc/internal/tailguard"
 )
 
 // followPoll is the slow poll that backs up fsnotify (missed events, inotify limits, NFS).
@@ -86,44 +88,21 @@ type tailer struct {
 	chunk      []byte
 	lp         *lineProc
 	fn         func(*Record) error
-	// guard is the last bytes read, ending at the read position. After a copytruncate the file
-	// can grow back past our position before we look, so its size alone does not show the
-	// truncation; changed bytes before the read position do.
-	guard []byte
+	// guard notices a copytruncate that grew back past the read position before we looked.
+	guard tailguard.Guard
 }
 
-const guardLen = 64
-
-// rewound restarts at 0 when the bytes before the read position are not the ones read there.
+// rewound restarts at 0 when the file was rewritten in place since the last read.
 func (t *tailer) rewound() error {
-	if len(t.guard) == 0 {
-		return nil
-	}
-	pos := t.off + int64(len(t.pending))
-	if t.discarding {
-		return nil // the position is not tracked inside an over-long line
-	}
-	var b [guardLen]byte
-	k, _ := t.f.ReadAt(b[:len(t.guard)], pos-int64(len(t.guard)))
-	if k == len(t.guard) && bytes.Equal(b[:k], t.guard) {
-		return nil
+	if t.discarding || !t.guard.Rewritten(t.f, t.off+int64(len(t.pending))) {
+		return nil // inside an over-long line the position is not tracked
 	}
 	if _, err := t.f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("following kubelet log %q: %w", t.path, err)
 	}
-	t.off, t.pending, t.discarding, t.guard = 0, t.pending[:0], false, t.guard[:0]
+	t.off, t.pending = 0, t.pending[:0]
+	t.guard.Reset()
 	return nil
-}
-
-func (t *tailer) remember(data []byte) {
-	if len(data) >= guardLen {
-		t.guard = append(t.guard[:0], data[len(data)-guardLen:]...)
-		return
-	}
-	t.guard = append(t.guard, data...)
-	if extra := len(t.guard) - guardLen; extra > 0 {
-		t.guard = append(t.guard[:0], t.guard[extra:]...)
-	}
 }
 
 // readMore reads f to its current end and hands complete lines to the parser.
@@ -134,7 +113,7 @@ func (t *tailer) readMore() error {
 	for {
 		n, err := t.f.Read(t.chunk)
 		if n > 0 {
-			t.remember(t.chunk[:n])
+			t.guard.Remember(t.chunk[:n])
 			if perr := t.consume(t.chunk[:n]); perr != nil {
 				return perr
 			}
@@ -222,7 +201,8 @@ func (t *tailer) checkRotation() error {
 			return nil // gone again: retry on the next event or poll
 		}
 		t.f.Close()
-		t.f, t.off, t.guard = nf, 0, t.guard[:0]
+		t.f, t.off = nf, 0
+		t.guard.Reset()
 		return t.readMore()
 	}
 	if now.Size() < t.off+int64(len(t.pending)) {
@@ -230,7 +210,8 @@ func (t *tailer) checkRotation() error {
 		if _, err := t.f.Seek(0, io.SeekStart); err != nil {
 			return fmt.Errorf("following kubelet log %q: %w", t.path, err)
 		}
-		t.off, t.pending, t.discarding, t.guard = 0, t.pending[:0], false, t.guard[:0]
+		t.off, t.pending, t.discarding = 0, t.pending[:0], false
+		t.guard.Reset()
 		return t.readMore()
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/spdoc/spdoc/internal/tailguard"
 )
 
 // FollowOptions tune FollowWith.
@@ -55,7 +57,7 @@ func FollowWith(ctx context.Context, path string, opts FollowOptions, fn func(Li
 	default:
 		fl.off = opts.Offset
 	}
-	fl.loadGuard()
+	fl.guard.Load(f, fl.off)
 
 	poll := opts.Poll
 	var events <-chan fsnotify.Event
@@ -111,51 +113,15 @@ type follower struct {
 	j    joiner
 	fn   func(Line) error
 	buf  []byte
-	// guard holds the last bytes before off as they were read. A file truncated in place
-	// (copytruncate) and written again can grow back past off before we look, so a size check
-	// alone misses it; if the bytes before off changed, the file was rewritten under us.
-	guard []byte
+	// guard notices a copytruncate that grew back past off before we looked.
+	guard tailguard.Guard
 }
 
-const guardLen = 64
-
-// loadGuard reads the bytes just before off (a follow that starts mid-file).
-func (fl *follower) loadGuard() {
-	n := min(int64(guardLen), fl.off)
-	fl.guard = fl.guard[:0]
-	if n == 0 {
-		return
-	}
-	b := make([]byte, n)
-	if k, _ := fl.f.ReadAt(b, fl.off-n); int64(k) == n {
-		fl.guard = b
-	}
-}
-
-// rewound rewinds to the start of a file that was rewritten in place since the last read: the
-// bytes before off are not the ones read there any more (or the file is shorter than off).
-func (fl *follower) rewound() bool {
-	if len(fl.guard) == 0 {
-		return false
-	}
-	var b [guardLen]byte
-	k, _ := fl.f.ReadAt(b[:len(fl.guard)], fl.off-int64(len(fl.guard)))
-	if k == len(fl.guard) && bytes.Equal(b[:k], fl.guard) {
-		return false
-	}
-	fl.off, fl.rest, fl.guard = 0, nil, fl.guard[:0]
-	return true
-}
-
-// remember keeps the last guardLen bytes read, ending at off.
-func (fl *follower) remember(data []byte) {
-	if len(data) >= guardLen {
-		fl.guard = append(fl.guard[:0], data[len(data)-guardLen:]...)
-		return
-	}
-	fl.guard = append(fl.guard, data...)
-	if extra := len(fl.guard) - guardLen; extra > 0 {
-		fl.guard = append(fl.guard[:0], fl.guard[extra:]...)
+// rewound rewinds to the start of a file that was rewritten in place since the last read.
+func (fl *follower) rewound() {
+	if fl.guard.Rewritten(fl.f, fl.off) {
+		fl.off, fl.rest = 0, nil
+		fl.guard.Reset()
 	}
 }
 
@@ -172,7 +138,7 @@ func (fl *follower) read(ctx context.Context) (int, error) {
 		if n > 0 {
 			total += n
 			fl.off += int64(n)
-			fl.remember(fl.buf[:n])
+			fl.guard.Remember(fl.buf[:n])
 			if err := fl.feed(fl.buf[:n]); err != nil {
 				return total, err
 			}
@@ -257,7 +223,8 @@ func (fl *follower) checkRotation(ctx context.Context, next func() string) (bool
 		}
 		return true, fl.reopen(fl.path, false)
 	case err == nil && cur.Size() < fl.off:
-		fl.off, fl.rest, fl.guard = 0, nil, fl.guard[:0]
+		fl.off, fl.rest = 0, nil
+		fl.guard.Reset()
 		return true, nil
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return false, fmt.Errorf("container log %q: %w", fl.path, err)
@@ -300,6 +267,7 @@ func (fl *follower) reopen(path string, newInstance bool) error {
 		return fmt.Errorf("opening container log: %w", err)
 	}
 	fl.f.Close()
-	fl.f, fl.path, fl.off, fl.guard = f, path, 0, fl.guard[:0]
+	fl.f, fl.path, fl.off = f, path, 0
+	fl.guard.Reset()
 	return nil
 }
