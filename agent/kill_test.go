@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/spdoc/spdoc/internal/testtier"
 	"net"
 	"os"
 	"os/exec"
@@ -256,9 +257,7 @@ func TestKill9NeverLeavesPartialManifest(t *testing.T) {
 // with the default socket mode it cannot even connect; when an operator opens the socket up,
 // the peer (SO_PEERCRED uid != 0) is a reader and the apply is refused with 403.
 func TestRootUnixSocketPeers(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("TestRootUnixSocketPeers needs root to run a client as another uid (CI runs as root)")
-	}
+	testtier.Root(t)
 	bin := buildSpdoc(t)
 	var sock string
 	ta, root := startAgent(t, func(dir string) (net.Listener, error) {

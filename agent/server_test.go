@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"github.com/spdoc/spdoc/internal/testtier"
 	"log/slog"
 	"net"
 	"os"
@@ -217,9 +218,7 @@ func TestUnixSocketAPI(t *testing.T) {
 	expectEvent(t, events, api.Added, "default-web")
 	expectEvent(t, events, api.Bookmark, "")
 
-	if os.Geteuid() != 0 {
-		t.Fatal("this test needs uid 0 to be an admin on the unix socket (CI runs as root)")
-	}
+	testtier.Root(t)
 	data, path, err := r.Config(ctx)
 	if want, _ := os.ReadFile(ta.cfg); err != nil || !bytes.Equal(data, want) || path != ta.cfg {
 		t.Errorf("config over the socket as uid 0: %q at %q, %v; want %q at %q", data, path, err, want, ta.cfg)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"github.com/spdoc/spdoc/internal/testtier"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,9 +112,7 @@ func TestStatuses(t *testing.T) {
 // TestRootFullDiskReconcile puts the manifest dir on a full 64 KiB tmpfs: the reconcile must
 // report the write error as a finding and on the resource, and keep the old manifest intact.
 func TestRootFullDiskReconcile(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("TestRootFullDiskReconcile needs root to mount a tmpfs (CI runs as root)")
-	}
+	testtier.Root(t)
 	r, cfg, md := newTestReconciler(t, nil)
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", md).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs: %v: %s", err, out)

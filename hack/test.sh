@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 kubelet=$(hack/setup-node.sh | tail -n 1)
 export SPDOC_KUBELET=$kubelet
+# Opt into the privileged and real-node tiers (internal/testtier): plain `go test ./...` skips them.
+export SPDOC_E2E=1
 echo "test.sh: kubelet $SPDOC_KUBELET"
 
 status=0

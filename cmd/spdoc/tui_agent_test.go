@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/spdoc/spdoc/internal/testtier"
 	"io"
 	"net"
 	"os"
@@ -128,9 +129,7 @@ func waitScreen(t *testing.T, tm *teatest.TestModel, want ...string) {
 // root: uid 0 is admin): e on the agent's pod edits the agent's config with a scripted $EDITOR
 // and the agent rewrites the manifest; e on kubeadm's pod is refused.
 func TestTUIEditsThroughAgent(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs uid 0 to be an admin on the agent's unix socket")
-	}
+	testtier.Root(t)
 	addr, cfg, md := startEditAgent(t, "")
 	r, err := node.DialRemote(addr, node.RemoteOptions{})
 	if err != nil {

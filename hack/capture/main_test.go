@@ -8,11 +8,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/testtier"
 )
 
 // TestRootKubeletCaptureNode captures a real node and checks the copy: node layout, no temp
 // paths left, relative container log links that resolve inside the copy, and a CRI view.
 func TestRootKubeletCaptureNode(t *testing.T) {
+	testtier.RealNode(t)
 	out := filepath.Join(t.TempDir(), "node")
 	root, err := run(out, "json", "capture-test", 4*time.Minute, 64<<10)
 	if err != nil {

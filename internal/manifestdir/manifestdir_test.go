@@ -3,6 +3,7 @@ package manifestdir
 import (
 	"bytes"
 	"errors"
+	"github.com/spdoc/spdoc/internal/testtier"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,9 +166,7 @@ func TestRemoveAndList(t *testing.T) {
 // that names the file, the previous manifest must stay intact and no temp file may remain.
 // Needs root (mount).
 func TestRootFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("TestRootFullDisk needs root to mount a tmpfs (CI runs as root)")
-	}
+	testtier.Root(t)
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs: %v: %s", err, out)

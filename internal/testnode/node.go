@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/spdoc/spdoc/internal/testtier"
 	"hash/fnv"
 	"io"
 	"net"
@@ -93,6 +94,7 @@ type Node struct {
 // test with what to run when the machine lacks root, packages or the kubelet.
 func Start(t testing.TB, opts Options) *Node {
 	t.Helper()
+	testtier.RealNode(t)
 	if opts.Logf == nil {
 		opts.Logf = t.Logf
 	}
