@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -19,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/safefs"
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
@@ -151,7 +152,7 @@ func (col *collector) configFiles() {
 	if root := col.snap.Paths.Root; root != "" {
 		agentCfg = filepath.Join(root, agentCfg)
 	}
-	if _, err := os.Stat(agentCfg); err == nil {
+	if _, err := safefs.Stat(agentCfg); err == nil {
 		col.file("agent-config "+agentCfg, agentCfg, AgentConfigPath, rawManifest)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		col.fail("agent-config "+agentCfg, err)
@@ -164,8 +165,17 @@ func (col *collector) configFiles() {
 // file reads src (capped, with the source timeout) into the bundle as name.
 func (col *collector) file(what, src, name string, kind rawKind) {
 	max := col.opts.FileMaxBytes
+	root := col.snap.Paths.Root
 	data, ok := source(col, what, func(context.Context) ([]byte, error) {
-		f, err := os.Open(src)
+		if root != "" {
+			// A copied node's files are read inside it, however its symlinks point.
+			release, err := safefs.Confine(root)
+			if err != nil {
+				return nil, err
+			}
+			defer release()
+		}
+		f, err := safefs.Open(src)
 		if err != nil {
 			return nil, err
 		}
