@@ -134,16 +134,32 @@ func (col *collector) manifests() {
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	for _, f := range files {
 		name := path.Join(ManifestDir, f.Name)
-		switch f.Kind {
-		case staticpod.KindDir:
+		switch {
+		case f.Kind == staticpod.KindDir:
 			// The kubelet does not recurse; an empty dir keeps the DirectoryIgnored finding.
 			col.dirs = append(col.dirs, name)
-		case staticpod.KindUnreadable:
+		case f.Kind == staticpod.KindUnreadable:
 			col.fail("manifest "+f.Path, errors.New(orDefault(f.Err, "unreadable")))
+		case f.Link != "" && !insideDir(scan.Dir, f.Path):
+			// It may be /etc/shadow: record where it points, never its bytes.
+			col.fail("manifest "+f.Path, fmt.Errorf("a symlink to %q, outside the manifest dir: its target's path is recorded, its content is not copied", f.Link))
 		default:
 			col.file("manifest "+f.Path, f.Path, name, rawManifest)
 		}
 	}
+}
+
+// insideDir reports whether path, all symlinks followed, lies under dir.
+func insideDir(dir, path string) bool {
+	resolved, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false
+	}
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
+	}
+	rel, err := filepath.Rel(dir, resolved)
+	return err == nil && filepath.IsLocal(rel)
 }
 
 // configFiles copies the agent config and the kubelet config when they exist.

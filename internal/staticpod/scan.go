@@ -105,6 +105,7 @@ func ScanFile(path string) *File {
 		return f
 	}
 	st, err := safefs.Stat(path) // follows symlinks, like the kubelet
+	f.Link = link(path)
 	if err != nil {
 		f.Kind = KindUnreadable
 		f.Err = statError(path, err)
@@ -145,7 +146,17 @@ func ScanFile(path string) *File {
 	}
 	d := DecodeFile(path, data)
 	d.ModTime = f.ModTime
+	d.Link = link(path)
 	return d
+}
+
+// link is the target of path when it is a symlink, else "".
+func link(path string) string {
+	if lst, err := safefs.Lstat(path); err != nil || lst.Mode()&fs.ModeSymlink == 0 {
+		return ""
+	}
+	t, _ := safefs.Readlink(path)
+	return t
 }
 
 func statError(path string, err error) string {
