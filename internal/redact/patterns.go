@@ -88,7 +88,7 @@ var patterns = []pattern{
 		// curl -u user:pass, --user user:pass, --user=user:pass, -uuser:pass (also inside sh -c)
 		kind: KindUserPassword, needAny: ":", hints: []string{"-u", "--user"}, group: 1,
 		check: func(_, v string) bool { return !isNumber(v) && !keepValue(v) }, // docker -u 1000:1000 is uid:gid
-		re: regexp.MustCompile(`(?:^|[\s"'])(?:-u\s*|--user(?:\s+|=))["']?[^\s"':@]+:([^\s"']+)`),
+		re:    regexp.MustCompile(`(?:^|[\s"'])(?:-u\s*|--user(?:\s+|=))["']?[^\s"':@]+:([^\s"']+)`),
 	},
 	{
 		// AWS access key IDs (AKIA… long-term, ASIA… temporary, and the other IAM ID prefixes)
