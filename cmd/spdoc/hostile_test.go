@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spdoc/spdoc/internal/canary"
 )
 
 // TestDiagnoseRootStaysInside: a copied node (or an unpacked bundle) whose files are symlinks
@@ -53,6 +55,21 @@ func TestDiagnoseRootStaysInside(t *testing.T) {
 		}
 		if !strings.Contains(out, "outside the node root") {
 			t.Errorf("-o %s: the report does not say the links leave the root:\n%s", format, out)
+		}
+	}
+}
+
+// TestDiagnoseCanaryCorpus: no planted secret survives in any report format, and the report
+// still shows the container log evidence the secrets sat beside.
+func TestDiagnoseCanaryCorpus(t *testing.T) {
+	root := canary.LayNode(t)
+	for _, format := range []string{"text", "markdown", "json"} {
+		out, _, _ := runSpdocSplit(t, "diagnose", "--root", root, "--node-name", canary.NodeName, "--since", "100000h", "-o", format)
+		if left := canary.Survivors([]byte(out)); len(left) > 0 {
+			t.Errorf("-o %s: canaries %v survived:\n%s", format, left, out)
+		}
+		if !strings.Contains(out, "boom") || !strings.Contains(out, "[REDACTED-") {
+			t.Errorf("-o %s: the report lacks the log evidence or any token:\n%s", format, out)
 		}
 	}
 }
