@@ -157,10 +157,24 @@ func (m *matcher) interesting(line []byte, depth int) bool {
 			return false
 		}
 		rest := line[end+1:]
+		if len(rest) > 1 && rest[0] == ' ' && rest[1] == '"' {
+			// structured: the quoted message decides, like JSON's "msg", then an err= key
+			msg := rest[2:]
+			q := jsonStringEnd(msg)
+			return m.match(msg[:q]) || bytes.Contains(msg[q:], klogErrKey)
+		}
 		return m.match(rest) || bytes.Contains(rest, klogErrKey)
+	}
+	// journald/syslog with a pid in the tag, the usual case: "… kubelet[1234]: <record>"
+	if i := bytes.Index(line[:min(len(line), 200)], tagEnd); i > 0 {
+		if p := line[i+len(tagEnd):]; len(p) > 0 && (p[0] == '{' || isKlogHeader(p)) {
+			return m.interesting(p, depth+1)
+		}
 	}
 	return m.shaped(line, depth)
 }
+
+var tagEnd = []byte("]: ")
 
 var (
 	exportMsgKey = []byte("MESSAGE=")
