@@ -40,7 +40,7 @@ func (tc textCtx) fileRef() string {
 // image is the container's image: from the kubelet's records, else from the manifest.
 var reImageInText = regexp.MustCompile(`[Ii]mage \\*"([^"\\ ]+)\\*"`)
 
-func (tc textCtx) image(b *fb) string {
+func (tc textCtx) image(b *findingBuilder) string {
 	for _, r := range b.recs {
 		if r.Image != "" {
 			return r.Image
@@ -65,7 +65,7 @@ func (tc textCtx) image(b *fb) string {
 	return ""
 }
 
-func firstErr(b *fb) string {
+func firstErr(b *findingBuilder) string {
 	for _, r := range b.recs {
 		if r.Err != "" {
 			return r.Err
@@ -123,7 +123,7 @@ func (tc textCtx) logsCmd(container string, previous bool) string {
 }
 
 // describe writes Title, Detail and Hint: what the kubelet did, why, and the next step.
-func describe(f *Finding, b *fb, tc textCtx) {
+func describe(f *Finding, b *findingBuilder, tc textCtx) {
 	c := f.Container
 	cref := "the container"
 	if c != "" {
@@ -370,7 +370,7 @@ func restarts(tc textCtx, container string) int {
 	return 0
 }
 
-func lineSuffix(b *fb) string {
+func lineSuffix(b *findingBuilder) string {
 	for _, e := range b.pre {
 		if i := strings.LastIndexByte(e.Source, ':'); i > 0 && strings.HasPrefix(e.Source, "manifest:") {
 			if n := e.Source[i+1:]; n != "" && strings.Trim(n, "0123456789") == "" {
@@ -410,7 +410,7 @@ var reMountErrs = []*regexp.Regexp{
 var reHostPathType = regexp.MustCompile(`hostPath type check failed: (\S+) is not a (directory|file|socket file|character device|block device)`)
 
 // volumeReason picks the most specific words: the hostPath check, else the SetUp error.
-func volumeReason(b *fb) string {
+func volumeReason(b *findingBuilder) string {
 	for _, re := range reMountErrs {
 		for _, r := range b.recs {
 			if m := re.FindString(r.Msg + " " + r.Err); m != "" {
