@@ -106,6 +106,9 @@ func Analyze(s *node.Snapshot, opts Options) *Report {
 		a.logEnd = s.KubeletLog.Stats.Last
 	}
 	a.runtimeRules()
+	for _, c := range checks {
+		c.Run(a)
+	}
 	a.podRules()
 	// A node without pod network is normal before a CNI is installed (kubeadm control planes run
 	// hostNetwork static pods only): a problem only when a static pod needs it.

@@ -15,7 +15,7 @@ func (a *analyzer) halfWritten(pod *podState) {
 		if b.f.Kind != KindManifestInvalid || !b.f.History || len(b.pre) > 0 || b.last.Sub(b.first) > burst || b.f.File == "" {
 			continue
 		}
-		t := a.file(b.f.File).fs.get(KindTransientParseError, "", SeverityWarning)
+		t := a.file(b.f.File).fs.get(KindTransientParseError, "")
 		t.recs = append(t.recs, b.recs...)
 		t.first, t.last = b.first, b.last
 		pod.fs.list = append(pod.fs.list[:i], pod.fs.list[i+1:]...)

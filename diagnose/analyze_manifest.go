@@ -13,7 +13,7 @@ import (
 func (a *analyzer) manifestRules() {
 	scan := a.s.Manifests
 	if scan == nil || !scan.Exists || (scan.Err != "" && len(scan.Files) == 0) {
-		b := a.node.get(KindManifestDirMissing, "", SeverityError)
+		b := a.node.get(KindManifestDirMissing, "")
 		msg := "path does not exist"
 		if scan != nil && scan.Err != "" {
 			msg = scan.Err
@@ -30,12 +30,12 @@ func (a *analyzer) manifestRules() {
 		file := a.file(f.Path)
 		switch f.Kind {
 		case staticpod.KindDir:
-			file.fs.get(KindDirectoryIgnored, "", SeverityInfo).pre = []Evidence{{Source: "manifest:" + f.Path, Line: "directory", Count: 1}}
+			file.fs.get(KindDirectoryIgnored, "").pre = []Evidence{{Source: "manifest:" + f.Path, Line: "directory", Count: 1}}
 			continue
 		case staticpod.KindIgnored:
 			continue
 		case staticpod.KindUnreadable:
-			file.fs.get(KindFileUnreadable, "", SeverityError).pre = []Evidence{{Source: "manifest:" + f.Path, Line: f.Err, Count: 1}}
+			file.fs.get(KindFileUnreadable, "").pre = []Evidence{{Source: "manifest:" + f.Path, Line: f.Err, Count: 1}}
 			continue
 		}
 		if f.Parse != nil {
@@ -43,13 +43,13 @@ func (a *analyzer) manifestRules() {
 			if f.Parse.Line > 0 {
 				src += fmt.Sprintf(":%d", f.Parse.Line)
 			}
-			file.fs.get(KindManifestUnparseable, "", SeverityError).pre = []Evidence{{Source: src, Line: f.Parse.Error(), Count: 1}}
+			file.fs.get(KindManifestUnparseable, "").pre = []Evidence{{Source: src, Line: f.Parse.Error(), Count: 1}}
 		}
 		if f.Backup {
-			file.fs.get(KindBackupFileLoaded, "", SeverityWarning).pre = []Evidence{{Source: "manifest:" + f.Path, Line: fmt.Sprintf("%s defines %d pod(s)", f.Name, len(f.Pods)), Count: 1}}
+			file.fs.get(KindBackupFileLoaded, "").pre = []Evidence{{Source: "manifest:" + f.Path, Line: fmt.Sprintf("%s defines %d pod(s)", f.Name, len(f.Pods)), Count: 1}}
 		}
 		if len(f.Warnings) > 0 {
-			b := file.fs.get(KindManifestWarning, "", warnSeverity(f.Warnings))
+			b := file.fs.getSeverity(KindManifestWarning, "", warnSeverity(f.Warnings))
 			b.pre = append(b.pre, issueEvidence(f.Path, f.Warnings)...)
 		}
 		for _, p := range f.Pods {
@@ -66,12 +66,12 @@ func (a *analyzer) manifestRules() {
 				}
 			}
 			if len(errs) > 0 {
-				b := pod.fs.get(KindManifestInvalid, "", SeverityError)
+				b := pod.fs.get(KindManifestInvalid, "")
 				b.f.File = f.Path
 				b.pre = append(b.pre, issueEvidence(f.Path, errs)...)
 			}
 			if len(warns) > 0 {
-				b := pod.fs.get(KindManifestWarning, "", warnSeverity(warns))
+				b := pod.fs.getSeverity(KindManifestWarning, "", warnSeverity(warns))
 				b.f.File = f.Path
 				b.pre = append(b.pre, issueEvidence(f.Path, warns)...)
 			}
@@ -86,17 +86,17 @@ func (a *analyzer) manifestRules() {
 		for _, p := range e.pods {
 			paths = append(paths, p.Source)
 		}
-		pb := a.pods[id].fs.get(KindDuplicatePod, "", SeverityWarning)
+		pb := a.pods[id].fs.get(KindDuplicatePod, "")
 		for _, p := range e.pods {
 			ev := Evidence{Source: "manifest:" + p.Source, Line: fmt.Sprintf("defines %s/%s", e.ns, e.name), Count: 1}
 			pb.pre = append(pb.pre, ev)
 		}
 		for _, p := range e.pods {
-			fb := a.file(p.Source).fs.get(KindDuplicatePod, "", SeverityWarning)
-			if len(fb.pre) == 0 {
-				fb.pre = append(fb.pre, pb.pre...)
+			fileDup := a.file(p.Source).fs.get(KindDuplicatePod, "")
+			if len(fileDup.pre) == 0 {
+				fileDup.pre = append(fileDup.pre, pb.pre...)
 			}
-			fb.f.Pod = id
+			fileDup.f.Pod = id
 		}
 	}
 }

@@ -12,34 +12,34 @@ import (
 func (a *analyzer) nodeRules() {
 	s := a.s
 	if s.Kubelet != nil && s.Kubelet.Checked && !s.Kubelet.Running {
-		a.node.get(KindKubeletNotRunning, "", SeverityError).pre = []Evidence{{Source: "process", Line: "no kubelet process found", Count: 1}}
+		a.node.get(KindKubeletNotRunning, "").pre = []Evidence{{Source: "process", Line: "no kubelet process found", Count: 1}}
 	}
 	logMissing := false
 	switch {
 	case s.KubeletLog == nil:
 		logMissing = true
-		a.node.get(KindKubeletLogMissing, "", SeverityWarning).pre = []Evidence{{Source: "kubelet-log", Line: "no kubelet log was read", Count: 1}}
+		a.node.get(KindKubeletLogMissing, "").pre = []Evidence{{Source: "kubelet-log", Line: "no kubelet log was read", Count: 1}}
 	case s.KubeletLog.Error != "":
 		logMissing = true
-		a.node.get(KindKubeletLogMissing, "", SeverityWarning).pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source, Line: s.KubeletLog.Error, Count: 1}}
+		a.node.get(KindKubeletLogMissing, "").pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source, Line: s.KubeletLog.Error, Count: 1}}
 	case s.KubeletLog.Stats.Parsed == 0 && len(s.KubeletLog.Records) == 0:
 		logMissing = true
 		line := "the kubelet log is empty"
 		if s.KubeletLog.Stats.Lines > 0 {
 			line = fmt.Sprintf("none of its %d lines is a kubelet log record", s.KubeletLog.Stats.Lines)
 		}
-		a.node.get(KindKubeletLogMissing, "", SeverityWarning).pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source, Line: line, Count: 1}}
+		a.node.get(KindKubeletLogMissing, "").pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source, Line: line, Count: 1}}
 	default:
 		last := s.KubeletLog.Stats.Last
 		// Only on a live node: a copied node (--root) is old by nature.
 		if s.Paths.Root == "" && (s.Kubelet == nil || !s.Kubelet.Checked) && a.opts.StaleLog > 0 && !last.IsZero() && !s.Taken.IsZero() && s.Taken.Sub(last) > a.opts.StaleLog {
-			b := a.node.get(KindKubeletNotRunning, "", SeverityWarning)
+			b := a.node.getSeverity(KindKubeletNotRunning, "", SeverityWarning)
 			b.pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source, TS: last, Line: fmt.Sprintf("last record %s before the snapshot", s.Taken.Sub(last).Round(time.Second)), Count: 1}}
 			b.f.Detail = "stale"
 		}
 	}
 	if s.KubeletLog != nil && s.KubeletLog.Truncated {
-		b := a.node.get(KindSourceError, "kubelet-log-truncated", SeverityInfo)
+		b := a.node.getSeverity(KindSourceError, "kubelet-log-truncated", SeverityInfo)
 		b.pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source,
 			Line: fmt.Sprintf("only the newest %d relevant records were kept", len(s.KubeletLog.Records)), Count: 1}}
 		b.f.Detail = "truncated"
@@ -52,7 +52,7 @@ func (a *analyzer) nodeRules() {
 		if line == "" {
 			line = "not reachable"
 		}
-		a.node.get(KindRuntimeUnreachable, "", SeverityError).pre = []Evidence{{Source: criSource(rt.Endpoint), Line: line, Count: 1}}
+		a.node.get(KindRuntimeUnreachable, "").pre = []Evidence{{Source: criSource(rt.Endpoint), Line: line, Count: 1}}
 	}
 	if rt != nil && rt.Status != nil {
 		for _, c := range rt.Status.Conditions {
@@ -62,9 +62,9 @@ func (a *analyzer) nodeRules() {
 			line := strings.TrimSpace(fmt.Sprintf("%s=false reason:%s message:%s", c.Type, c.Reason, c.Message))
 			switch c.Type {
 			case "RuntimeReady":
-				a.node.get(KindRuntimeUnreachable, "", SeverityError).pre = append(a.node.get(KindRuntimeUnreachable, "", SeverityError).pre, Evidence{Source: criSource(rt.Endpoint), Line: line, Count: 1})
+				a.node.get(KindRuntimeUnreachable, "").pre = append(a.node.get(KindRuntimeUnreachable, "").pre, Evidence{Source: criSource(rt.Endpoint), Line: line, Count: 1})
 			case "NetworkReady":
-				b := a.node.get(KindNetworkNotReady, "", SeverityError)
+				b := a.node.get(KindNetworkNotReady, "")
 				b.pre = append(b.pre, Evidence{Source: criSource(rt.Endpoint), Line: line, Count: 1})
 			}
 		}
@@ -77,7 +77,7 @@ func (a *analyzer) nodeRules() {
 		if (e.Source == "pod-logs" || e.Source == "container-logs") && strings.Contains(e.Error, "no such file or directory") {
 			sev = SeverityInfo // no container logs (yet): nothing is lost but the log tails
 		}
-		b := a.node.get(KindSourceError, e.Source, sev) // keyed by source; describe names it
+		b := a.node.getSeverity(KindSourceError, e.Source, sev) // keyed by source; describe names it
 		b.pre = append(b.pre, Evidence{Source: e.Source, Line: e.Error, Count: 1})
 	}
 }

@@ -33,54 +33,51 @@ func (a *analyzer) record(r *kubeletlog.Record) {
 	}
 	switch c.scope {
 	case scopeNode:
-		a.node.get(c.kind, "", c.severity).add(r)
+		a.node.get(c.kind, "").add(r)
 		return
 	case scopeFile:
 		path, f := a.ix.fileFor(r)
 		if path == "" {
-			a.node.get(c.kind, "", c.severity).add(r)
+			a.node.get(c.kind, "").add(r)
 			return
 		}
 		if c.kind == KindManifestInvalid && f != nil && len(f.Pods) > 0 {
 			for _, p := range f.Pods {
-				b := a.pods[p.ID].fs.get(KindManifestInvalid, "", SeverityError)
+				b := a.pods[p.ID].fs.get(KindManifestInvalid, "")
 				b.f.File = f.Path
 				b.add(r)
 			}
 			return
 		}
 		if c.kind == KindManifestUnparseable && f != nil && f.Parse == nil && f.Kind == staticpod.KindManifest {
-			c.kind, c.severity = KindTransientParseError, SeverityWarning
+			c.kind = KindTransientParseError
 		}
-		a.file(path).fs.get(c.kind, "", c.severity).add(r)
+		a.file(path).fs.get(c.kind, "").add(r)
 		return
 	}
 	pods := a.ix.podsFor(r)
 	if c.kind == KindNetworkNotReady {
 		// Node-level; the records that name a pod are pinned on that pod only.
-		nb := a.node.get(KindNetworkNotReady, "", SeverityError)
+		nb := a.node.get(KindNetworkNotReady, "")
 		if len(pods) == 0 {
 			nb.add(r)
 		}
 	}
 	if c.kind == KindRuntimeUnreachable {
-		a.node.get(c.kind, "", c.severity).add(r)
+		a.node.get(c.kind, "").add(r)
 		return
 	}
 	for _, e := range pods {
 		pod := a.pod(e)
 		container := c.container
-		if !containerKinds[c.kind] {
+		if !containerKind(c.kind) {
 			container = "" // sandbox, network, volumes, removal: about the whole pod
 		} else if container == "" {
 			container = specContainer(e, r.Image)
 		}
-		pod.fs.get(c.kind, container, c.severity).add(r)
+		pod.fs.get(c.kind, container).add(r)
 	}
 }
-
-var containerKinds = map[Kind]bool{KindImageNotPresent: true, KindImagePullFailed: true, KindCrashLoop: true,
-	KindOOMKilled: true, KindProbeFailed: true, KindContainerFailed: true}
 
 // specContainer names the container a record without a container name is about: the one whose
 // image it names, or the only container of the pod.

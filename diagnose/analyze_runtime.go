@@ -75,7 +75,7 @@ func (a *analyzer) containerFacts(pod *podState, cur cri.Container, prev []cri.C
 	if running || cur.State == "CONTAINER_CREATED" {
 		if len(prev) == 0 || prev[0].State != "CONTAINER_EXITED" {
 			if running && cur.RestartCount > 0 {
-				b := pod.fs.get(KindContainerRestarted, cur.Name, SeverityInfo)
+				b := pod.fs.get(KindContainerRestarted, cur.Name)
 				b.pre = append(b.pre, criEvidence(a.s.Runtime.Endpoint, cur))
 				b.f.History = a.stable(cur.StartedAt)
 			}
@@ -99,7 +99,7 @@ func (a *analyzer) containerFacts(pod *podState, cur cri.Container, prev []cri.C
 		// were killed, they did not crash.
 		return
 	}
-	b := pod.fs.get(kind, cur.Name, SeverityError)
+	b := pod.fs.get(kind, cur.Name)
 	code := failed.ExitCode
 	b.f.ExitCode = &code
 	b.pre = append(b.pre, criEvidence(a.s.Runtime.Endpoint, failed))

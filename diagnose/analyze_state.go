@@ -8,7 +8,8 @@ import (
 	"github.com/spdoc/spdoc/internal/cri"
 )
 
-// podRules: history, root-cause folding, pinning node network problems, not-started pods, state.
+// podRules runs the per-pod phases: log-only facts, history, removals, network pinning, cause
+// folding (causes.go), not-started pods and the pod state.
 func (a *analyzer) podRules() {
 	rtUp := a.s.Runtime != nil && a.s.Runtime.Reachable
 	netDown := a.node.find(KindNetworkNotReady)
@@ -17,98 +18,91 @@ func (a *analyzer) podRules() {
 		a.logOnlyFacts(pod, rtUp)
 		a.history(pod, rtUp)
 		a.halfWritten(pod)
-		inv := pod.fs.find(KindManifestInvalid)
-		if inv != nil && inv.f.History {
-			inv = nil
-		}
-		// A removed pod: its manifest is gone (orphan) or became invalid; a plain replace is routine.
-		if rm := pod.fs.find(KindPodRemoved); rm != nil && !pod.e.orphan && inv == nil && pod.fs.find(KindDuplicatePod) == nil {
-			rm.f.Severity = SeverityInfo
-			rm.f.History = true
-		}
-		if pod.e.orphan {
-			if rm := pod.fs.find(KindPodRemoved); rm == nil {
-				pod.fs.get(KindPodRemoved, "", SeverityInfo)
-			}
-			for _, b := range pod.fs.list {
-				if b.f.Kind == KindPodRemoved {
-					b.f.Severity = SeverityInfo
-					b.f.History = false
-				}
-			}
-		}
-		// Network: a pod without hostNetwork that does not run is blocked by CNI.
-		notUp := !a.running(pod)
-		if !rtUp {
-			notUp = pod.lastStarted.IsZero() // no runtime: the log is all we know
-		}
-		if netDown != nil && pod.valid && !pod.hostNetwork && notUp && !netDown.f.History {
-			b := pod.fs.get(KindNetworkNotReady, "", SeverityError)
-			if len(b.recs) == 0 && len(b.pre) == 0 {
-				b.pre = append(b.pre, Evidence{Source: "manifest:" + pod.e.manifest, Line: "spec.hostNetwork is not true: the sandbox needs the CNI network", Count: 1})
-			}
-			for _, o := range pod.fs.list {
-				if o.f.Kind == KindSandboxFailed && !o.f.History {
-					o.f.Cause = KindNetworkNotReady
-				}
-			}
-			a.netBlocks = true
-			netDown.pre = append(netDown.pre, Evidence{Source: "manifest:" + pod.e.manifest,
-				Line: fmt.Sprintf("blocks pod %s/%s (not hostNetwork)", pod.e.ns, pod.e.name), Count: 1})
-		}
-		// A container killed by its liveness probe exits 137/143: the probe explains the restart.
-		for _, o := range pod.fs.list {
-			if (o.f.Kind != KindCrashLoop && o.f.Kind != KindContainerRestarted) || o.f.Cause != "" || o.f.ExitCode == nil {
-				continue
-			}
-			if code := *o.f.ExitCode; code != 137 && code != 143 {
-				continue
-			}
-			for _, p := range pod.fs.list {
-				if p.f.Kind == KindProbeFailed && p.f.Container == o.f.Container && probeType(p) != "Readiness" {
-					o.f.Cause = KindProbeFailed
-				}
-			}
-		}
-		// Two manifests for one pod: the kubelet flaps between them (ADD/REMOVE, kill, recreate).
-		if dup := pod.fs.find(KindDuplicatePod); dup != nil && inv == nil {
-			for _, o := range pod.fs.list {
-				switch o.f.Kind {
-				case KindDuplicatePod, KindManifestWarning, KindMirrorPodFailed:
-					continue
-				}
-				if !o.f.History && o.f.Cause == "" {
-					o.f.Cause = KindDuplicatePod
-					dup.f.Severity = SeverityError
-				}
-			}
-		}
-		if inv != nil {
-			for _, o := range pod.fs.list {
-				if o == inv || o.f.Kind == KindManifestWarning || o.f.Kind == KindDuplicatePod || o.f.History {
-					continue
-				}
-				if !o.last.IsZero() && !inv.first.IsZero() && o.last.Before(inv.first) {
-					o.f.History = true
-					continue
-				}
-				o.f.Cause = KindManifestInvalid
-			}
-		}
-		for _, o := range pod.fs.list {
-			if o.f.Cause != "" || o.f.History {
-				o.f.Severity = SeverityInfo
-			}
-		}
-		if rtUp && pod.valid && !pod.e.orphan && pod.sandbox == nil && len(pod.current) == 0 && !a.hasCurrent(pod) {
-			b := pod.fs.get(KindPodNotStarted, "", SeverityWarning)
-			b.pre = append(b.pre, Evidence{Source: criSource(a.s.Runtime.Endpoint), Line: "no sandbox and no container for this pod", Count: 1})
-			if k := a.node.find(KindKubeletNotRunning); k != nil && k.f.Severity == SeverityError {
-				b.f.Cause, b.f.Severity = KindKubeletNotRunning, SeverityInfo
-			}
-		}
+		a.removal(pod)
+		a.pinNetwork(pod, rtUp, netDown)
+		a.foldCauses(pod)
+		historyBeforeInvalid(pod)
+		settleSeverity(pod)
+		a.notStarted(pod, rtUp)
 		pod.rep.State = a.state(pod, rtUp)
 	}
+}
+
+// removal: a removed pod is a problem when its manifest is gone (orphan), became invalid or is
+// defined twice; a plain replace after an edit is routine history.
+func (a *analyzer) removal(pod *podState) {
+	if rm := pod.fs.find(KindPodRemoved); rm != nil && !pod.e.orphan && pod.currentInvalid() == nil && pod.fs.find(KindDuplicatePod) == nil {
+		rm.f.Severity = SeverityInfo
+		rm.f.History = true
+	}
+	if pod.e.orphan {
+		if rm := pod.fs.find(KindPodRemoved); rm == nil {
+			pod.fs.getSeverity(KindPodRemoved, "", SeverityInfo)
+		}
+		for _, b := range pod.fs.list {
+			if b.f.Kind == KindPodRemoved {
+				b.f.Severity = SeverityInfo
+				b.f.History = false
+			}
+		}
+	}
+}
+
+// pinNetwork: a pod without hostNetwork that does not run is blocked by the node's CNI problem;
+// the pod gets its own NetworkNotReady (which explains its sandbox failures) and the node's
+// finding names the pod.
+func (a *analyzer) pinNetwork(pod *podState, rtUp bool, netDown *findingBuilder) {
+	notUp := !a.running(pod)
+	if !rtUp {
+		notUp = pod.lastStarted.IsZero() // no runtime: the log is all we know
+	}
+	if netDown == nil || !pod.valid || pod.hostNetwork || !notUp || netDown.f.History {
+		return
+	}
+	b := pod.fs.get(KindNetworkNotReady, "")
+	if len(b.recs) == 0 && len(b.pre) == 0 {
+		b.pre = append(b.pre, Evidence{Source: "manifest:" + pod.e.manifest, Line: "spec.hostNetwork is not true: the sandbox needs the CNI network", Count: 1})
+	}
+	pod.networkBlocked = true
+	a.netBlocks = true
+	netDown.pre = append(netDown.pre, Evidence{Source: "manifest:" + pod.e.manifest,
+		Line: fmt.Sprintf("blocks pod %s/%s (not hostNetwork)", pod.e.ns, pod.e.name), Count: 1})
+}
+
+// historyBeforeInvalid: what ended before the manifest became invalid is history, not its effect.
+func historyBeforeInvalid(pod *podState) {
+	inv := pod.currentInvalid()
+	if inv == nil {
+		return
+	}
+	for _, o := range pod.fs.list {
+		if o == inv || o.f.Kind == KindManifestWarning || o.f.Kind == KindDuplicatePod || o.f.History || o.f.Cause == KindManifestInvalid {
+			continue
+		}
+		if endedBefore(o, inv) {
+			o.f.History = true
+		}
+	}
+}
+
+// settleSeverity: a folded or past finding is context (info), not a problem of its own.
+func settleSeverity(pod *podState) {
+	for _, o := range pod.fs.list {
+		if o.f.Cause != "" || o.f.History {
+			o.f.Severity = SeverityInfo
+		}
+	}
+}
+
+// notStarted: the runtime has nothing for a valid pod and nothing explains why.
+func (a *analyzer) notStarted(pod *podState, rtUp bool) {
+	if !rtUp || !pod.valid || pod.e.orphan || pod.sandbox != nil || len(pod.current) > 0 || a.hasCurrent(pod) {
+		return
+	}
+	b := pod.fs.get(KindPodNotStarted, "")
+	b.pre = append(b.pre, Evidence{Source: criSource(a.s.Runtime.Endpoint), Line: "no sandbox and no container for this pod", Count: 1})
+	a.explain(pod, b)
+	settleSeverity(pod)
 }
 
 func probeType(b *findingBuilder) string {
@@ -149,11 +143,6 @@ func (a *analyzer) hasCurrent(pod *podState) bool {
 	return false
 }
 
-// blockingKinds keep a pod from starting.
-var blockingKinds = map[Kind]bool{KindSandboxFailed: true, KindNetworkNotReady: true, KindVolumeMountFailed: true,
-	KindImageNotPresent: true, KindImagePullFailed: true, KindContainerFailed: true, KindPodNotStarted: true,
-	KindRuntimeUnreachable: true}
-
 func (a *analyzer) state(pod *podState, rtUp bool) string {
 	if pod.e.orphan && !a.running(pod) {
 		return "Gone"
@@ -186,7 +175,7 @@ func (a *analyzer) state(pod *podState, rtUp bool) string {
 	// No runtime: infer from the log. Something that blocks the start means Pending; else a
 	// container start in the log means it ran (probe failures and restarts included).
 	for k := range cur {
-		if blockingKinds[k] {
+		if blockingKind(k) {
 			return "Pending"
 		}
 	}

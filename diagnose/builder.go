@@ -21,6 +21,8 @@ type findingBuilder struct {
 	last  time.Time  // last record TS
 	// restarts is the container's restart count when only the pod log files know it (--root).
 	restarts int
+	// explainedBy is the cause rule that folded this finding (nil: none).
+	explainedBy *causeRule
 }
 
 func (b *findingBuilder) add(r *kubeletlog.Record) {
@@ -39,7 +41,14 @@ type findingSet struct {
 	byKey map[string]*findingBuilder
 }
 
-func (fs *findingSet) get(kind Kind, container string, sev Severity) *findingBuilder {
+// get returns the builder for kind and container, creating it with the kind's default severity.
+func (fs *findingSet) get(kind Kind, container string) *findingBuilder {
+	return fs.getSeverity(kind, container, defaultSeverity(kind))
+}
+
+// getSeverity is get with a severity other than the default; an existing finding keeps the more
+// severe of the two.
+func (fs *findingSet) getSeverity(kind Kind, container string, sev Severity) *findingBuilder {
 	if fs.byKey == nil {
 		fs.byKey = map[string]*findingBuilder{}
 	}
@@ -65,6 +74,7 @@ func (fs *findingSet) find(kind Kind) *findingBuilder {
 	return nil
 }
 
+// podState is what the analysis gathered about one static pod.
 type podState struct {
 	e           *podEntry
 	fs          findingSet
@@ -74,9 +84,20 @@ type podState struct {
 	sandbox     *cri.Sandbox
 	hostNetwork bool
 	valid       bool
-	rep         PodReport
+	// networkBlocked: the pod needs the node's pod network, which is down (pinNetwork).
+	networkBlocked bool
+	rep            PodReport
 }
 
+// currentInvalid is the pod's ManifestInvalid finding unless it is history.
+func (p *podState) currentInvalid() *findingBuilder {
+	if inv := p.fs.find(KindManifestInvalid); inv != nil && !inv.f.History {
+		return inv
+	}
+	return nil
+}
+
+// fileState is what the analysis gathered about one manifest dir entry.
 type fileState struct {
 	path string
 	file *staticpod.File
