@@ -65,8 +65,9 @@ func certIdentity(c *x509.Certificate) *Identity {
 	return id
 }
 
-// Listen opens the API listener. For unix sockets the parent directory is created with mode
-// 0700 and the socket gets 0600; a stale socket file is replaced. TCP without mTLS is refused.
+// Listen opens the API listener. For unix sockets a missing parent directory is created with mode
+// 0700 (an existing one is left alone, but refused when other users could replace the socket) and
+// the socket gets 0600; a stale socket file is replaced. TCP without mTLS is refused.
 func Listen(opts ListenOptions) (net.Listener, error) {
 	u, err := url.Parse(opts.Addr)
 	if err != nil {
@@ -100,12 +101,8 @@ func Listen(opts ListenOptions) (net.Listener, error) {
 }
 
 func listenUnix(path string) (net.Listener, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating socket dir %q: %w", dir, err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("securing socket dir %q: %w", dir, err)
+	if err := socketDir(filepath.Dir(path)); err != nil {
+		return nil, err
 	}
 	if st, err := os.Lstat(path); err == nil {
 		if st.Mode().Type() != fs.ModeSocket {
@@ -131,6 +128,38 @@ func listenUnix(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("securing socket %q: %w", path, err)
 	}
 	return ln, nil
+}
+
+// socketDir makes sure the socket's directory is safe: one the agent creates is 0700; an existing
+// one (/run, /tmp) is left as it is — chmod'ing /run would lock out every other service — but it
+// must not let other users replace the socket: writable by group or others is refused unless
+// the sticky bit is set, and it must belong to root or to us.
+func socketDir(dir string) error {
+	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("creating socket dir %q: %w", dir, err)
+		}
+		// MkdirAll's mode is filtered by the umask; ours must be exactly 0700.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("securing socket dir %q: %w", dir, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("socket dir %q: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("socket dir %q is not a directory", dir)
+	}
+	if m := st.Mode(); m.Perm()&0o022 != 0 && m&fs.ModeSticky == 0 {
+		return fmt.Errorf("refusing to listen in %q: the directory is writable by group or others (mode %v) without the sticky bit, "+
+			"so another user could replace the socket; use a directory only root can write, such as unix:///run/spdoc/agent.sock", dir, m.Perm())
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Uid != 0 && int(sys.Uid) != os.Geteuid() {
+		return fmt.Errorf("refusing to listen in %q: the directory belongs to uid %d, who could replace the socket; use a directory owned by root, such as unix:///run/spdoc/agent.sock", dir, sys.Uid)
+	}
+	return nil
 }
 
 // ServerTLSConfig is TLS 1.3 with client certificates required and verified against clientCA.
