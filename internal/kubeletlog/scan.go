@@ -17,6 +17,10 @@ import (
 // MaxLine is the longest line Scan and Follow parse; longer lines are skipped and counted.
 const MaxLine = 2 << 20
 
+// MaxSkippedLine caps how far a scan skips through one over-long line looking for its newline:
+// a source without newlines (/dev/zero, a binary file) is an error, not an endless read.
+const MaxSkippedLine = 256 << 20
+
 // ScanOptions configure a pass over a log source.
 type ScanOptions struct {
 	// Source names the source in every Record (file path, "stdin", "journal").
@@ -201,6 +205,14 @@ func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*
 		if errors.Is(err, bufio.ErrBufferFull) {
 			long := int64(len(line))
 			for errors.Is(err, bufio.ErrBufferFull) {
+				// Each step is MaxLine bytes: check Ctrl-C, and give up on a source that never
+				// sends a newline (/dev/zero, a binary file) instead of reading it forever.
+				if cerr := ctx.Err(); cerr != nil {
+					return cerr
+				}
+				if long > MaxSkippedLine {
+					return fmt.Errorf("reading %s: no newline in %d bytes from offset %d: not a text log (a binary file or a device?)", lp.sourceName(), long, off)
+				}
 				line, err = br.ReadSlice('\n')
 				long += int64(len(line))
 			}
