@@ -54,48 +54,43 @@ func TailEnd(path string, n int) ([]Line, int64, error) {
 }
 
 // tailRaw returns the complete physical lines that make up the last n logical lines, and the
-// offset after the last complete line. It walks back block by block until it has n F lines, then
+// offset after the last complete line. It walks back line by line until it has n F lines, then
 // on over the P parts that precede them (per stream, as stdout and stderr interleave), until each
 // stream meets an F line that ends an older logical line, or the start of the file.
+//
+// Lines are found by searching backwards for newlines in blocks, and a line longer than
+// maxRawLine is read only up to that cap (as the forward Reader cuts it): a single huge line
+// costs time linear in its size and a bounded amount of memory.
 func tailRaw(r io.ReaderAt, size int64, n int) ([]byte, int64, error) {
-	end := size
-	var buf []byte // the bytes [pos, end) read so far
-	pos := end
-	terminated := false
+	b := &backReader{r: r}
+	eol, err := b.lastNewlineBefore(size)
+	if err != nil || eol < 0 {
+		return nil, 0, err
+	}
+	end := eol + 1
+	if n == 0 {
+		return nil, end, nil
+	}
+	t := tailState{n: n, open: map[string]bool{}}
 	var keep [][]byte
-	found := false
-	step := int64(tailBlock) / 2
-	for pos > 0 && !found {
-		if step < 16*tailBlock {
-			step *= 2 // grow, so a large n costs O(size) and not O(size²) re-scans
-		}
-		s := min(step, pos)
-		block := make([]byte, s, int(s)+len(buf))
-		if _, err := r.ReadAt(block, pos-s); err != nil && err != io.EOF {
+	for lineEnd := end; lineEnd > 0; {
+		prev, err := b.lastNewlineBefore(lineEnd - 1)
+		if err != nil {
 			return nil, 0, err
 		}
-		pos -= s
-		buf = append(block, buf...)
-		if !terminated {
-			// Find the last newline; everything after it is an unterminated line.
-			i := bytes.LastIndexByte(buf, '\n')
-			if i < 0 {
-				continue
-			}
-			end = pos + int64(i) + 1
-			buf = buf[:i+1]
-			terminated = true
+		start := prev + 1
+		raw, err := readCapped(r, start, lineEnd)
+		if err != nil {
+			return nil, 0, err
 		}
-		if n < 0 {
-			continue
+		lineEnd = start
+		k, done := t.add(raw)
+		if k {
+			keep = append(keep, raw)
 		}
-		keep, found = tailLines(buf, pos == 0, n)
-	}
-	if !terminated {
-		return nil, 0, nil
-	}
-	if n < 0 {
-		return buf, end, nil
+		if done {
+			break
+		}
 	}
 	var out []byte
 	for i := len(keep) - 1; i >= 0; i-- {
@@ -104,43 +99,84 @@ func tailRaw(r io.ReaderAt, size int64, n int) ([]byte, int64, error) {
 	return out, end, nil
 }
 
-// tailLines scans buf (complete lines; the first may be cut unless atStart) backwards and returns
-// the physical lines to keep, last first. found is false when buf does not reach back far enough.
-func tailLines(buf []byte, atStart bool, n int) (keep [][]byte, found bool) {
-	fulls := 0
-	open := map[string]bool{} // streams whose earliest kept line may continue P parts before it
-	i := len(buf)
-	for i > 0 {
-		j := bytes.LastIndexByte(buf[:i-1], '\n') // end of the previous line
-		if j < 0 && !atStart {
-			return nil, false // the line at the start of buf may be cut: need more
-		}
-		start := j + 1
-		raw := buf[start:i]
-		i = start
-		l, partial, err := ParseLine(raw)
-		if err != nil {
-			continue
-		}
-		if fulls < n {
-			if !partial {
-				fulls++
-			}
-			open[l.Stream] = true
-			keep = append(keep, raw)
-			continue
-		}
-		if !open[l.Stream] {
-			continue
-		}
-		if !partial {
-			open[l.Stream] = false // ends an older logical line of this stream
-			if !open[Stdout] && !open[Stderr] {
-				return keep, true
-			}
-			continue
-		}
-		keep = append(keep, raw)
+// readCapped reads the physical line [start, end) (its newline included), cut to its first
+// maxRawLine bytes plus a newline.
+func readCapped(r io.ReaderAt, start, end int64) ([]byte, error) {
+	cut := end-start > maxRawLine
+	if cut {
+		end = start + maxRawLine
 	}
-	return keep, atStart
+	raw := make([]byte, end-start, end-start+1)
+	if _, err := r.ReadAt(raw, start); err != nil && err != io.EOF {
+		return nil, err
+	}
+	if cut {
+		raw = append(raw, '\n')
+	}
+	return raw, nil
+}
+
+// backReader finds newlines backwards from an offset, one cached block at a time.
+type backReader struct {
+	r    io.ReaderAt
+	buf  []byte // the file's bytes [bpos, bpos+len(buf))
+	bpos int64
+}
+
+// lastNewlineBefore returns the offset of the last '\n' before off, or -1 if there is none.
+func (b *backReader) lastNewlineBefore(off int64) (int64, error) {
+	for off > 0 {
+		if off > b.bpos && off <= b.bpos+int64(len(b.buf)) {
+			if i := bytes.LastIndexByte(b.buf[:off-b.bpos], '\n'); i >= 0 {
+				return b.bpos + int64(i), nil
+			}
+			off = b.bpos
+			continue
+		}
+		s := min(int64(tailBlock), off)
+		if cap(b.buf) < tailBlock {
+			b.buf = make([]byte, tailBlock)
+		}
+		b.buf = b.buf[:s]
+		if _, err := b.r.ReadAt(b.buf, off-s); err != nil && err != io.EOF {
+			return 0, err
+		}
+		b.bpos = off - s
+	}
+	return -1, nil
+}
+
+// tailState decides, line by line from the end, which physical lines make up the last n
+// logical lines (n < 0: all of them).
+type tailState struct {
+	n     int
+	fulls int
+	open  map[string]bool // streams whose earliest kept line may continue P parts before it
+}
+
+// add takes the next physical line back; keep says whether it is part of the tail, done that
+// no older line is.
+func (t *tailState) add(raw []byte) (keep, done bool) {
+	l, partial, err := ParseLine(raw)
+	if err != nil {
+		return false, false
+	}
+	if t.n < 0 {
+		return true, false
+	}
+	if t.fulls < t.n {
+		if !partial {
+			t.fulls++
+		}
+		t.open[l.Stream] = true
+		return true, false
+	}
+	if !t.open[l.Stream] {
+		return false, false
+	}
+	if !partial {
+		t.open[l.Stream] = false // ends an older logical line of this stream
+		return false, !t.open[Stdout] && !t.open[Stderr]
+	}
+	return true, false
 }
