@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,6 +60,9 @@ type Options struct {
 	// when a Trigger fires or at least every FullRefresh.
 	Probe       Probe
 	FullRefresh time.Duration
+	// StaleAfter is how long without a finished node read makes /healthz answer 503 "stale"
+	// (default 2×FullRefresh plus the 30 s a read may take).
+	StaleAfter time.Duration
 	// MinRefreshGap spaces full reads caused by triggers (default 1s): a burst of runtime
 	// events, kubelet records or manifest writes costs one read, not one per event, and leaves
 	// the CPU to the reconciler.
@@ -92,9 +96,12 @@ type Agent struct {
 	snap        *node.Snapshot
 	report      *diagnose.Report
 	lastRefresh time.Time
+	started     time.Time // New
+	reading     time.Time // start of the node read under way, zero when none
 	nodeName    string
 
-	lastProbe string // only touched by the refresh goroutine
+	lastProbe string      // only touched by the refresh goroutine
+	inflight  atomic.Bool // a node read is under way (possibly abandoned, see snapshotWithin)
 }
 
 // New checks the options and builds an Agent; Run starts it.
@@ -120,6 +127,9 @@ func New(opts Options) (*Agent, error) {
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
 	}
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = 2*opts.FullRefresh + refreshTimeout
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -137,6 +147,7 @@ func New(opts Options) (*Agent, error) {
 		finds:       newWatchSet(func(f Finding) string { return f.Key }),
 		refreshCh:   make(chan struct{}, 1),
 		reconcileCh: make(chan struct{}, 1),
+		started:     time.Now(),
 	}, nil
 }
 
@@ -294,9 +305,17 @@ func (a *Agent) refresh(ctx context.Context) {
 		a.lastProbe = a.opts.Probe(pctx)
 		cancel()
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
-	snap, err := a.opts.Node.Snapshot(ctx)
+	a.mu.Lock()
+	a.reading = time.Now()
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.reading = time.Time{}
+		a.mu.Unlock()
+	}()
+	snap, err := a.snapshotWithin(ctx)
 	if err != nil {
 		a.log.Warn("reading the node", "err", err)
 		return
@@ -382,9 +401,53 @@ func (a *Agent) Report() *diagnose.Report {
 	return a.report
 }
 
-// Health says when the agent last reconciled and refreshed.
+// Health says when the agent last reconciled and refreshed; "stale" when the node has not been
+// read for StaleAfter (a read hangs, or keeps failing).
 func (a *Agent) Health() api.Health {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	return api.Health{Status: "ok", LastReconcile: a.rec.Last(), LastRefresh: a.lastRefresh}
+	h := api.Health{Status: api.HealthOK, LastReconcile: a.rec.Last(), LastRefresh: a.lastRefresh}
+	if a.opts.Node == nil {
+		return h
+	}
+	since, what := a.lastRefresh, "the node was last read"
+	if since.IsZero() {
+		since, what = a.started, "the node has not been read since the agent started"
+	}
+	if age := time.Since(since); age > a.opts.StaleAfter {
+		h.Status = api.HealthStale
+		h.Reason = fmt.Sprintf("%s %s ago (more than %s)", what, age.Round(time.Second), a.opts.StaleAfter)
+		if !a.reading.IsZero() {
+			h.Reason += fmt.Sprintf("; a read started %s ago has not finished", time.Since(a.reading).Round(time.Second))
+		}
+	}
+	return h
+}
+
+// refreshTimeout bounds one node read.
+const refreshTimeout = 30 * time.Second
+
+// snapshotWithin reads the node, giving up when ctx ends even if the read itself ignores its
+// context (blocked in the kernel): the agent must stay responsive and stop when asked.
+// At most one read is under way: while an abandoned one still hangs, no other is started.
+func (a *Agent) snapshotWithin(ctx context.Context) (*node.Snapshot, error) {
+	if !a.inflight.CompareAndSwap(false, true) {
+		return nil, errors.New("reading the node: an earlier read still has not returned")
+	}
+	type result struct {
+		s   *node.Snapshot
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer a.inflight.Store(false)
+		s, err := a.opts.Node.Snapshot(ctx)
+		done <- result{s, err}
+	}()
+	select {
+	case r := <-done:
+		return r.s, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("reading the node: %w", ctx.Err())
+	}
 }

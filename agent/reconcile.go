@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/api"
 	"github.com/spdoc/spdoc/internal/manifestdir"
+	"github.com/spdoc/spdoc/internal/safefs"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
@@ -514,23 +514,13 @@ func podLine(p *staticpod.StaticPod) int {
 }
 
 func readCapped(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading agent config %q: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading agent config %q: %w", path, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("reading agent config %q: not a regular file (%v)", path, st.Mode().Type()&fs.ModeType)
-	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("reading agent config %q: %d bytes, more than the %d byte limit", path, st.Size(), max)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
+	// safefs.Open never blocks on a FIFO (the reconciler lock is held here) and refuses
+	// anything but a regular file; the size is checked on the file that is read.
+	data, err := safefs.ReadFile(path, max)
+	switch {
+	case errors.Is(err, safefs.ErrTooLarge):
+		return nil, fmt.Errorf("reading agent config %q: more than the %d byte limit", path, max)
+	case err != nil:
 		return nil, fmt.Errorf("reading agent config %q: %w", path, err)
 	}
 	return data, nil

@@ -37,7 +37,7 @@ func NewHandler(a *Agent) http.Handler {
 	mux.HandleFunc("GET "+api.PathKubeletLog, s.reader(s.kubeletLog))
 	mux.HandleFunc("POST "+api.PathApply, s.admin(s.apply))
 	mux.HandleFunc("GET "+api.PathConfig, s.require(api.RoleAdmin, s.config, "the agent config may hold secrets"))
-	mux.HandleFunc("GET "+api.PathHealthz, s.reader(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.Health()) }))
+	mux.HandleFunc("GET "+api.PathHealthz, s.reader(s.healthz))
 	mux.HandleFunc("GET "+api.PathVersion, s.reader(s.version))
 	mux.HandleFunc("/", s.reader(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such API path %s %s (this agent serves %s)", r.Method, r.URL.Path, api.Version))
@@ -102,6 +102,16 @@ func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, copyOf(v, snap))
+}
+
+// healthz answers 200 while the agent is ok, 503 when its view of the node is stale.
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	h := s.a.Health()
+	status := http.StatusOK
+	if h.Status != api.HealthOK {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, h)
 }
 
 func (s *server) version(w http.ResponseWriter, r *http.Request) {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"os/exec"
 	"sort"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/spdoc/spdoc/internal/cri"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
+	"github.com/spdoc/spdoc/internal/safefs"
 )
 
 // Probe returns a cheap fingerprint of what a full snapshot would see. The agent polls it and
@@ -68,7 +68,7 @@ func (r *Runtime) Close() error {
 func NodeProbe(manifestDir string, rtc *Runtime) Probe {
 	return func(ctx context.Context) string {
 		h := sha256.New()
-		if entries, err := os.ReadDir(manifestDir); err != nil {
+		if entries, err := safefs.ReadDir(manifestDir); err != nil {
 			fmt.Fprintf(h, "dir-err %v\n", err)
 		} else {
 			for _, e := range entries {

@@ -181,9 +181,17 @@ type VersionInfo struct {
 	Node       string `json:"node,omitempty"`
 }
 
+// Health statuses.
+const (
+	HealthOK    = "ok"
+	HealthStale = "stale" // the node has not been read for too long: a read hangs or keeps failing
+)
+
 // Health is the answer of /healthz.
 type Health struct {
-	Status string `json:"status"` // ok
+	Status string `json:"status"` // HealthOK or HealthStale (answered with 503)
+	// Reason says why the agent is not ok.
+	Reason string `json:"reason,omitempty"`
 	// LastReconcile and LastRefresh say when the agent last applied its config and read the node.
 	LastReconcile time.Time `json:"lastReconcile,omitempty"`
 	LastRefresh   time.Time `json:"lastRefresh,omitempty"`

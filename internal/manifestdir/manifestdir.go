@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/spdoc/spdoc/internal/safefs"
 )
 
 // DefaultMode is the mode of manifests written by spdoc: they may carry secrets in env values.
@@ -147,9 +149,10 @@ func checkName(name string) error {
 }
 
 func sameContent(path string, data []byte, mode fs.FileMode) (bool, error) {
-	f, err := os.Open(path)
+	// Never blocks: a FIFO (or anything but a regular file) by that name is simply replaced.
+	f, err := safefs.Open(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, safefs.ErrNotRegular) {
 			return false, nil
 		}
 		return false, fmt.Errorf("reading manifest %q: %w", path, err)

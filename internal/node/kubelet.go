@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -109,7 +110,7 @@ func (l *Local) scanKubeletLog(ctx context.Context, r resolved, d time.Duration,
 	switch src := r.KubeletLog; src {
 	case KubeletLogStdin:
 		opts.Source = "stdin"
-		st, err := kubeletlog.Scan(ctx, l.opts.Stdin, opts, fn)
+		st, err := kubeletlog.Scan(ctx, &ctxReader{ctx: ctx, r: l.opts.Stdin}, opts, fn)
 		if err != nil {
 			err = fmt.Errorf("reading the kubelet log from stdin: %w", err)
 		}
@@ -229,5 +230,39 @@ func bytesHasAny(needles [][]byte) func([]byte) bool {
 			}
 		}
 		return false
+	}
+}
+
+// ctxReader makes a blocking reader (stdin fed by a command that hangs) give up when ctx ends:
+// each Read runs on its own goroutine, abandoned on cancellation (the process is ending).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+	buf []byte // reused between completed reads; an abandoned read keeps writing into its own
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	if cap(c.buf) < len(p) {
+		c.buf = make([]byte, len(p))
+	}
+	buf := c.buf[:len(p)]
+	done := make(chan result, 1)
+	go func() {
+		n, err := c.r.Read(buf)
+		done <- result{n, err}
+	}()
+	select {
+	case r := <-done:
+		return copy(p, buf[:r.n]), r.err
+	case <-c.ctx.Done():
+		c.buf = nil // the abandoned read owns it now
+		return 0, c.ctx.Err()
 	}
 }
