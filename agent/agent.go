@@ -36,6 +36,12 @@ const (
 	DefaultMinRefreshGap   = time.Second
 )
 
+// Backoff of the retries of failed manifest writes and removals.
+const (
+	minRetry = time.Second
+	maxRetry = 30 * time.Second
+)
+
 // Finding is a diagnose.Finding with a stable key, the object of /v1/findings.
 type Finding struct {
 	Key string `json:"key"`
@@ -194,6 +200,21 @@ func (a *Agent) Run(ctx context.Context) error {
 	debounceDelay := a.opts.Debounce
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
+	// A write or removal that failed is retried with backoff until it succeeds (a read-only or
+	// full manifest dir gives no event when it is fixed).
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	var retryDelay time.Duration
+	armRetry := func() {
+		if !a.rec.Failing() {
+			retryDelay = 0
+			return
+		}
+		retryDelay = min(max(2*retryDelay, minRetry), maxRetry)
+		retry.Reset(retryDelay)
+	}
+	armRetry()
 	cfgAbs, _ := filepath.Abs(a.opts.ConfigPath)
 	mdAbs, _ := filepath.Abs(a.opts.ManifestDir)
 	for {
@@ -218,13 +239,21 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-debounce.C:
 			a.reconcile()
 			a.triggerRefresh()
+			armRetry()
 		case <-hup:
 			a.log.Info("SIGHUP: reconciling")
 			a.reconcile()
 			a.triggerRefresh()
+			armRetry()
 		case <-a.reconcileCh:
 			a.reconcile()
 			a.triggerRefresh()
+			armRetry()
+		case <-retry.C:
+			a.log.Info("retrying the manifest writes and removals that failed", "after", retryDelay)
+			a.reconcile()
+			a.triggerRefresh()
+			armRetry()
 		}
 	}
 }
@@ -375,6 +404,9 @@ func (a *Agent) Apply(data []byte) (*api.ApplyResult, error) {
 	a.pods.Replace(a.rec.Pods())
 	a.publishFindings()
 	a.triggerRefresh()
+	if a.rec.Failing() {
+		a.Reconcile() // Run's loop retries from there until it succeeds
+	}
 	return res, nil
 }
 

@@ -237,7 +237,10 @@ func (r *Reconciler) applyLocked(data []byte) *api.ApplyResult {
 			continue
 		}
 		if !strings.HasPrefix(name, r.opts.Prefix) || strings.ContainsRune(name, '/') {
-			res.Errors = append(res.Errors, fmt.Sprintf("pod %s: manifest name %q does not start with prefix %q", id, name, r.opts.Prefix))
+			sp.WriteError = fmt.Sprintf("pod %s: manifest name %q does not start with prefix %q (or is not a plain file name): refused", id, name, r.opts.Prefix)
+			res.Errors = append(res.Errors, sp.WriteError)
+			findings = append(findings, writeFinding(cfg, sp, now))
+			r.log.Error("manifest name refused, nothing written", "pod", id, "name", name, "prefix", r.opts.Prefix)
 			continue
 		}
 		wanted[name] = true
@@ -281,6 +284,8 @@ func (r *Reconciler) applyLocked(data []byte) *api.ApplyResult {
 	existing, err := manifestdir.List(r.opts.ManifestDir, r.opts.Prefix)
 	if err != nil {
 		res.Errors = append(res.Errors, err.Error())
+		findings = append(findings, dirFinding(r.opts.ManifestDir, err, now))
+		r.log.Error("listing the manifest dir failed: manifests of removed pods may remain", "dir", r.opts.ManifestDir, "err", err)
 	}
 	for _, name := range existing {
 		if wanted[name] {
@@ -289,6 +294,9 @@ func (r *Reconciler) applyLocked(data []byte) *api.ApplyResult {
 		delete(r.onDisk, name)
 		if err := manifestdir.Remove(r.opts.ManifestDir, name); err != nil {
 			res.Errors = append(res.Errors, err.Error())
+			path := filepath.Join(r.opts.ManifestDir, name)
+			findings = append(findings, removeFinding(cfg, r.podOf(path), path, err, now))
+			r.log.Error("removing a manifest failed: the kubelet keeps running its pod", "manifest", path, "err", err)
 			continue
 		}
 		res.Removed = append(res.Removed, filepath.Join(r.opts.ManifestDir, name))
@@ -446,17 +454,77 @@ func invalidFinding(cfg string, sp *api.StaticPod, now time.Time) diagnose.Findi
 	return f
 }
 
+// retryHint is the hint of every ManifestWriteFailed finding.
+const retryHint = "check that the manifest directory is writable (read-only mount, full disk, permissions, something in the way); the agent retries by itself until it succeeds"
+
 func writeFinding(cfg string, sp *api.StaticPod, now time.Time) diagnose.Finding {
 	return diagnose.Finding{
-		Kind:     diagnose.KindSourceError,
+		Kind:     diagnose.KindManifestWriteFailed,
 		Severity: diagnose.SeverityError,
-		Title:    fmt.Sprintf("manifest for pod %s could not be written: previous file kept", sp.ID),
+		Title:    fmt.Sprintf("manifest for pod %s could not be written: the previous file (if any) stays", sp.ID),
 		Detail:   sp.WriteError,
-		Hint:     "check free space and permissions of the manifest directory; the agent retries on the next change or SIGHUP",
+		Hint:     retryHint,
 		Evidence: []diagnose.Evidence{{Source: configSource(cfg, sp.Line), TS: now, Line: sp.WriteError, Count: 1}},
 		Pod:      sp.ID,
 		File:     sp.Manifest,
 	}
+}
+
+// removeFinding: a pod left the config but its manifest could not be removed, so the kubelet
+// keeps running it.
+func removeFinding(cfg, pod, path string, err error, now time.Time) diagnose.Finding {
+	return diagnose.Finding{
+		Kind:     diagnose.KindManifestWriteFailed,
+		Severity: diagnose.SeverityError,
+		Title:    fmt.Sprintf("could not remove %s (pod %s is no longer in the config): the kubelet keeps running it", filepath.Base(path), orUnknown(pod)),
+		Detail:   err.Error(),
+		Hint:     retryHint,
+		Evidence: []diagnose.Evidence{{Source: "config:" + cfg, TS: now, Line: err.Error(), Count: 1}},
+		Pod:      pod,
+		File:     path,
+	}
+}
+
+func dirFinding(dir string, err error, now time.Time) diagnose.Finding {
+	return diagnose.Finding{
+		Kind:     diagnose.KindManifestWriteFailed,
+		Severity: diagnose.SeverityError,
+		Title:    "could not list the manifest directory: manifests of pods removed from the config may remain",
+		Detail:   err.Error(),
+		Hint:     retryHint,
+		Evidence: []diagnose.Evidence{{Source: dir, TS: now, Line: err.Error(), Count: 1}},
+		File:     dir,
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}
+
+// podOf is the ID of the pod whose manifest was path at the previous reconcile ("" if none).
+func (r *Reconciler) podOf(path string) string {
+	for id, sp := range r.pods {
+		if sp.Manifest == path {
+			return id
+		}
+	}
+	return ""
+}
+
+// Failing reports whether the last reconcile left a write or removal undone (ManifestWriteFailed):
+// the agent retries until it succeeds.
+func (r *Reconciler) Failing() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.findings {
+		if f.Kind == diagnose.KindManifestWriteFailed {
+			return true
+		}
+	}
+	return false
 }
 
 func configSource(cfg string, line int) string {
