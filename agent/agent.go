@@ -80,6 +80,11 @@ type Options struct {
 	Debounce time.Duration
 	// HandleSIGHUP makes Run reconcile on SIGHUP.
 	HandleSIGHUP bool
+	// Limits of the API server (0: the Default… values; see limits.go). The connection cap is
+	// ListenOptions.MaxConnections.
+	MaxStreamsPerIdentity int
+	IdleTimeout           time.Duration
+	ReadHeaderTimeout     time.Duration
 	// Redact configures the redactor of every API answer (extra patterns); see agent/redact.go.
 	Redact  redact.Options
 	Version string
@@ -133,6 +138,7 @@ func New(opts Options) (*Agent, error) {
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
 	}
+	opts.setLimitDefaults()
 	if opts.StaleAfter <= 0 {
 		opts.StaleAfter = 2*opts.FullRefresh + refreshTimeout
 	}

@@ -28,6 +28,9 @@ type ListenOptions struct {
 	TLSCert  string
 	TLSKey   string
 	ClientCA string
+	// MaxConnections caps open connections (0: DefaultMaxConnections); more wait in the
+	// kernel's backlog. The cap sits under TLS, so a handshake is only started within it.
+	MaxConnections int
 }
 
 // Identity is who sent a request.
@@ -82,7 +85,11 @@ func Listen(opts ListenOptions) (net.Listener, error) {
 		if path == "" {
 			return nil, fmt.Errorf("invalid --listen %q: want unix:///path/to/agent.sock", opts.Addr)
 		}
-		return listenUnix(path)
+		ln, err := listenUnix(path)
+		if err != nil {
+			return nil, err
+		}
+		return limitListener(ln, opts.maxConns()), nil
 	case "tcp":
 		if opts.TLSCert == "" || opts.TLSKey == "" || opts.ClientCA == "" {
 			return nil, fmt.Errorf("refusing to listen on %s without mutual TLS: --tls-cert, --tls-key and --client-ca are all required (create them with `spdoc certs`)", opts.Addr)
@@ -95,9 +102,16 @@ func Listen(opts ListenOptions) (net.Listener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listening on %s: %w", opts.Addr, err)
 		}
-		return tls.NewListener(ln, cfg), nil
+		return tls.NewListener(limitListener(ln, opts.maxConns()), cfg), nil
 	}
 	return nil, fmt.Errorf("invalid --listen %q: scheme must be unix:// or tcp://", opts.Addr)
+}
+
+func (o ListenOptions) maxConns() int {
+	if o.MaxConnections > 0 {
+		return o.MaxConnections
+	}
+	return DefaultMaxConnections
 }
 
 func listenUnix(path string) (net.Listener, error) {
@@ -194,6 +208,9 @@ func loadCertPool(file string) (*x509.CertPool, error) {
 
 // unixPeerContext attaches the peer identity of unix socket connections (SO_PEERCRED).
 func unixPeerContext(ctx context.Context, c net.Conn) context.Context {
+	if lc, ok := c.(*limitedConn); ok {
+		c = lc.Conn
+	}
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
 		return ctx
@@ -221,7 +238,9 @@ func Serve(ctx context.Context, a *Agent, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           NewHandler(a),
 		ConnContext:       unixPeerContext,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: a.opts.ReadHeaderTimeout,
+		IdleTimeout:       a.opts.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}

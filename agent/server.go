@@ -26,7 +26,8 @@ const maxApplyBody = maxConfigSize
 // NewHandler returns the HTTP API of a. Every request must carry an identity (a unix socket peer
 // or a verified client certificate, see Serve); readers may GET, only admins may apply.
 func NewHandler(a *Agent) http.Handler {
-	s := &server{a: a, log: a.log, red: redact.New(a.opts.Redact)}
+	s := &server{a: a, log: a.log, red: redact.New(a.opts.Redact),
+		streams: &streamSlots{max: a.opts.MaxStreamsPerIdentity, n: map[string]int{}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.PathStaticPods, s.reader(func(w http.ResponseWriter, r *http.Request) { serveSet(s, w, r, a.pods) }))
 	mux.HandleFunc("GET "+api.PathStaticPodStatus, s.reader(func(w http.ResponseWriter, r *http.Request) { serveSet(s, w, r, a.stats) }))
@@ -49,6 +50,8 @@ type server struct {
 	a   *Agent
 	log *slog.Logger
 	red *redact.Redactor // what readers (and admins without ?raw=1) receive goes through it
+	// streams caps the long-lived streams (watch, follow) per identity.
+	streams *streamSlots
 }
 
 func (s *server) reader(h http.HandlerFunc) http.HandlerFunc { return s.require(api.RoleReader, h, "") }
@@ -185,6 +188,13 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if req.Follow {
+		release, ok := s.streams.acquire(w, r)
+		if !ok {
+			return
+		}
+		defer release()
+	}
 	lr := v.lines()
 	st := newStream(w)
 	err = nc.ContainerLog(r.Context(), req, func(l podlog.Line) error { return st.send(redactedPodLine(lr, l)) })
@@ -207,6 +217,13 @@ func (s *server) kubeletLog(w http.ResponseWriter, r *http.Request) {
 	v, ok := s.viewFor(w, r)
 	if !ok {
 		return
+	}
+	if req.Follow {
+		release, ok := s.streams.acquire(w, r)
+		if !ok {
+			return
+		}
+		defer release()
 	}
 	lr := v.lines()
 	st := newStream(w)
@@ -280,6 +297,11 @@ func serveSet[T any](s *server, w http.ResponseWriter, r *http.Request, set *wat
 		writeJSON(w, http.StatusOK, api.List[T]{Items: copyOf(v, set.List())})
 		return
 	}
+	release, ok := s.streams.acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	initial, events, cancel := set.Watch()
 	defer cancel()
 	st := newStream(w)

@@ -49,6 +49,10 @@ type agentOptions struct {
 	logFormat   string
 	logLevel    string
 	memLimitMB  int
+
+	maxConns    int
+	maxStreams  int
+	idleTimeout time.Duration
 }
 
 func newAgentCmd() *cobra.Command {
@@ -59,8 +63,8 @@ func newAgentCmd() *cobra.Command {
 		Long: `agent renders the static pods of its config file into the kubelet manifest directory
 (atomic writes, validated, only files with its prefix are touched), follows the config with
 fsnotify and SIGHUP, keeps the live status and findings of every static pod on the node and
-serves them over a versioned HTTP API: a unix socket by default (root is admin, other local
-users read), TCP only with mutual TLS (client certificate organization spdoc:reader or
+serves them over a versioned HTTP API: a unix socket by default (mode 0600: root, as admin),
+TCP only with mutual TLS (client certificate organization spdoc:reader or
 spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 		Example: `  spdoc agent --config /etc/spdoc/pods.yaml
   spdoc agent --prefix talos- --listen tcp://0.0.0.0:7443 \
@@ -95,6 +99,9 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.DurationVar(&o.minGap, "min-refresh-gap", agent.DefaultMinRefreshGap, "at most one full node read per this interval when changes keep coming")
 	f.DurationVar(&o.fullRefresh, "full-refresh", agent.DefaultFullRefresh, "re-read the whole node at least this often even when nothing seemed to change")
 	f.DurationVar(&o.since, "since", time.Hour, "kubelet log history each node read covers (a seek in a time-ordered file, not a scan); the kubelet repeats current problems well within an hour")
+	f.IntVar(&o.maxConns, "max-connections", agent.DefaultMaxConnections, "API connections served at once; more wait in the listen backlog")
+	f.IntVar(&o.maxStreams, "max-streams-per-client", agent.DefaultMaxStreamsPerIdentity, "watch/follow streams one client identity (certificate CN, unix uid) may hold at once; more get 429")
+	f.DurationVar(&o.idleTimeout, "idle-timeout", agent.DefaultIdleTimeout, "close API keep-alive connections idle this long")
 	f.IntVar(&o.memLimitMB, "memory-limit-mb", 0, "soft Go memory limit in MiB (the GC works harder near it, which can stall a busy agent; 0: none; GOMEMLIMIT wins)")
 	f.StringVar(&o.logFormat, "log-format", "json", "agent log format: json or text")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -199,11 +206,12 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		RefreshInterval: o.refresh, FullRefresh: o.fullRefresh, MinRefreshGap: o.minGap,
 		Probe: agent.NodeProbe(o.manifestDir, rt), Triggers: triggers,
 		HandleSIGHUP: true, Version: agentVersion, Logger: log,
+		MaxStreamsPerIdentity: o.maxStreams, IdleTimeout: o.idleTimeout,
 	})
 	if err != nil {
 		return err
 	}
-	ln, err := agent.Listen(agent.ListenOptions{Addr: o.listen, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA})
+	ln, err := agent.Listen(agent.ListenOptions{Addr: o.listen, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA, MaxConnections: o.maxConns})
 	if err != nil {
 		return err
 	}
