@@ -171,13 +171,19 @@ func (a *Agent) Run(ctx context.Context) error {
 	} else if n > 0 {
 		a.log.Info("removed temp files left by an interrupted write", "count", n, "dir", a.opts.ManifestDir)
 	}
+	cfgDir, cfgBase := filepath.Split(a.opts.ConfigPath)
+	if n, err := manifestdir.CleanTempOf(filepath.Clean(cfgDir), cfgBase); err != nil {
+		a.log.Warn("cleaning temp files of the config dir", "err", err)
+	} else if n > 0 {
+		a.log.Info("removed temp files left by an interrupted apply", "count", n, "config", a.opts.ConfigPath)
+	}
 	// Watch before the first reconcile, so a change made meanwhile is not missed.
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("starting file watcher: %w", err)
 	}
 	defer w.Close()
-	cfgDir := filepath.Dir(a.opts.ConfigPath)
+	cfgDir = filepath.Dir(a.opts.ConfigPath)
 	if err := w.Add(cfgDir); err != nil {
 		a.log.Warn("cannot watch the config directory; changes apply on SIGHUP only", "dir", cfgDir, "err", err)
 	}

@@ -108,3 +108,22 @@ func TestHealthzStale(t *testing.T) {
 		t.Fatal("the agent did not stop while a node read hung")
 	}
 }
+
+// TestCleansConfigTemps: a kill during apply leaves .pods.yaml.tmp-* in the config dir; the
+// agent removes its own leftovers there at start and leaves everyone else's files alone.
+func TestCleansConfigTemps(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pods.yaml")
+	md := filepath.Join(dir, "manifests")
+	must(t, os.Mkdir(md, 0o755))
+	must(t, os.WriteFile(cfg, []byte(config(podYAML("web", "busybox:1"))), 0o600))
+	ours := filepath.Join(dir, ".pods.yaml.tmp-12345")
+	theirs := filepath.Join(dir, ".other.conf.tmp-1")
+	must(t, os.WriteFile(ours, []byte("half"), 0o600))
+	must(t, os.WriteFile(theirs, []byte("x"), 0o600))
+	runAgent(t, cfg, md, testCodec{})
+	waitFor(t, "the config temp removed", func() bool { _, err := os.Stat(ours); return os.IsNotExist(err) })
+	if _, err := os.Stat(theirs); err != nil {
+		t.Errorf("another program's temp file was removed: %v", err)
+	}
+}

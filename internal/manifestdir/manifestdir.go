@@ -136,6 +136,28 @@ func CleanTemp(dir string) (int, error) {
 	return n, nil
 }
 
+// CleanTempOf removes the temp files Write left for name in dir (a writer killed between create
+// and rename), leaving every other file alone: for a directory shared with other programs, like
+// the agent config's. It returns how many it removed.
+func CleanTempOf(dir, name string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("listing %q: %w", dir, err)
+	}
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "."+name+tempInfix) && e.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
 // IsTemp reports whether name is one of Write's temp files.
 func IsTemp(name string) bool {
 	return strings.HasPrefix(name, ".") && strings.Contains(name, tempInfix)
