@@ -97,3 +97,18 @@ func TestReaderGetsRedacted(t *testing.T) {
 		t.Errorf("reader raw=1: %d %s", code, body)
 	}
 }
+
+// TestNotFoundIs404: a pod or container that does not exist is 404, not 500.
+func TestNotFoundIs404(t *testing.T) {
+	a, _ := canaryAgent(t)
+	h := NewHandler(a)
+	reader := &Identity{Name: "uid:1000", Role: api.RoleReader, Via: "unix"}
+	for _, p := range []string{
+		api.PathLogs + "?pod=no-such-pod",
+		api.PathLogs + "?pod=web-" + canary.NodeName + "&container=no-such-container",
+	} {
+		if code, body := get(t, h, reader, p); code != http.StatusNotFound {
+			t.Errorf("GET %s: %d %s", p, code, body)
+		}
+	}
+}

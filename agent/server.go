@@ -278,7 +278,7 @@ var errClientGone = errors.New("client gone")
 
 func statusFor(err error) int {
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, node.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, fs.ErrPermission):
 		return http.StatusForbidden
