@@ -84,6 +84,7 @@ func Rotated(path string) []string {
 // Stats are summed; a rotated file that vanished meanwhile is skipped.
 func ScanHistory(ctx context.Context, path string, opts ScanOptions, fn func(*Record) error) (Stats, error) {
 	var total Stats
+	var capped error // a rotated file cut at its decompression cap: the others are still read
 	files := append(Rotated(path), path)
 	for _, f := range files {
 		o := opts
@@ -94,10 +95,14 @@ func ScanHistory(ctx context.Context, path string, opts ScanOptions, fn func(*Re
 			if f != path && errors.Is(err, os.ErrNotExist) {
 				continue
 			}
+			if f != path && errors.Is(err, ErrDecompressedTooLarge) && capped == nil {
+				capped = err
+				continue
+			}
 			return total, err
 		}
 	}
-	return total, nil
+	return total, capped
 }
 
 // add sums o into s, keeping the earliest First and latest Last.

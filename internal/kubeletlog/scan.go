@@ -17,6 +17,34 @@ import (
 // MaxLine is the longest line Scan and Follow parse; longer lines are skipped and counted.
 const MaxLine = 2 << 20
 
+// A compressed history file may inflate to MaxDecompressionRatio times its size, and at least
+// MaxDecompressedMin: kubelet logs compress 10–20×, a gzip bomb of newlines a thousandfold.
+const (
+	MaxDecompressionRatio = 100
+	MaxDecompressedMin    = 32 << 20
+)
+
+// ErrDecompressedTooLarge is wrapped when a compressed log inflates past its cap.
+var ErrDecompressedTooLarge = errors.New("decompresses to too much")
+
+// capReader ends a decompressed stream with ErrDecompressedTooLarge past left bytes.
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, ErrDecompressedTooLarge
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
 // MaxSkippedLine caps how far a scan skips through one over-long line looking for its newline:
 // a source without newlines (/dev/zero, a binary file) is an error, not an endless read.
 const MaxSkippedLine = 256 << 20
@@ -276,7 +304,12 @@ func ScanFile(ctx context.Context, path string, opts ScanOptions, fn func(*Recor
 		if err != nil {
 			return Stats{}, fmt.Errorf("reading kubelet log %q: %w", path, err)
 		}
-		return Scan(ctx, r, opts, fn)
+		limit := max(MaxDecompressedMin, MaxDecompressionRatio*fi.Size())
+		st, err := Scan(ctx, &capReader{r: r, left: limit}, opts, fn)
+		if errors.Is(err, ErrDecompressedTooLarge) {
+			err = fmt.Errorf("reading kubelet log %q: %w: more than %d bytes from %d compressed (a gzip bomb?); the rest is left out", path, ErrDecompressedTooLarge, limit, fi.Size())
+		}
+		return st, err
 	}
 	size := fi.Size()
 	var start int64
