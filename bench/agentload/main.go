@@ -70,84 +70,125 @@ func run(spdoc string, conns, streams int, idle time.Duration) error {
 	if err := os.Mkdir(md, 0o755); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	agent := exec.Command(spdoc, "agent", "--config", cfg, "--manifest-dir", md, "--no-runtime", "--kubelet-log", klog,
-		"--listen", "tcp://"+addr, "--tls-cert", filepath.Join(pki, "server.crt"), "--tls-key", filepath.Join(pki, "server.key"),
-		"--client-ca", filepath.Join(pki, "ca.crt"), "--idle-timeout", idle.String(), "--log-level", "error")
-	agent.Stderr = os.Stderr
-	if err := agent.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		_ = agent.Process.Signal(os.Interrupt) // ours, by PID
-		_ = agent.Wait()
-	}()
 	tlsCfg, err := clientTLS(pki)
 	if err != nil {
 		return err
 	}
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: 1}, Timeout: 5 * time.Second}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r, err := hc.Get("https://" + addr + "/healthz")
-		if err == nil {
-			r.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("agent did not come up: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	ag, err := startAgent(spdoc, pki, cfg, md, klog, tlsCfg, "--idle-timeout", idle.String())
+	if err != nil {
+		return err
 	}
-	pid := agent.Process.Pid
+	defer ag.stop()
+	addr, pid := ag.addr, ag.pid
 	type row struct {
 		phase, note string
-		rss         int64
+		rss, base   int64
 	}
 	var rows []row
 	settle := func() { time.Sleep(2 * time.Second) }
 	settle()
 	base := rss(pid)
-	rows = append(rows, row{"idle agent (baseline)", "", base})
+	rows = append(rows, row{"idle agent", "", base, base})
 
 	// 1. raw connections, no handshake
 	raw := dialMany(addr, conns)
 	settle()
-	rows = append(rows, row{fmt.Sprintf("%d raw TCP connections, no TLS handshake", conns), fmt.Sprintf("%d connected", len(raw)), rss(pid)})
+	rows = append(rows, row{fmt.Sprintf("%d raw TCP connections, no TLS handshake", conns), fmt.Sprintf("%d connected", len(raw)), rss(pid), base})
 	closeAll(raw)
 	settle()
 
 	// 2. authenticated keep-alive connections, idle after one request
 	kept, served := keepAlive(addr, tlsCfg, conns)
 	settle()
-	rows = append(rows, row{fmt.Sprintf("%d reader connections idle on keep-alive", conns), fmt.Sprintf("%d served before the cap", served), rss(pid)})
+	rows = append(rows, row{fmt.Sprintf("%d reader connections idle on keep-alive", conns), fmt.Sprintf("%d served before the cap", served), rss(pid), base})
 	time.Sleep(idle + 2*time.Second)
-	rows = append(rows, row{"after --idle-timeout", fmt.Sprintf("%d closed by the agent", closedCount(kept)), rss(pid)})
+	rows = append(rows, row{"after --idle-timeout", fmt.Sprintf("%d closed by the agent", closedCount(kept)), rss(pid), base})
 	closeAll(kept)
 	settle()
 
 	// 3. follow streams from one identity
 	ok, refused, bodies := follow(addr, tlsCfg, streams)
 	settle()
-	rows = append(rows, row{fmt.Sprintf("%d kubeletlog?follow=1 streams, one reader", streams), fmt.Sprintf("%d streaming, %d refused (429)", ok, refused), rss(pid)})
+	rows = append(rows, row{fmt.Sprintf("%d kubeletlog?follow=1 streams, one reader", streams), fmt.Sprintf("%d streaming, %d refused (429)", ok, refused), rss(pid), base})
 	for _, b := range bodies {
 		b.Close()
 	}
 	settle()
-	rows = append(rows, row{"all closed", "", rss(pid)})
+	rows = append(rows, row{"all closed", "", rss(pid), base})
+
+	// The same keep-alive load on an agent without the limits (what it was before): the baseline.
+	un, err := startAgent(spdoc, pki, cfg, md, klog, tlsCfg, "--idle-timeout", "1h", "--max-connections", "1000000", "--max-streams-per-client", "1000000")
+	if err != nil {
+		return err
+	}
+	ubase := rss(un.pid)
+	ukept, userved := keepAlive(un.addr, tlsCfg, conns)
+	settle()
+	urss := rss(un.pid)
+	closeAll(ukept)
+	uok, _, ubodies := follow(un.addr, tlsCfg, streams)
+	settle()
+	ufollow := rss(un.pid)
+	for _, b := range ubodies {
+		b.Close()
+	}
+	un.stop()
+	rows = append(rows,
+		row{"baseline: agent without limits, idle", "", ubase, ubase},
+		row{fmt.Sprintf("baseline: %d reader connections idle on keep-alive", conns), fmt.Sprintf("%d served", userved), urss, ubase},
+		row{fmt.Sprintf("baseline: %d follow streams, one reader", streams), fmt.Sprintf("%d streaming", uok), ufollow, ubase})
 
 	fmt.Printf("Agent under loopback load (`go run ./bench/agentload -conns %d -streams %d`; RSS of the agent process from /proc):\n\n", conns, streams)
-	fmt.Println("| phase | clients | agent RSS | vs baseline |")
+	fmt.Println("| phase | clients | agent RSS | vs its idle RSS |")
 	fmt.Println("|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Printf("| %s | %s | %.1f MB | %+.1f MB |\n", r.phase, r.note, float64(r.rss)/1e6, float64(r.rss-base)/1e6)
+		fmt.Printf("| %s | %s | %.1f MB | %+.1f MB |\n", r.phase, r.note, float64(r.rss)/1e6, float64(r.rss-r.base)/1e6)
 	}
 	return nil
+}
+
+type agentProc struct {
+	cmd  *exec.Cmd
+	addr string
+	pid  int
+}
+
+func (a *agentProc) stop() {
+	_ = a.cmd.Process.Signal(os.Interrupt) // ours, by PID
+	_ = a.cmd.Wait()
+}
+
+// startAgent runs spdoc agent on a free loopback port with mTLS and waits until it answers.
+func startAgent(spdoc, pki, cfg, md, klog string, tlsCfg *tls.Config, extra ...string) (*agentProc, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	args := append([]string{"agent", "--config", cfg, "--manifest-dir", md, "--no-runtime", "--kubelet-log", klog,
+		"--listen", "tcp://" + addr, "--tls-cert", filepath.Join(pki, "server.crt"), "--tls-key", filepath.Join(pki, "server.key"),
+		"--client-ca", filepath.Join(pki, "ca.crt"), "--log-level", "error"}, extra...)
+	cmd := exec.Command(spdoc, args...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	a := &agentProc{cmd: cmd, addr: addr, pid: cmd.Process.Pid}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}, Timeout: 5 * time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r, err := hc.Get("https://" + addr + "/healthz")
+		if err == nil {
+			r.Body.Close()
+			return a, nil
+		}
+		if time.Now().After(deadline) {
+			a.stop()
+			return nil, fmt.Errorf("agent did not come up: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func clientTLS(pki string) (*tls.Config, error) {
@@ -224,7 +265,7 @@ func keepAlive(addr string, cfg *tls.Config, n int) ([]net.Conn, int) {
 				return
 			}
 			tc := tls.Client(c, cfg)
-			tc.SetDeadline(time.Now().Add(500 * time.Millisecond))
+			tc.SetDeadline(time.Now().Add(3 * time.Second))
 			ok := false
 			if tc.Handshake() == nil {
 				fmt.Fprintf(tc, "GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
