@@ -1,0 +1,50 @@
+// Command diagprof profiles the full diagnose pass (snapshot of a --root node + Analyze + JSON)
+// the way `spdoc diagnose --root R --kubelet-log F -o json` runs it.
+//
+//	go run ./bench/kubeletlog/diagprof -cpuprofile cpu.prof -root R FILE
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/node"
+)
+
+func main() {
+	root := flag.String("root", "", "node root")
+	cpuprofile := flag.String("cpuprofile", "", "CPU profile file")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: diagprof -root R [-cpuprofile F] FILE")
+		os.Exit(2)
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	t0 := time.Now()
+	s, err := node.NewLocal(node.LocalOptions{Root: *root, KubeletLog: flag.Arg(0), NoRuntime: true}).Snapshot(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	t1 := time.Now()
+	r := diagnose.Analyze(s, diagnose.Options{})
+	t2 := time.Now()
+	if err := diagnose.Render(io.Discard, r, "json", diagnose.RenderOptions{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	fmt.Fprintf(os.Stderr, "snapshot %v analyze %v render %v, %d records\n", t1.Sub(t0), t2.Sub(t1), time.Since(t2), len(s.KubeletLog.Records))
+}
