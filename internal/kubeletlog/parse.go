@@ -309,19 +309,36 @@ func isDigits(b []byte) bool {
 
 func atoi2(b []byte) int { return int(b[0]-'0')*10 + int(b[1]-'0') }
 
-func (p *Parser) parseKlog(r *Record, line []byte) bool {
-	month, day := time.Month(atoi2(line[1:3])), atoi2(line[3:5])
-	hh, mm, ss := atoi2(line[6:8]), atoi2(line[9:11]), atoi2(line[12:14])
-	if month < 1 || month > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 {
-		return false
+// klogStamp is the time in a klog header, without the year.
+type klogStamp struct {
+	month           time.Month
+	day, hh, mm, ss int
+	ns              int64
+}
+
+// klogHeader reads the time of a klog header (see isKlogHeader) and returns the index just past
+// its fractional seconds.
+func klogHeader(line []byte) (klogStamp, int, bool) {
+	st := klogStamp{month: time.Month(atoi2(line[1:3])), day: atoi2(line[3:5]),
+		hh: atoi2(line[6:8]), mm: atoi2(line[9:11]), ss: atoi2(line[12:14])}
+	if st.month < 1 || st.month > 12 || st.day < 1 || st.day > 31 || st.hh > 23 || st.mm > 59 || st.ss > 60 {
+		return st, 0, false
 	}
 	i := 15
-	var ns, scale int64 = 0, 100000000
+	var scale int64 = 100000000
 	for ; i < len(line) && isDigit(line[i]); i++ {
 		if scale > 0 {
-			ns += int64(line[i]-'0') * scale
+			st.ns += int64(line[i]-'0') * scale
 			scale /= 10
 		}
+	}
+	return st, i, true
+}
+
+func (p *Parser) parseKlog(r *Record, line []byte) bool {
+	st, i, ok := klogHeader(line)
+	if !ok {
+		return false
 	}
 	for i < len(line) && line[i] == ' ' {
 		i++
@@ -346,7 +363,7 @@ func (p *Parser) parseKlog(r *Record, line []byte) bool {
 	r.Format = FormatKlog
 	r.Level = string(line[0])
 	r.PID = pid
-	r.TS = p.klogTime(month, day, hh, mm, ss, ns)
+	r.TS = p.klogTime(st.month, st.day, st.hh, st.mm, st.ss, st.ns)
 	r.Raw = capRaw(line)
 	rest := line[i:]
 	if len(rest) > 0 && rest[0] == '"' {

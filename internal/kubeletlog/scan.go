@@ -34,6 +34,14 @@ type ScanOptions struct {
 	RefTime time.Time
 	// Location is the time zone of klog headers; nil means time.Local.
 	Location *time.Location
+	// Last, when > 0, passes only the last Last records in [Since, Until) to fn, in order, after
+	// the whole pass; the others are only counted in Stats (like a bounded buffer of the newest
+	// records, without building a record for every line of an error-dense log).
+	Last int
+	// NoRepeatCache parses every line in full. By default a line that repeats an earlier one but
+	// for its timestamp gets a copy of that line's record (see repeat.go): the records are the
+	// same, but such records share their strings and Fields map, which must not be modified.
+	NoRepeatCache bool
 }
 
 func (o *ScanOptions) parser() Parser {
@@ -86,19 +94,39 @@ func Uncompress(r io.Reader) (io.Reader, error) {
 func Scan(ctx context.Context, r io.Reader, opts ScanOptions, fn func(*Record) error) (Stats, error) {
 	lp := newLineProc(opts, 1)
 	err := lp.scan(ctx, r, 0, fn)
+	if err == nil {
+		err = lp.flush(fn)
+	}
 	return lp.stats, err
 }
 
 // lineProc parses lines for one sequential pass.
 type lineProc struct {
-	opts   ScanOptions
-	p      Parser
-	stats  Stats
-	lineNo int64 // number of the next line; 0 when unknown (after a seek)
+	opts    ScanOptions
+	p       Parser
+	stats   Stats
+	lineNo  int64        // number of the next line; 0 when unknown (after a seek)
+	repeats *repeatCache // nil: every line is parsed in full
+	tail    *lastRecords // with Last: the last records, passed to fn by flush
 }
 
 func newLineProc(opts ScanOptions, firstLine int64) *lineProc {
-	return &lineProc{opts: opts, p: opts.parser(), lineNo: firstLine}
+	lp := &lineProc{opts: opts, p: opts.parser(), lineNo: firstLine}
+	if !opts.NoRepeatCache {
+		lp.repeats = newRepeatCache()
+		if opts.Last > 0 {
+			lp.tail = &lastRecords{max: opts.Last}
+		}
+	}
+	return lp
+}
+
+// parse parses one line (without its newline) into a fresh record.
+func (lp *lineProc) parse(b []byte) (*Record, bool) {
+	if lp.repeats != nil {
+		return lp.repeats.parse(&lp.p, b)
+	}
+	return parseFresh(&lp.p, b)
 }
 
 // line handles one line (with or without its newline) that starts at byte offset off.
@@ -113,27 +141,55 @@ func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
 	if lp.opts.Prefilter != nil && !lp.opts.Prefilter(b) {
 		return nil
 	}
-	rec := new(Record)
-	if !lp.p.parseInto(rec, b, 0) {
+	var rec *Record
+	var ts time.Time
+	ok := true
+	switch {
+	case lp.tail != nil:
+		// Only the last records reach fn: a repeat is counted and its line kept, no record built.
+		if _, t, hit := lp.repeats.find(&lp.p, b, true); hit {
+			ts = t
+		} else {
+			rec, ok = lp.repeats.miss(&lp.p, b)
+		}
+	default:
+		rec, ok = lp.parse(b)
+	}
+	if !ok {
 		lp.stats.Skipped++
 		return nil
 	}
-	lp.stats.Parsed++
-	if !rec.TS.IsZero() {
-		if lp.stats.First.IsZero() {
-			lp.stats.First = rec.TS
-		}
-		lp.stats.Last = rec.TS
+	if rec != nil {
+		ts = rec.TS
 	}
-	if !lp.opts.Since.IsZero() && rec.TS.Before(lp.opts.Since) {
+	lp.stats.Parsed++
+	if !ts.IsZero() {
+		if lp.stats.First.IsZero() {
+			lp.stats.First = ts
+		}
+		lp.stats.Last = ts
+	}
+	if !lp.opts.Since.IsZero() && ts.Before(lp.opts.Since) {
 		return nil
 	}
-	if !lp.opts.Until.IsZero() && !rec.TS.Before(lp.opts.Until) {
+	if !lp.opts.Until.IsZero() && !ts.Before(lp.opts.Until) {
+		return nil
+	}
+	lp.stats.Relevant++
+	if lp.tail != nil {
+		lp.tail.keep(rec, b, ts, no, off)
 		return nil
 	}
 	rec.Source, rec.Line, rec.Offset = lp.opts.Source, no, off
-	lp.stats.Relevant++
 	return fn(rec)
+}
+
+// flush passes the records Last kept to fn, in order.
+func (lp *lineProc) flush(fn func(*Record) error) error {
+	if lp.tail == nil {
+		return nil
+	}
+	return lp.tail.each(lp, 0, fn)
 }
 
 // skipLong counts a line longer than MaxLine.
@@ -148,7 +204,7 @@ func (lp *lineProc) skipLong(n int64) {
 
 // scan reads r (whose first byte is at offset base in the source) to EOF.
 func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*Record) error) error {
-	br := bufio.NewReaderSize(r, MaxLine)
+	br := bufio.NewReaderSize(smallReads{r}, MaxLine)
 	off := base
 	for n := 0; ; n++ {
 		if n&0xfff == 0 {
@@ -183,6 +239,20 @@ func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*
 			return fmt.Errorf("reading %s: %w", lp.sourceName(), err)
 		}
 	}
+}
+
+// smallReads caps each read at readChunk bytes. The line buffer holds MaxLine for the odd long
+// line, but filling it 2 MiB at a time copies the file out of the page cache and into memory
+// beyond the CPU caches, and then reads it back; small reads keep the working set cache-sized.
+type smallReads struct{ r io.Reader }
+
+const readChunk = 128 << 10
+
+func (s smallReads) Read(p []byte) (int, error) {
+	if len(p) > readChunk {
+		p = p[:readChunk]
+	}
+	return s.r.Read(p)
 }
 
 func (lp *lineProc) sourceName() string {
@@ -246,5 +316,8 @@ func ScanFile(ctx context.Context, path string, opts ScanOptions, fn func(*Recor
 	}
 	lp := newLineProc(opts, firstLine)
 	err = lp.scan(ctx, io.NewSectionReader(f, start, size-start), start, fn)
+	if err == nil {
+		err = lp.flush(fn)
+	}
 	return lp.stats, err
 }

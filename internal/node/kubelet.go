@@ -102,7 +102,12 @@ var defaultLiveLogs = []string{"/var/log/kubelet.log", "/var/log/kubelet/kubelet
 // logSince) and calls fn for each record prefilter accepts. It returns the source it read
 // ("journal", "stdin" or a path).
 func (l *Local) scanKubeletLog(ctx context.Context, r resolved, d time.Duration, prefilter func([]byte) bool, fn func(*kubeletlog.Record) error) (string, kubeletlog.Stats, error) {
-	opts := kubeletlog.ScanOptions{Since: l.logSince(r.KubeletLog, d), Prefilter: prefilter}
+	return l.scanKubeletLogOpts(ctx, r, d, kubeletlog.ScanOptions{Prefilter: prefilter}, fn)
+}
+
+// scanKubeletLogOpts is scanKubeletLog with more scan options (Since and Source are set here).
+func (l *Local) scanKubeletLogOpts(ctx context.Context, r resolved, d time.Duration, opts kubeletlog.ScanOptions, fn func(*kubeletlog.Record) error) (string, kubeletlog.Stats, error) {
+	opts.Since = l.logSince(r.KubeletLog, d)
 	journalSince := l.logSince(KubeletLogJournal, d)
 	switch src := r.KubeletLog; src {
 	case KubeletLogStdin:
@@ -173,11 +178,15 @@ func (l *Local) logSince(src string, d time.Duration) time.Time {
 // kubeletLog reads the relevant kubelet records for a snapshot, bounded by MaxRecords.
 func (l *Local) kubeletLog(ctx context.Context, r resolved) *KubeletLogState {
 	keep := &keepRecords{max: l.opts.MaxRecords}
-	src, st, err := l.scanKubeletLog(ctx, r, l.opts.Since, kubeletlog.Interesting, func(rec *kubeletlog.Record) error {
+	// Each file's scan passes on only its newest MaxRecords records (Last): on an error-dense log
+	// the others cost a count, not a record each. keep bounds them across rotated files.
+	opts := kubeletlog.ScanOptions{Prefilter: kubeletlog.Interesting, Last: l.opts.MaxRecords}
+	src, st, err := l.scanKubeletLogOpts(ctx, r, l.opts.Since, opts, func(rec *kubeletlog.Record) error {
 		keep.add(rec)
 		return nil
 	})
-	ks := &KubeletLogState{Source: src, Stats: st, Records: keep.list(), Truncated: keep.truncated}
+	records := keep.list()
+	ks := &KubeletLogState{Source: src, Stats: st, Records: records, Truncated: keep.truncated || st.Relevant > int64(len(records))}
 	if err != nil && !(errors.Is(err, kubeletlog.ErrNoJournalEntries) && st.Lines > 0) {
 		ks.Error = err.Error()
 	}

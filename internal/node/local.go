@@ -382,26 +382,35 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// keepRecords is a bounded buffer of the newest records.
+// keepRecords is a bounded buffer of the newest records. It keeps the scan's records themselves
+// (each is fresh, see kubeletlog.Scan): on an error-dense log most records are dropped again, and
+// a pointer costs less to store than a copy.
 type keepRecords struct {
 	max       int
-	recs      []kubeletlog.Record
+	recs      []*kubeletlog.Record
 	start     int
 	truncated bool
 }
 
 func (k *keepRecords) add(r *kubeletlog.Record) {
 	if len(k.recs) < k.max {
-		k.recs = append(k.recs, *r)
+		k.recs = append(k.recs, r)
 		return
 	}
 	k.truncated = true
-	k.recs[k.start] = *r
+	k.recs[k.start] = r
 	k.start = (k.start + 1) % k.max
 }
 
 func (k *keepRecords) list() []kubeletlog.Record {
-	return append(append([]kubeletlog.Record(nil), k.recs[k.start:]...), k.recs[:k.start]...)
+	out := make([]kubeletlog.Record, 0, len(k.recs))
+	for _, r := range k.recs[k.start:] {
+		out = append(out, *r)
+	}
+	for _, r := range k.recs[:k.start] {
+		out = append(out, *r)
+	}
+	return out
 }
 
 // ResolvedPaths says where a Local client reads from right now — flags first, then the running

@@ -21,6 +21,7 @@ func main() {
 	all := flag.Bool("all", false, "parse every line (no prefilter)")
 	jsonOut := flag.Bool("json", false, "also print stats and record counts per message as JSON")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	noRepeat := flag.Bool("norepeat", false, "parse every relevant line in full (no repeat cache): the baseline")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -39,6 +40,7 @@ func main() {
 	if *all {
 		opts.Prefilter = nil
 	}
+	opts.NoRepeatCache = *noRepeat
 	if *since > 0 {
 		opts.Since = time.Now().Add(-*since)
 	}
