@@ -27,7 +27,7 @@ func repeatInputs(t *testing.T) map[string][]byte {
 		}
 		in[node] = data
 	}
-	in["dense"] = denseBenchLog(t, 2<<20)
+	in["dense"] = denseBenchLog(t, 1<<20)
 
 	rng := rand.New(rand.NewSource(3))
 	var b bytes.Buffer
@@ -195,7 +195,7 @@ func TestRepeatCacheBounded(t *testing.T) {
 	c := newRepeatCache()
 	var p Parser
 	rng := rand.New(rand.NewSource(1))
-	for i := 0; i < 200000; i++ {
+	for i := 0; i < 30000; i++ {
 		line := fmt.Sprintf(`{"ts":%d,"msg":"Error %s","err":"%s"}`, 1732485304000+i, randWord(rng, 20+rng.Intn(200)), randWord(rng, rng.Intn(900)))
 		if _, ok := c.parse(&p, []byte(line)); !ok {
 			t.Fatalf("not parsed: %s", line)
