@@ -68,17 +68,16 @@ func newRepeatCache() *repeatCache { return &repeatCache{shapes: map[uint64]*sha
 
 // parse parses line (without its newline) into a fresh record, through the cache.
 func (c *repeatCache) parse(p *Parser, line []byte) (*Record, bool) {
-	if v, ts, ok := c.find(p, line, false); ok {
+	if v, ts, ok := c.find(p, line); ok {
+		p.hitState(ts)
 		return v.record(line, ts), true
 	}
 	return c.miss(p, line)
 }
 
 // find returns the variant whose line line repeats but for time-only digits, and line's time.
-// With anyDigits (ScanOptions.Last, where the record is built later by a full parse) a line that
-// differs from a variant in any digits will do: it parses (its time where the variant's is) unless
-// the digits broke its JSON. When find returns false the caller parses the line with miss.
-func (c *repeatCache) find(p *Parser, line []byte, anyDigits bool) (*variant, time.Time, bool) {
+// When it returns false the caller parses the line with miss.
+func (c *repeatCache) find(p *Parser, line []byte) (*variant, time.Time, bool) {
 	c.near, c.shape = nil, 0
 	if c.bypass > 0 || len(line) > repeatMaxLine || len(line) == 0 {
 		if c.bypass > 0 {
@@ -103,16 +102,13 @@ func (c *repeatCache) find(p *Parser, line []byte, anyDigits bool) (*variant, ti
 		if kind == matchNone {
 			continue
 		}
-		usable := v.lite && v.rawOff >= 0
 		if kind == matchDigits {
 			if c.near == nil {
 				c.near = v
 			}
-			if !anyDigits || !usable || (line[v.rawOff] == '{' && !gjson.ValidBytes(line[v.rawOff:])) {
-				continue
-			}
+			continue
 		}
-		ts, ok := time.Time{}, usable
+		ts, ok := time.Time{}, v.lite && v.rawOff >= 0
 		if ok {
 			ts, ok = p.liteTime(line, 0)
 		}
@@ -131,14 +127,20 @@ func (c *repeatCache) find(p *Parser, line []byte, anyDigits bool) (*variant, ti
 // which digits of a near one are time only.
 func (c *repeatCache) miss(p *Parser, line []byte) (*Record, bool) {
 	rec, ok := parseFresh(p, line)
-	if !ok || c.shape == 0 {
+	if !ok || c.shape == 0 || p.glued != nil || rec.Damage != "" {
+		// a damaged line was repaired with the parser's state (the last time, the next line)
 		return rec, ok
 	}
 	c.misses++
-	if c.near != nil && c.near.rawOff >= 0 && c.learn(c.near, p, line, rec) {
-		return rec, true
-	}
 	sh := c.shapes[c.shape]
+	if c.near != nil {
+		// the line is one of sh's variants with new time-only digits, or a new variant
+		for _, v := range sh.vs {
+			if v.rawOff >= 0 && v.match(line) == matchDigits && c.learn(v, p, line, rec) {
+				return rec, true
+			}
+		}
+	}
 	if sh == nil {
 		sh = &shape{}
 		c.shapes[c.shape] = sh
@@ -396,9 +398,10 @@ func (v *variant) match(line []byte) matchKind {
 
 const jsonTSKey = `{"ts":`
 
-// liteTime reads just the timestamp of a line, for a line whose record is otherwise known: the
-// JSON "ts" key and the klog header, behind syslog prefixes. It returns false where it does not
-// know the format; the cache then uses it only where it agreed with the full parser.
+// liteTime reads just the timestamp of a line whose record is otherwise known — the JSON "ts"
+// key, the klog header, behind any journald/syslog/talosctl header scanHeader knows — with the
+// parser state a full parse would leave (klog's year, the header time). It returns false where it
+// does not know the line; the cache uses it only where it agreed with the full parser.
 func (p *Parser) liteTime(line []byte, depth int) (time.Time, bool) {
 	line = bytes.TrimLeft(line, " \t")
 	if len(line) == 0 || depth > 2 {
@@ -406,8 +409,6 @@ func (p *Parser) liteTime(line []byte, depth int) (time.Time, bool) {
 	}
 	switch {
 	case line[0] == '{':
-		// The line has the shape of one that parsed, and differs from it only in time-only
-		// digits: it is valid JSON unless such a digit now starts a number with a 0.
 		if n := len(jsonTSKey); len(line) > n && string(line[:n]) == jsonTSKey && isDigit(line[n]) {
 			// the kubelet's own layout: the time is the first key
 			end := n
@@ -418,20 +419,57 @@ func (p *Parser) liteTime(line []byte, depth int) (time.Time, bool) {
 				return epochMillis(line[n:end])
 			}
 		}
+		// The line has the shape of one that parsed, and differs from it only in time-only
+		// digits: it is valid JSON unless such a digit now starts a number with a 0.
 		v := gjson.GetBytes(line, "ts")
 		if v.Type == gjson.Number && len(v.Raw) > 1 && v.Raw[0] == '0' && isDigit(v.Raw[1]) {
 			return time.Time{}, false
 		}
 		return parseJSONTime(v)
 	case isKlogHeader(line):
-		st, _, ok := klogHeader(line)
-		if !ok {
-			return time.Time{}, false
+		return p.klogHeaderTime(line)
+	}
+	h, ok := scanHeader(line)
+	if !ok || h.unstructured {
+		return time.Time{}, false
+	}
+	prev := p.hdrTime
+	if t, ok := h.time(p.Location); ok {
+		p.hdrTime = t
+	} else {
+		p.hdrTime = time.Time{}
+	}
+	defer func() { p.hdrTime = prev }()
+	return p.liteTime(line[h.payload:], depth+1)
+}
+
+// klogHeaderTime is the time parseKlog gives a klog header (the same checks, the same year
+// state), or false when parseKlog would also look at the line's content for the year.
+func (p *Parser) klogHeaderTime(line []byte) (time.Time, bool) {
+	month, day := time.Month(atoi2(line[1:3])), atoi2(line[3:5])
+	hh, mm, ss := atoi2(line[6:8]), atoi2(line[9:11]), atoi2(line[12:14])
+	if month < 1 || month > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 {
+		return time.Time{}, false
+	}
+	var ns, scale int64 = 0, 100000000
+	for i := 15; i < len(line) && isDigit(line[i]); i++ {
+		if scale > 0 {
+			ns += int64(line[i]-'0') * scale
+			scale /= 10
 		}
-		return p.klogTime(st.month, st.day, st.hh, st.mm, st.ss, st.ns), true
 	}
-	if rest, ok := stripSyslog(line); ok {
-		return p.liteTime(rest, depth+1)
+	t := p.klogTime(month, day, hh, mm, ss, ns)
+	if p.yearSrc == YearFromNow {
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	return t, true
+}
+
+// hitState leaves the parser as parsing a repeat of a cached line in full would: its time is
+// the last one, nothing absorbed, nothing glued.
+func (p *Parser) hitState(ts time.Time) {
+	p.absorbed, p.glued = false, nil
+	if !ts.IsZero() {
+		p.lastTS = ts
+	}
 }

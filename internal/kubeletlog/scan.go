@@ -42,10 +42,12 @@ type ScanOptions struct {
 	// for its timestamp gets a copy of that line's record (see repeat.go): the records are the
 	// same, but such records share their strings and Fields map, which must not be modified.
 	NoRepeatCache bool
+
+	refSource string // where RefTime came from (YearFromMtime), for Stats.YearSource
 }
 
 func (o *ScanOptions) parser() Parser {
-	return Parser{Ref: o.RefTime, Year: o.RefYear, Location: o.Location}
+	return Parser{Ref: o.RefTime, Year: o.RefYear, Location: o.Location, RefSource: o.refSource}
 }
 
 // Open opens a log file for reading, transparently gunzipping it when it starts with the gzip
@@ -102,12 +104,18 @@ func Scan(ctx context.Context, r io.Reader, opts ScanOptions, fn func(*Record) e
 
 // lineProc parses lines for one sequential pass.
 type lineProc struct {
-	opts    ScanOptions
-	p       Parser
-	stats   Stats
-	lineNo  int64        // number of the next line; 0 when unknown (after a seek)
+	opts   ScanOptions
+	p      Parser
+	stats  Stats
+	lineNo int64 // number of the next line; 0 when unknown (after a seek)
+	// held is the last record, kept until the next line shows whether it continues it (see
+	// continuation.go).
+	held heldRecord
+
 	repeats *repeatCache // nil: every line is parsed in full
 	tail    *lastRecords // with Last: the last records, passed to fn by flush
+	// scratch is the record of a repeat with Last: it is counted, its line kept, and reused.
+	scratch Record
 }
 
 func newLineProc(opts ScanOptions, firstLine int64) *lineProc {
@@ -121,12 +129,27 @@ func newLineProc(opts ScanOptions, firstLine int64) *lineProc {
 	return lp
 }
 
-// parse parses one line (without its newline) into a fresh record.
+// parse parses one line (without its newline) through the repeat cache: a fresh record, or with
+// Last the scratch record for a repeat.
 func (lp *lineProc) parse(b []byte) (*Record, bool) {
-	if lp.repeats != nil {
-		return lp.repeats.parse(&lp.p, b)
+	if lp.repeats == nil {
+		return parseFresh(&lp.p, b)
 	}
-	return parseFresh(&lp.p, b)
+	v, ts, hit := lp.repeats.find(&lp.p, b)
+	if !hit {
+		return lp.repeats.miss(&lp.p, b)
+	}
+	lp.p.hitState(ts)
+	if lp.tail == nil {
+		return v.record(b, ts), true
+	}
+	r := &lp.scratch
+	*r = v.rec
+	r.TS = ts
+	if IsFatal(r) { // Stats keeps a copy of the kubelet's last fatal records
+		r.Raw = string(b[v.rawOff:])
+	}
+	return r, true
 }
 
 // line handles one line (with or without its newline) that starts at byte offset off.
@@ -138,49 +161,72 @@ func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
 		lp.lineNo++
 	}
 	b = trimEOL(b)
+	if lp.held.rec != nil {
+		if lp.join(b) {
+			return nil
+		}
+		if err := lp.release(fn); err != nil {
+			return err
+		}
+	}
 	if lp.opts.Prefilter != nil && !lp.opts.Prefilter(b) {
 		return nil
 	}
-	var rec *Record
-	var ts time.Time
-	ok := true
-	switch {
-	case lp.tail != nil:
-		// Only the last records reach fn: a repeat is counted and its line kept, no record built.
-		if _, t, hit := lp.repeats.find(&lp.p, b, true); hit {
-			ts = t
-		} else {
-			rec, ok = lp.repeats.miss(&lp.p, b)
-		}
-	default:
-		rec, ok = lp.parse(b)
-	}
+	rec, ok := lp.parse(b)
 	if !ok {
-		lp.stats.Skipped++
-		return nil
-	}
-	if rec != nil {
-		ts = rec.TS
-	}
-	lp.stats.Parsed++
-	if !ts.IsZero() {
-		if lp.stats.First.IsZero() {
-			lp.stats.First = ts
+		if !lp.p.absorbed {
+			lp.stats.Skipped++
 		}
-		lp.stats.Last = ts
-	}
-	if !lp.opts.Since.IsZero() && ts.Before(lp.opts.Since) {
 		return nil
 	}
-	if !lp.opts.Until.IsZero() && !ts.Before(lp.opts.Until) {
+	rec.Source, rec.Line, rec.Offset = lp.opts.Source, no, off
+	for lp.p.glued != nil {
+		// two records on one line: the first goes out, the second is parsed like a line
+		rest := lp.p.glued
+		lp.p.glued = nil
+		next := new(Record)
+		if !lp.p.parseInto(next, rest, 0) {
+			break
+		}
+		next.Source, next.Line, next.Offset = rec.Source, rec.Line, rec.Offset
+		next.addDamage(DamageGlued)
+		if next.Node == "" {
+			next.Node, next.Host, next.Unit, next.PastedLine = rec.Node, rec.Host, rec.Unit, rec.PastedLine
+		}
+		if err := lp.emit(rec, fn); err != nil {
+			return err
+		}
+		rec = next
+	}
+	lp.hold(rec, b)
+	return nil
+}
+
+// emit counts a finished record and passes it to fn when it is in [Since, Until).
+func (lp *lineProc) emit(rec *Record, fn func(*Record) error) error {
+	lp.stats.Parsed++
+	lp.stats.note(rec, lp.p.yearSrc)
+	if !rec.TS.IsZero() {
+		if lp.stats.First.IsZero() {
+			lp.stats.First = rec.TS
+		}
+		lp.stats.Last = rec.TS
+	}
+	if !lp.opts.Since.IsZero() && rec.TS.Before(lp.opts.Since) {
+		return nil
+	}
+	if !lp.opts.Until.IsZero() && !rec.TS.Before(lp.opts.Until) {
 		return nil
 	}
 	lp.stats.Relevant++
 	if lp.tail != nil {
-		lp.tail.keep(rec, b, ts, no, off)
+		if rec == &lp.scratch {
+			lp.tail.keep(nil, lp.held.line, rec.TS, rec.Line, rec.Offset)
+		} else {
+			lp.tail.keep(rec, nil, rec.TS, rec.Line, rec.Offset)
+		}
 		return nil
 	}
-	rec.Source, rec.Line, rec.Offset = lp.opts.Source, no, off
 	return fn(rec)
 }
 
@@ -234,7 +280,7 @@ func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil
+				return lp.release(fn)
 			}
 			return fmt.Errorf("reading %s: %w", lp.sourceName(), err)
 		}
@@ -284,7 +330,7 @@ func ScanFile(ctx context.Context, path string, opts ScanOptions, fn func(*Recor
 		return Stats{}, fmt.Errorf("opening kubelet log: %w", err)
 	}
 	if opts.RefTime.IsZero() && opts.RefYear == 0 {
-		opts.RefTime = fi.ModTime()
+		opts.RefTime, opts.refSource = fi.ModTime(), YearFromMtime
 	}
 	var head [2]byte
 	n, _ := f.ReadAt(head[:], 0)

@@ -149,6 +149,9 @@ func runDense(sizeFlag string, span time.Duration, endFlag, out, manifests strin
 	sub := 2 // gRPC subchannel number: grows with every reconnect
 	emit := func(ts float64, tmpl string, p *densePod) {
 		buf = appendDense(buf[:0], ts, tmpl, p, sub)
+		if format != "json" {
+			buf = append(toJournalShortPrecise(buf[:len(buf)-1]), '\n')
+		}
 		w.Write(buf)
 		written += int64(len(buf))
 		lines++
@@ -157,7 +160,11 @@ func runDense(sizeFlag string, span time.Duration, endFlag, out, manifests strin
 		}
 	}
 	buf = head(buf[:0], startMs, "config/file.go:66", "Adding static pod path", 0)
-	buf = append(kv(buf, "path", "/etc/kubernetes/manifests"), "}\n"...)
+	buf = append(kv(buf, "path", "/etc/kubernetes/manifests"), '}')
+	if format != "json" {
+		buf = toJournalShortPrecise(buf)
+	}
+	buf = append(buf, '\n')
 	w.Write(buf)
 	written += int64(len(buf))
 	outage := 0 // lines left in a runtime outage (gRPC reconnects, sandbox list failures)
@@ -179,7 +186,11 @@ func runDense(sizeFlag string, span time.Duration, endFlag, out, manifests strin
 				emit(ts, tRuntimeDown, p)
 			}
 		case r < 25: // the v=1..4 noise a busy kubelet writes in between
-			buf = append(noise(buf[:0], ts, pod{name: p.kname, ns: p.ns, uid: p.uid, container: p.container}, rng), '\n')
+			buf = noise(buf[:0], ts, pod{name: p.kname, ns: p.ns, uid: p.uid, container: p.container}, rng)
+			if format != "json" {
+				buf = toJournalShortPrecise(buf)
+			}
+			buf = append(buf, '\n')
 			w.Write(buf)
 			written += int64(len(buf))
 			lines++
