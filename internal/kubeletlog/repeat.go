@@ -53,7 +53,13 @@ type repeatCache struct {
 type shape struct {
 	vs   []*variant
 	next int // the variant to replace when full
+	// adds and hits count new variants and repeats: a shape whose lines keep differing in more
+	// than time (a retry deadline inside the message) stops taking variants
+	adds, hits int
 }
+
+// volatile reports whether a shape's lines rarely repeat: then they are parsed, not cached.
+func (sh *shape) volatile() bool { return sh.adds > 4*repeatVariants && sh.hits < sh.adds }
 
 type variant struct {
 	line   []byte   // the line this variant was first parsed from
@@ -73,6 +79,25 @@ func (c *repeatCache) parse(p *Parser, line []byte) (*Record, bool) {
 		return v.record(line, ts), true
 	}
 	return c.miss(p, line)
+}
+
+// build fills dst with the record of line, for a line that stays in memory unchanged (a kept
+// line in lastRecords' arena): a repeat's Raw points into it instead of being copied.
+func (c *repeatCache) build(p *Parser, line []byte, dst *Record) bool {
+	if v, ts, ok := c.find(p, line); ok {
+		p.hitState(ts)
+		*dst = v.rec
+		dst.TS, dst.Raw = ts, ""
+		if n := len(line) - v.rawOff; n > 0 {
+			dst.Raw = unsafe.String(&line[v.rawOff], n)
+		}
+		return true
+	}
+	rec, ok := c.miss(p, line)
+	if ok {
+		*dst = *rec
+	}
+	return ok
 }
 
 // find returns the variant whose line line repeats but for time-only digits, and line's time.
@@ -118,6 +143,7 @@ func (c *repeatCache) find(p *Parser, line []byte) (*variant, time.Time, bool) {
 		}
 		c.hits++
 		c.windowHits++
+		sh.hits++
 		return v, ts, true
 	}
 	return nil, time.Time{}, false
@@ -133,6 +159,9 @@ func (c *repeatCache) miss(p *Parser, line []byte) (*Record, bool) {
 	}
 	c.misses++
 	sh := c.shapes[c.shape]
+	if sh != nil && sh.volatile() {
+		return rec, true
+	}
 	if c.near != nil {
 		// the line is one of sh's variants with new time-only digits, or a new variant
 		for _, v := range sh.vs {
@@ -185,6 +214,7 @@ func (c *repeatCache) add(sh *shape, p *Parser, line []byte, rec *Record) {
 		c.shapes[c.shape] = sh
 	}
 	c.bytes += size
+	sh.adds++
 	if len(sh.vs) < repeatVariants {
 		sh.vs = append(sh.vs, v)
 		return

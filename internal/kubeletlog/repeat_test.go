@@ -131,7 +131,8 @@ func scanAll(t *testing.T, data []byte, opts ScanOptions) ([]*Record, Stats) {
 	t.Helper()
 	var recs []*Record
 	st, err := Scan(context.Background(), bytes.NewReader(data), opts, func(r *Record) error {
-		recs = append(recs, r)
+		c := *r // with Last the record is reused
+		recs = append(recs, &c)
 		return nil
 	})
 	if err != nil {
@@ -199,7 +200,15 @@ func TestRepeatCacheParallelFile(t *testing.T) {
 		}
 		want, wantSt := collect(t, path, ScanOptions{Prefilter: Interesting, NoRepeatCache: true, RefYear: 2024})
 		for _, last := range []int{0, 3, len(want) / 3, len(want) - 1, len(want) * 2} {
-			got, st := collect(t, path, ScanOptions{Prefilter: Interesting, Last: last})
+			var got []*Record
+			st, err := ScanFile(context.Background(), path, ScanOptions{Prefilter: Interesting, Last: last}, func(r *Record) error {
+				c := *r // with Last the record is reused
+				got = append(got, &c)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 			w := want
 			if last > 0 {
 				w = want[max(len(want)-last, 0):]
@@ -342,4 +351,42 @@ func FuzzRepeatCache(f *testing.F) {
 			t.Errorf("last: stats %+v, want %+v", st, wantSt)
 		}
 	})
+}
+
+// Lines longer than the read buffer are gathered up to MaxLine, as when the buffer was MaxLine:
+// a line of MaxLine-1 bytes and its newline is read, one of MaxLine bytes is skipped (counted).
+func TestScanLongLineBoundary(t *testing.T) {
+	mk := func(n int) string {
+		head := `{"ts":1732485304000,"msg":"Probe failed","output":"`
+		return head + strings.Repeat("x", n-len(head)-2) + `"}`
+	}
+	for _, tc := range []struct {
+		n        int
+		newline  bool
+		parsed   bool
+		wantSkip int64
+	}{
+		{MaxLine - 1, true, true, 0},
+		{MaxLine, true, false, 1},
+		{MaxLine - 1, false, true, 0},
+		{MaxLine, false, false, 1},
+		{readBuffer + 1, true, true, 0},
+	} {
+		// without its newline the long line is the last one
+		in, want, lines := jsonLine(t0, 1, true)+"\n"+mk(tc.n), 1, int64(2)
+		if tc.newline {
+			in, want, lines = in+"\n"+jsonLine(t0, 2, true)+"\n", 2, 3
+		}
+		if tc.parsed {
+			want++
+		}
+		recs, st := scanAll(t, []byte(in), ScanOptions{})
+		if len(recs) != want || st.Skipped != tc.wantSkip || st.Lines != lines {
+			t.Errorf("n=%d newline=%v: %d records, %d lines, %d skipped; want %d records, %d skipped", tc.n, tc.newline, len(recs), st.Lines, st.Skipped, want, tc.wantSkip)
+			continue
+		}
+		if tc.parsed && tc.newline && recs[2].Offset != int64(len(jsonLine(t0, 1, true))+1+tc.n+1) {
+			t.Errorf("n=%d: third record at offset %d", tc.n, recs[2].Offset)
+		}
+	}
 }

@@ -36,7 +36,8 @@ type ScanOptions struct {
 	Location *time.Location
 	// Last, when > 0, passes only the last Last records in [Since, Until) to fn, in order, after
 	// the whole pass; the others are only counted in Stats (like a bounded buffer of the newest
-	// records, without building a record for every line of an error-dense log).
+	// records, without building a record for every line of an error-dense log). With Last, fn's
+	// record may be reused once fn returns: copy it to keep it.
 	Last int
 	// NoRepeatCache parses every line in full. By default a line that repeats an earlier one but
 	// for its timestamp gets a copy of that line's record (see repeat.go): the records are the
@@ -235,6 +236,7 @@ func (lp *lineProc) flush(fn func(*Record) error) error {
 	if lp.tail == nil {
 		return nil
 	}
+	lp.repeats = nil // the pass is over: free it before the records are built
 	return lp.tail.each(lp, 0, fn)
 }
 
@@ -250,8 +252,9 @@ func (lp *lineProc) skipLong(n int64) {
 
 // scan reads r (whose first byte is at offset base in the source) to EOF.
 func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*Record) error) error {
-	br := bufio.NewReaderSize(smallReads{r}, MaxLine)
+	br := bufio.NewReaderSize(smallReads{r}, readBuffer)
 	off := base
+	var gather []byte // a line longer than the read buffer, up to MaxLine
 	for n := 0; ; n++ {
 		if n&0xfff == 0 {
 			if err := ctx.Err(); err != nil {
@@ -261,16 +264,31 @@ func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			long := int64(len(line))
+			gather = append(gather[:0], line...)
 			for errors.Is(err, bufio.ErrBufferFull) {
 				line, err = br.ReadSlice('\n')
 				long += int64(len(line))
+				if len(gather) <= MaxLine {
+					gather = append(gather, line...)
+				}
 			}
-			lp.skipLong(long)
-			off += long
-			if err == nil {
-				continue
+			content := long
+			if len(line) > 0 && line[len(line)-1] == '\n' {
+				content--
 			}
-			line = nil
+			if content < MaxLine {
+				line = gather
+			} else {
+				lp.skipLong(long)
+				off += long
+				if err == nil {
+					continue
+				}
+				line = nil
+			}
+			if cap(gather) > 2*readBuffer && content >= MaxLine {
+				gather = nil
+			}
 		}
 		if len(line) > 0 {
 			if ferr := lp.line(line, off, fn); ferr != nil {
@@ -287,12 +305,15 @@ func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*
 	}
 }
 
-// smallReads caps each read at readChunk bytes. The line buffer holds MaxLine for the odd long
-// line, but filling it 2 MiB at a time copies the file out of the page cache and into memory
-// beyond the CPU caches, and then reads it back; small reads keep the working set cache-sized.
+// smallReads caps each read at readChunk bytes: filling a large buffer at once copies the file out
+// of the page cache into memory beyond the CPU caches, and then reads it back; small reads keep
+// the working set cache-sized.
 type smallReads struct{ r io.Reader }
 
-const readChunk = 128 << 10
+const (
+	readChunk  = 128 << 10
+	readBuffer = 256 << 10 // lines up to MaxLine are gathered beyond it
+)
 
 func (s smallReads) Read(p []byte) (int, error) {
 	if len(p) > readChunk {

@@ -178,6 +178,7 @@ func scanParallel(ctx context.Context, f io.ReaderAt, start, size, firstLine int
 		if firstLine > 0 {
 			base = halves[0].lp.lineNo - 1
 		}
+		halves[0].lp.repeats, halves[1].lp.repeats = nil, nil // the pass is over: free them first
 		if need := opts.Last - t1.len(); need > 0 {
 			if err := t0.eachSkip(halves[0].lp, 0, max(t0.len()-need, 0), fn); err != nil {
 				return st, err

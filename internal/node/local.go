@@ -382,35 +382,36 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// keepRecords is a bounded buffer of the newest records. It keeps the scan's records themselves
-// (each is fresh, see kubeletlog.Scan): on an error-dense log most records are dropped again, and
-// a pointer costs less to store than a copy.
+// keepRecords is a bounded buffer of the newest records.
 type keepRecords struct {
 	max       int
-	recs      []*kubeletlog.Record
+	recs      []kubeletlog.Record
 	start     int
 	truncated bool
 }
 
 func (k *keepRecords) add(r *kubeletlog.Record) {
+	if k.recs == nil {
+		// all at once rather than by doubling: on a busy log it fills, and the copies of a
+		// growing slice of 20,000 records are the largest allocations of a diagnosis
+		k.recs = make([]kubeletlog.Record, 0, k.max)
+	}
 	if len(k.recs) < k.max {
-		k.recs = append(k.recs, r)
+		k.recs = append(k.recs, *r)
 		return
 	}
 	k.truncated = true
-	k.recs[k.start] = r
+	k.recs[k.start] = *r
 	k.start = (k.start + 1) % k.max
 }
 
+// list returns the records oldest first; the buffer itself when it never wrapped (a scan with
+// Last already kept only the newest), so the snapshot does not hold two copies at once.
 func (k *keepRecords) list() []kubeletlog.Record {
-	out := make([]kubeletlog.Record, 0, len(k.recs))
-	for _, r := range k.recs[k.start:] {
-		out = append(out, *r)
+	if k.start == 0 {
+		return k.recs
 	}
-	for _, r := range k.recs[:k.start] {
-		out = append(out, *r)
-	}
-	return out
+	return append(append([]kubeletlog.Record(nil), k.recs[k.start:]...), k.recs[:k.start]...)
 }
 
 // ResolvedPaths says where a Local client reads from right now — flags first, then the running

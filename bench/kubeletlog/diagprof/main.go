@@ -20,6 +20,8 @@ import (
 func main() {
 	root := flag.String("root", "", "node root")
 	cpuprofile := flag.String("cpuprofile", "", "CPU profile file")
+	heapprofile := flag.String("heapprofile", "", "heap profile file, written -heapafter into the run")
+	heapAfter := flag.Duration("heapafter", 0, "when to write -heapprofile (0: after Analyze)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: diagprof -root R [-cpuprofile F] FILE")
@@ -34,6 +36,16 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	writeHeap := func() {
+		f, err := os.Create(*heapprofile)
+		if err == nil {
+			pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
+	}
+	if *heapprofile != "" && *heapAfter > 0 {
+		time.AfterFunc(*heapAfter, writeHeap)
+	}
 	t0 := time.Now()
 	s, err := node.NewLocal(node.LocalOptions{Root: *root, KubeletLog: flag.Arg(0), NoRuntime: true}).Snapshot(context.Background())
 	if err != nil {
@@ -43,6 +55,9 @@ func main() {
 	t1 := time.Now()
 	r := diagnose.Analyze(s, diagnose.Options{})
 	t2 := time.Now()
+	if *heapprofile != "" && *heapAfter == 0 {
+		writeHeap()
+	}
 	if err := diagnose.Render(io.Discard, r, "json", diagnose.RenderOptions{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
