@@ -207,8 +207,8 @@ func TestScanContinuations(t *testing.T) {
 			t.Fatalf("%d records, want 2", len(recs))
 		}
 		want := "invalid pod: [spec.containers: Required value,\nspec.volumes[0].hostPath.path: Required value]"
-		if recs[0].Err != want || recs[0].Damage != DamageJoined || recs[0].Line != 1 || recs[0].Shape != ShapeShort {
-			t.Errorf("err %q damage %q line %d shape %q, want %q joined line 1 short", recs[0].Err, recs[0].Damage, recs[0].Line, recs[0].Shape, want)
+		if recs[0].Err != want || recs[0].Damage != "" || recs[0].Line != 1 || recs[0].Shape != ShapeShort {
+			t.Errorf("err %q damage %q line %d shape %q, want %q, no damage, line 1, short", recs[0].Err, recs[0].Damage, recs[0].Line, recs[0].Shape, want)
 		}
 		if st.Joined != 3 || recs[1].Line != 5 {
 			t.Errorf("joined %d, second record line %d; want 3, 5", st.Joined, recs[1].Line)
