@@ -304,6 +304,9 @@ func describeContainerRestarted(f *Finding, b *findingBuilder, tc textCtx) {
 }
 
 func describeKubeletLogMissing(f *Finding, b *findingBuilder, tc textCtx) {
+	if describeLogRead(f, b) { // kinds_kubelet.go: a log was read, but…
+		return
+	}
 	f.Title = "no kubelet log was read: why the kubelet did what it did is unknown"
 	f.Detail = "Without the kubelet log, findings come only from the manifests, the runtime and the pod logs; why the kubelet rejected or stopped a pod stays unknown."
 	f.Hint = "pass the log: --kubelet-log FILE, --kubelet-log - (stdin) or --kubelet-log journal"

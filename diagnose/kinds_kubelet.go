@@ -521,7 +521,53 @@ func problemLevel(r *kubeletlog.Record) bool {
 	return r.Level == "E" || r.Level == "W" || r.Level == "F"
 }
 
+// logWithoutRecords tells a kubelet log with nothing relevant (info) from an empty file and from
+// a file in which no line looks like a kubelet record (its first line shown).
+func (a *analyzer) logWithoutRecords() {
+	kl := a.s.KubeletLog
+	st := kl.Stats
+	src := "kubelet-log:" + kl.Source
+	switch {
+	case st.Lines == 0:
+		b := a.node.get(KindKubeletLogMissing, "")
+		b.pre = []Evidence{{Source: src, Line: "the kubelet log is empty", Count: 1}}
+		b.f.Detail = "empty"
+	case st.Sniffed > 0:
+		b := a.node.getSeverity(KindKubeletLogMissing, "", SeverityInfo)
+		b.pre = []Evidence{{Source: src, Line: fmt.Sprintf("%d lines read, kubelet records among them, none relevant (no error, warning or static pod event)", st.Lines), Count: 1}}
+		b.f.Detail = "irrelevant"
+	default:
+		b := a.node.get(KindKubeletLogMissing, "")
+		b.pre = []Evidence{
+			{Source: src, Line: fmt.Sprintf("none of its %d lines looks like a kubelet log record (klog, JSON, journald, syslog or talosctl)", st.Lines), Count: 1},
+			{Source: src + ":1", Line: "first line: " + st.FirstLine, Count: 1},
+		}
+		b.f.Detail = "foreign"
+	}
+}
+
 // ---- texts ----
+
+// describeLogRead words KubeletLogMissing for a log that was read (see logWithoutRecords).
+func describeLogRead(f *Finding, b *findingBuilder) bool {
+	switch f.Detail {
+	case "empty":
+		f.Title = "the kubelet log is empty"
+		f.Detail = "The named kubelet log has no lines; why the kubelet did what it did is unknown."
+		f.Hint = "is the kubelet logging elsewhere? journalctl -u kubelet, or name another file with --kubelet-log"
+	case "irrelevant":
+		f.Title = "the kubelet log was read: no kubelet error, warning or static pod event in it"
+		f.Detail = "The file holds kubelet records, but none of them is about static pods or a problem (in the --since window, if given)."
+		f.Hint = "widen the window (--since) or raise the kubelet's verbosity (-v=2) to see static pod events"
+	case "foreign":
+		f.Title = "the file read as the kubelet log holds no kubelet record"
+		f.Detail = "None of its lines is a kubelet log line in any known shape (klog text, JSON, journald, syslog, talosctl); its first line is shown."
+		f.Hint = "name the kubelet's own log: --kubelet-log journal, or the file its unit writes to"
+	default:
+		return false
+	}
+	return true
+}
 
 func describeKubeletCrashLoop(f *Finding, b *findingBuilder, tc textCtx) {
 	why, hint := "", "systemctl status kubelet; journalctl -u kubelet -e"

@@ -243,6 +243,31 @@ func TestKubeletKinds(t *testing.T) {
 			problems: true,
 		},
 		{
+			name: "a kubelet log with nothing relevant is info",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
+					container(uidWeb, "app", cidWeb, "CONTAINER_RUNNING", 0, 0, "", 5).
+					scanned(`I1124 21:55:01.000000    1234 kubelet.go:2493] "SyncLoop (housekeeping)"` + "\n")
+			},
+			want: map[string][]string{"node": {"KubeletLogMissing/info"}, "state:default-web": {"Running"}},
+		},
+		{
+			name: "a file that is no kubelet log names its first line",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
+					container(uidWeb, "app", cidWeb, "CONTAINER_RUNNING", 0, 0, "", 5).
+					scanned("<html><body>502 Bad Gateway</body></html>\nsecond\n")
+			},
+			want:     map[string][]string{"node": {"KubeletLogMissing"}, "state:default-web": {"Running"}},
+			problems: true,
+			check: func(t *testing.T, r *Report) {
+				f := r.Node.Findings[0]
+				if len(f.Evidence) != 2 || !strings.Contains(f.Evidence[1].Line, "502 Bad Gateway") || !strings.Contains(f.Title, "no kubelet record") {
+					t.Errorf("title %q evidence %+v", f.Title, f.Evidence)
+				}
+			},
+		},
+		{
 			name: "kubelet 1.27.1 volume reconstruction",
 			build: func(f *fixture) {
 				f.manifest("web.yaml", webYAML).scanned(strings.Join([]string{
