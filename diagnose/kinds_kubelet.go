@@ -771,7 +771,9 @@ type LogReport struct {
 	YearSource     string   `json:"yearSource,omitempty"`
 	KubeletVersion string   `json:"kubeletVersion,omitempty"`
 	Nodes          []string `json:"nodes,omitempty"`
-	Damaged        int64    `json:"damaged,omitempty"`
+	// Node is the one of Nodes whose records were used (see selectLogNode).
+	Node    string `json:"node,omitempty"`
+	Damaged int64  `json:"damaged,omitempty"`
 }
 
 // logReport describes the log of the snapshot (nil when none was read).
@@ -785,6 +787,7 @@ func (a *analyzer) logReport() *LogReport {
 	if len(st.Nodes) > 1 {
 		lr.Nodes = append([]string(nil), st.Nodes...)
 		sort.Strings(lr.Nodes)
+		lr.Node = a.logNode
 	}
 	if lr.KubeletVersion == "" && a.s.Kubelet != nil {
 		lr.KubeletVersion = a.s.Kubelet.Version
@@ -808,7 +811,7 @@ func (lr *LogReport) String() string {
 		parts = append(parts, "kubelet "+lr.KubeletVersion)
 	}
 	if len(lr.Nodes) > 0 {
-		parts = append(parts, "nodes "+strings.Join(lr.Nodes, ","))
+		parts = append(parts, "talosctl nodes "+strings.Join(lr.Nodes, ",")+suffix(", records of ", lr.Node))
 	}
 	if lr.Damaged > 0 {
 		parts = append(parts, plural(int(lr.Damaged), "damaged line", "damaged lines"))

@@ -243,6 +243,25 @@ func TestKubeletKinds(t *testing.T) {
 			problems: true,
 		},
 		{
+			name: "talosctl -n a,b: only the diagnosed node's records count",
+			build: func(f *fixture) {
+				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
+					container(uidWeb, "app", cidWeb, "CONTAINER_RUNNING", 0, 0, "", 5).
+					scanned(strings.Join([]string{
+						`172.20.0.2: {"ts":1764021301000,"caller":"kubelet/kubelet.go:2433","msg":"SyncLoop ADD","source":"file","pods":["default/web-node1"]}`,
+						`172.20.0.3: {"ts":1764021301100,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/etc/kubernetes/manifests/web.yaml","err":"invalid pod: [spec.containers: Required value]"}`,
+						`172.20.0.3: {"ts":1764021301200,"caller":"kubelet/kubelet.go:2433","msg":"SyncLoop ADD","source":"file","pods":["default/web-node2"]}`,
+						`172.20.0.2: {"ts":1764021302000,"caller":"kubelet/kubelet.go:2504","msg":"SyncLoop (PLEG): event for pod","pod":{"name":"web-node1","namespace":"default"},"event":{"ID":"` + uidWeb + `","Type":"ContainerStarted","Data":"` + cidWeb + `"}}`,
+					}, "\n") + "\n")
+			},
+			want: map[string][]string{"state:default-web": {"Running"}},
+			check: func(t *testing.T, r *Report) {
+				if l := r.Node.Log; l == nil || l.Node != "172.20.0.2" || len(l.Nodes) != 2 || l.Shape != "talosctl" {
+					t.Errorf("log report %+v", l)
+				}
+			},
+		},
+		{
 			name: "a kubelet log with nothing relevant is info",
 			build: func(f *fixture) {
 				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
