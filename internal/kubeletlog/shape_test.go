@@ -319,3 +319,33 @@ func TestScanKubeletFacts(t *testing.T) {
 		t.Errorf("fatal %+v", k.Fatal[0])
 	}
 }
+
+func TestScanHostileShapes(t *testing.T) {
+	huge := "Nov 24 21:55:04 node1 kubelet[1]: E1124 21:55:04.100165 1 f.go:1] \"x\" err=\"" + strings.Repeat("y", 5<<20) + "\""
+	bigJoin := "E1124 21:55:04.100165 1 f.go:1] \"x\" err=<\n" + strings.Repeat("\tcontinuation line of a block\n", 100000) + " >"
+	in := strings.Join([]string{
+		huge,
+		"Nov 24 21:55:04 n\xffode kubelet[1]: " + klogErr,
+		"\x00\x01\x02\xff\xfe binary",
+		"172.20.0.2: \xff\xfe{\"ts\":1}",
+		bigJoin,
+		klogErr,
+	}, "\n")
+	recs, st := scanString(t, in, ScanOptions{Prefilter: Interesting, RefTime: ref})
+	if st.Skipped < 1 || st.Lines < 6 {
+		t.Errorf("stats %+v", st)
+	}
+	var hosts []string
+	for _, r := range recs {
+		if len(r.Raw) > MaxRaw {
+			t.Errorf("Raw %d bytes", len(r.Raw))
+		}
+		hosts = append(hosts, r.Host)
+	}
+	if len(recs) < 3 || recs[0].Host != "n\uFFFDode" {
+		t.Fatalf("%d records, hosts %q", len(recs), hosts)
+	}
+	if last := recs[len(recs)-1]; last.Path != "/etc/kubernetes/manifests/web.yaml" {
+		t.Errorf("the record after a long block: %+v", last)
+	}
+}
