@@ -60,7 +60,7 @@ func FuzzParseLine(f *testing.F) {
 		if len(r.Raw) > MaxRaw {
 			t.Errorf("Raw has %d bytes, cap is %d", len(r.Raw), MaxRaw)
 		}
-		if !utf8.ValidString(r.Host+r.Unit+r.Node) {
+		if !utf8.ValidString(r.Host + r.Unit + r.Node) {
 			t.Errorf("host/unit/node not valid UTF-8: %q %q %q", r.Host, r.Unit, r.Node)
 		}
 		switch r.Format {
