@@ -29,6 +29,8 @@ type Instance struct {
 	Component   Component `json:"component"`
 	HostNetwork bool      `json:"hostNetwork,omitempty"`
 	Args        []Arg     `json:"args,omitempty"`
+	// Endpoints are the addresses it serves on (Serves, kept so a bundle has them).
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
 
 	ci  int // container index in the pod spec
 	pod *corev1.Pod
@@ -416,4 +418,14 @@ func orStr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// FlagHostPath is the node path of the file a flag names (through the pod's hostPath volumes).
+func (in *Instance) FlagHostPath(flag string) (string, bool) {
+	a, ok := in.Flag(flag)
+	if !ok || !a.HasValue || a.Value == "" {
+		return "", false
+	}
+	h, _, _, ok := in.hostPathOf(a.Value)
+	return h, ok
 }
