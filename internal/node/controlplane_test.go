@@ -95,8 +95,8 @@ func TestSnapshotControlPlaneFromBundleFile(t *testing.T) {
 	root := kubeadmRoot(t, nil)
 	st := controlplane.State{
 		Instances: []*controlplane.Instance{{Pod: "kube-system-etcd", Container: "etcd", Component: controlplane.Etcd}},
-		Ports: []controlplane.PortUse{{Pod: "kube-system-etcd", Container: "etcd", Port: 2379, Holders: []controlplane.PortHolder{{PID: 77, Comm: "etcd", Addr: "127.0.0.1:2379"}}}},
-		Mirror: &controlplane.MirrorState{Node: "node1", Reason: controlplane.ReasonUnreachable, Error: "the API server https://10.0.0.10:6443 is unreachable"},
+		Ports:     []controlplane.PortUse{{Pod: "kube-system-etcd", Container: "etcd", Port: 2379, Holders: []controlplane.PortHolder{{PID: 77, Comm: "etcd", Addr: "127.0.0.1:2379"}}}},
+		Mirror:    &controlplane.MirrorState{Node: "node1", Reason: controlplane.ReasonUnreachable, Error: "the API server https://10.0.0.10:6443 is unreachable"},
 	}
 	data, _ := json.Marshal(st)
 	if err := os.WriteFile(filepath.Join(root, ControlPlaneFile), data, 0o600); err != nil {
