@@ -174,8 +174,21 @@ func Classify(line string) (Words, bool) {
 	return Words{}, false
 }
 
+// specific counts what a classification names (an address, flag or path): among lines of one
+// kind, the one that names the most wins.
+func (w *Words) specific() int {
+	n := 0
+	for _, s := range []string{w.Address, w.Flag, w.Path} {
+		if s != "" {
+			n++
+		}
+	}
+	return n
+}
+
 // LastWords classifies the lines of a crashed instance (oldest first) and returns the most
-// telling classification — the best-ranked kind, and among equals the latest line — and every
+// telling classification — the best-ranked kind, among equals the line naming the most (an
+// address, a flag, a path), then the latest — and every
 // distinct one it saw.
 func LastWords(lines []string) (best Words, all []Words, ok bool) {
 	seen := map[string]bool{}
@@ -189,7 +202,7 @@ func LastWords(lines []string) (best Words, all []Words, ok bool) {
 			seen[key] = true
 			all = append(all, w)
 		}
-		if !ok || w.Rank <= best.Rank {
+		if !ok || w.Rank < best.Rank || (w.Rank == best.Rank && w.specific() >= best.specific()) {
 			best, ok = w, true
 		}
 	}
