@@ -302,10 +302,8 @@ func (a *analyzer) failing(pod *podState, container string) bool {
 // current runs again, else the current one.
 func (a *analyzer) failedLines(pod *podState, container string) ([]podlog.Line, string) {
 	running := false
-	for _, c := range pod.current {
-		if c.Name == container && c.State == "CONTAINER_RUNNING" {
-			running = true
-		}
+	if vc := pod.view.Container(container); vc != nil {
+		running = vc.Running()
 	}
 	for _, t := range pod.e.tails {
 		if t.Container != container {
@@ -534,8 +532,8 @@ func holderEvidence(h controlplane.PortHolder) Evidence {
 
 // ownHolder: the holder is the pod's own current container (it listens on its own port).
 func (a *analyzer) ownHolder(pod *podState, h controlplane.PortHolder) bool {
-	for _, c := range pod.current {
-		if h.ContainerID != "" && c.ID == h.ContainerID {
+	for _, c := range pod.view.Containers {
+		if h.ContainerID != "" && c.Current.ID == h.ContainerID {
 			return true
 		}
 	}
@@ -592,7 +590,7 @@ func portHint(a *analyzer, pod *podState, hs []controlplane.PortHolder, port int
 func (a *analyzer) cpPorts(cp *controlplane.State) {
 	for _, u := range cp.Ports {
 		pod := a.pods[u.Pod]
-		if pod == nil || a.running(pod) {
+		if pod == nil || pod.view.Running() {
 			continue
 		}
 		if b := pod.fs.find(KindPortInUse); b != nil {
@@ -662,7 +660,7 @@ func (a *analyzer) dependency(cp *controlplane.State, in *controlplane.Instance,
 	default:
 		pp := a.pods[peer.Pod]
 		state := "not running"
-		if pp != nil && a.running(pp) {
+		if pp != nil && pp.view.Running() {
 			state = "running, but not answering there"
 		}
 		var why []string
@@ -768,7 +766,7 @@ func (a *analyzer) cpMirror(cp *controlplane.State) {
 			if in.Component != controlplane.KubeAPIServer {
 				continue
 			}
-			if pod := a.pods[in.Pod]; pod != nil && !a.running(pod) {
+			if pod := a.pods[in.Pod]; pod != nil && !pod.view.Running() {
 				b.f.Detail += fmt.Sprintf(" The API server on this node (static pod %s) is not running: see its findings.", in.Pod)
 			}
 		}
@@ -797,7 +795,7 @@ func (a *analyzer) cpMirror(cp *controlplane.State) {
 		case mp == nil:
 			b := pod.fs.get(KindMirrorPodMissing, "")
 			b.f.Title = fmt.Sprintf("no mirror pod %s/%s in the API server: the pod runs, but is invisible to kubectl", e.ns, e.kubeletName)
-			if !a.running(pod) {
+			if !pod.view.Running() {
 				b.f.Title = fmt.Sprintf("no mirror pod %s/%s in the API server: kubectl cannot show this pod", e.ns, e.kubeletName)
 			}
 			b.f.Detail = "The kubelet creates a mirror pod for each static pod; the API server has none for this one."
@@ -900,7 +898,7 @@ func applyKubeletStatus(pr *PodReport) {
 func (a *analyzer) statusSource(pod *podState, pr *PodReport) {
 	switch {
 	case pr.StatusSource != "":
-	case len(pod.current) > 0:
+	case len(pod.view.Containers) > 0:
 		pr.StatusSource = "cri"
 	case len(kubeletRecords(a.s)) > 0:
 		// No runtime (a copied node): the state is inferred from the kubelet's records and the
