@@ -81,9 +81,9 @@ func TestGoldenReports(t *testing.T) {
 		{"broken-cri", "../testdata/nodes/broken", "node1", loadLocalCRI},
 		// the broken-text capture as journalctl -o short-precise prints it under a French locale
 		// (hack/reshape): the same findings, read from another shape
-		{"journald-fr", "../testdata/nodes/broken-text", "node1", withLog("../testdata/logs/broken-text.short-precise-fr.log", captured)},
+		{"journald-fr", "../testdata/nodes/broken-text", "node1", withLog("../testdata/shapes/broken-text.short-precise-fr.log", captured)},
 		// a kubelet 1.20 log (unstructured sentences, built from v1.20.15's format strings) from 2021
-		{"v1.20-text", "../testdata/nodes/v1.20-text", "node1", pinned(time.Date(2021, 3, 3, 10, 5, 0, 0, time.UTC))},
+		{"v1.20-text", "../testdata/shapes/v1.20-text", "node1", pinned(time.Date(2021, 3, 3, 10, 5, 0, 0, time.UTC))},
 	}
 	for _, n := range nodes {
 		snap := n.load(t, n.root, n.node)
