@@ -27,6 +27,25 @@ func repeatInputs(t *testing.T) map[string][]byte {
 		}
 		in[node] = data
 	}
+	shapes, _ := filepath.Glob("../../testdata/shapes/*/var/log/kubelet.log")
+	pasted, _ := filepath.Glob("../../testdata/shapes/*.log")
+	if len(shapes) == 0 || len(pasted) == 0 {
+		t.Fatal("no testdata/shapes logs")
+	}
+	for _, f := range pasted {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in["shapes/"+filepath.Base(f)] = data
+	}
+	for _, f := range shapes {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in["shapes/"+filepath.Base(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(f)))))] = data
+	}
 	in["dense"] = denseBenchLog(t, 1<<20)
 	// The captured lines as they are pasted: journald short-precise around the klog text, talosctl
 	// node prefixes around JSON, and damage (lines cut short, two glued, a wrapped tail).
