@@ -18,6 +18,7 @@ import (
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/api"
+	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/manifestdir"
 	"github.com/spdoc/spdoc/internal/node"
 )
@@ -92,6 +93,8 @@ type Agent struct {
 	nodeName    string
 
 	lastProbe string // only touched by the refresh goroutine
+
+	metrics *metrics
 }
 
 // New checks the options and builds an Agent; Run starts it.
@@ -127,14 +130,16 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{
+	a := &Agent{
 		opts: opts, log: opts.Logger, rec: rec,
 		pods:        newWatchSet(func(p api.StaticPod) string { return p.ID }),
 		stats:       newWatchSet(func(s api.StaticPodStatus) string { return s.ID }),
 		finds:       newWatchSet(func(f Finding) string { return f.Key }),
 		refreshCh:   make(chan struct{}, 1),
 		reconcileCh: make(chan struct{}, 1),
-	}, nil
+	}
+	a.metrics = newMetrics(a)
+	return a, nil
 }
 
 // Run reconciles once, then watches the config file (fsnotify on its directory, so editors that
@@ -239,6 +244,10 @@ func (a *Agent) refreshLoop(ctx context.Context) {
 	}
 }
 
+// ObserveKubeletRecord counts a followed kubelet record in spdoc_kubelet_log_records_total
+// (the kubelet log triggers call it for every record diagnosis cares about).
+func (a *Agent) ObserveKubeletRecord(r *kubeletlog.Record) { a.metrics.observeRecord(r) }
+
 func (a *Agent) triggerRefresh() {
 	select {
 	case a.refreshCh <- struct{}{}:
@@ -255,7 +264,9 @@ func (a *Agent) Reconcile() {
 }
 
 func (a *Agent) reconcile() *api.ApplyResult {
+	start := time.Now()
 	res := a.rec.Reconcile()
+	a.metrics.observeApply(res, time.Since(start), time.Now())
 	a.pods.Replace(a.rec.Pods())
 	a.publishFindings()
 	return res
@@ -346,10 +357,12 @@ func findingKey(f diagnose.Finding) string {
 // Apply validates config data, writes it to the config file atomically and reconciles. Nothing is
 // written when the config does not parse or (unless --no-validate) has an invalid pod.
 func (a *Agent) Apply(data []byte) (*api.ApplyResult, error) {
+	start := time.Now()
 	res, err := a.rec.ReplaceConfig(data)
 	if err != nil {
 		return nil, err
 	}
+	a.metrics.observeApply(res, time.Since(start), time.Now())
 	a.pods.Replace(a.rec.Pods())
 	a.publishFindings()
 	a.triggerRefresh()

@@ -16,6 +16,7 @@ import (
 	"github.com/spdoc/spdoc/agent"
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/cri"
+	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/node"
 )
 
@@ -30,10 +31,11 @@ type agentOptions struct {
 	prefix      string
 	noValidate  bool
 
-	listen   string
-	tlsCert  string
-	tlsKey   string
-	clientCA string
+	listen        string
+	metricsListen string
+	tlsCert       string
+	tlsKey        string
+	clientCA      string
 
 	runtimeEndpoint string
 	noRuntime       bool
@@ -82,6 +84,7 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.StringVar(&o.prefix, "prefix", agent.DefaultPrefix, "file name prefix of the manifests the agent owns (talos- matches Talos)")
 	f.BoolVar(&o.noValidate, "no-validate", false, "write pods the validator rejects (like Talos); they still show as findings")
 	f.StringVar(&o.listen, "listen", agent.DefaultListen, "API address: unix:///path or tcp://host:port (TCP requires --tls-cert, --tls-key, --client-ca)")
+	f.StringVar(&o.metricsListen, "metrics-listen", "", "also serve /metrics here: http://127.0.0.1:PORT (plain, loopback only) or tcp://HOST:PORT (mutual TLS with the --tls-* files); the API socket always serves it")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "server certificate for tcp:// (from spdoc certs)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "server key for tcp://")
 	f.StringVar(&o.clientCA, "client-ca", "", "CA that signs client certificates for tcp://")
@@ -122,6 +125,9 @@ func (o *agentOptions) Validate() error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	if strings.HasPrefix(o.metricsListen, "tcp://") && (o.tlsCert == "" || o.tlsKey == "" || o.clientCA == "") {
+		return fmt.Errorf("--metrics-listen %s: TCP metrics are served with mutual TLS; set --tls-cert, --tls-key and --client-ca, or use http://127.0.0.1:PORT", o.metricsListen)
 	}
 	if strings.HasPrefix(o.listen, "tcp://") && (o.tlsCert == "" || o.tlsKey == "" || o.clientCA == "") {
 		return fmt.Errorf("--listen %s: TCP is only served with mutual TLS; set --tls-cert, --tls-key and --client-ca (spdoc certs creates them)", o.listen)
@@ -168,6 +174,10 @@ func (o *agentOptions) Run(ctx context.Context) error {
 			log.Warn("container runtime not reachable now; statuses follow when it is back", "endpoint", ep, "err", err)
 		}
 	}
+	// The followers count records into the agent's metrics; the agent exists only below, and the
+	// triggers start inside a.Run, after it is set.
+	var a *agent.Agent
+	hook := func(r *kubeletlog.Record) { a.ObserveKubeletRecord(r) }
 	var triggers []agent.Trigger
 	if rt != nil {
 		triggers = append(triggers, agent.RuntimeEvents(rt, log))
@@ -176,19 +186,19 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	case node.KubeletLogStdin:
 		return errors.New("--kubelet-log -: the agent follows its sources, stdin cannot be one; give a file or journal")
 	case node.KubeletLogJournal:
-		triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log))
+		triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log, hook))
 	case node.KubeletLogAuto:
 		// Like the snapshot's detection: journald on systemd nodes, else the usual files.
 		if _, err := exec.LookPath("journalctl"); err == nil {
-			triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log))
+			triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log, hook))
 		}
 		for _, f := range []string{"/var/log/kubelet.log", "/var/log/kubelet/kubelet.log"} {
 			if _, err := os.Stat(f); err == nil {
-				triggers = append(triggers, agent.KubeletLogFollower(f, 5*time.Second, log))
+				triggers = append(triggers, agent.KubeletLogFollower(f, 5*time.Second, log, hook))
 			}
 		}
 	default:
-		triggers = append(triggers, agent.KubeletLogFollower(o.kubeletLog, 5*time.Second, log))
+		triggers = append(triggers, agent.KubeletLogFollower(o.kubeletLog, 5*time.Second, log, hook))
 	}
 	a, err := agent.New(agent.Options{
 		ConfigPath: o.config, ManifestDir: o.manifestDir, Prefix: o.prefix, NoValidate: o.noValidate,
@@ -207,15 +217,32 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var ml *agent.MetricsListener
+	if o.metricsListen != "" {
+		if ml, err = agent.ListenMetrics(agent.ListenOptions{Addr: o.metricsListen, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA}); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	log.Info("spdoc agent started", "config", o.config, "manifestDir", o.manifestDir, "prefix", o.prefix, "listen", o.listen, "version", agentVersion)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- agent.Serve(ctx, a, ln) }()
+	metricsErr := make(chan error, 1)
+	if ml != nil {
+		log.Info("serving metrics", "listen", o.metricsListen, "addr", ml.Addr().String())
+		go func() { metricsErr <- agent.ServeMetrics(ctx, a, ml) }()
+	} else {
+		metricsErr <- nil
+	}
 	runErr := a.Run(ctx)
 	cancel()
 	if err := <-serveErr; err != nil && runErr == nil {
 		runErr = fmt.Errorf("serving the API: %w", err)
+	}
+	if err := <-metricsErr; err != nil && runErr == nil {
+		runErr = fmt.Errorf("serving metrics: %w", err)
 	}
 	log.Info("spdoc agent stopped")
 	return runErr
