@@ -128,8 +128,11 @@ func TestDeployNPDPluginMonitor(t *testing.T) {
 			InvokeInterval  string `json:"invoke_interval"`
 			Timeout         string `json:"timeout"`
 			MaxOutputLength int    `json:"max_output_length"`
+			Concurrency     int    `json:"concurrency"`
+			MessageChange   bool   `json:"enable_message_change_based_condition_update"`
 		} `json:"pluginConfig"`
-		Source     string `json:"source"`
+		Source           string `json:"source"`
+		MetricsReporting bool   `json:"metricsReporting"`
 		Conditions []struct{ Type, Reason, Message string }
 		Rules      []struct {
 			Type, Condition, Reason, Path, Timeout string
