@@ -72,6 +72,8 @@ type Options struct {
 	HandleSIGHUP bool
 	Version      string
 	Logger       *slog.Logger
+	// Kube, when set, carries every new report into Kubernetes (node condition, events).
+	Kube *KubeReporter
 }
 
 // Agent reconciles the config into the manifest dir and keeps the live state of the node.
@@ -139,6 +141,11 @@ func New(opts Options) (*Agent, error) {
 		reconcileCh: make(chan struct{}, 1),
 	}
 	a.metrics = newMetrics(a)
+	if opts.Kube != nil {
+		opts.Kube.mu.Lock()
+		opts.Kube.onChange = a.publishFindings
+		opts.Kube.mu.Unlock()
+	}
 	return a, nil
 }
 
@@ -173,6 +180,14 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	for _, tr := range a.opts.Triggers {
 		go tr(ctx, a.triggerRefresh)
+	}
+	if a.opts.Kube != nil {
+		kubeDone := make(chan struct{})
+		go func() {
+			defer close(kubeDone)
+			a.opts.Kube.Run(ctx)
+		}()
+		defer func() { <-kubeDone }()
 	}
 	// Reading the node can take a while (CRI, kubelet log, analysis): it runs on its own
 	// goroutine so a config change is applied at once, never behind a refresh.
@@ -318,11 +333,17 @@ func (a *Agent) refresh(ctx context.Context) {
 	a.mu.Unlock()
 	a.stats.Replace(Statuses(snap))
 	a.publishFindings()
+	if a.opts.Kube != nil && rep != nil {
+		a.opts.Kube.Offer(rep)
+	}
 }
 
 func (a *Agent) publishFindings() {
 	var all []diagnose.Finding
 	all = append(all, a.rec.Findings()...)
+	if a.opts.Kube != nil {
+		all = append(all, a.opts.Kube.Findings()...)
+	}
 	a.mu.RLock()
 	rep := a.report
 	a.mu.RUnlock()

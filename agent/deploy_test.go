@@ -133,8 +133,8 @@ func TestDeployNPDPluginMonitor(t *testing.T) {
 		} `json:"pluginConfig"`
 		Source           string `json:"source"`
 		MetricsReporting bool   `json:"metricsReporting"`
-		Conditions []struct{ Type, Reason, Message string }
-		Rules      []struct {
+		Conditions       []struct{ Type, Reason, Message string }
+		Rules            []struct {
 			Type, Condition, Reason, Path, Timeout string
 			Args                                   []string
 		}
