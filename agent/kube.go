@@ -26,7 +26,9 @@ const ConditionStaticPodsHealthy corev1.NodeConditionType = "StaticPodsHealthy"
 
 // KubeReporterOptions configure the node condition and event reporter.
 type KubeReporterOptions struct {
-	Client   kubernetes.Interface
+	Client kubernetes.Interface
+	// NodeName is the Node to report on; empty: the name each report carries (detected by
+	// the agent from the kubelet's own records and the runtime).
 	NodeName string
 	// Heartbeat re-sends an unchanged condition this often (default 5m), like the kubelet's
 	// nodeStatusReportFrequency, so a stale condition is visible by its lastHeartbeatTime.
@@ -80,9 +82,6 @@ type KubeReporterStats struct {
 func NewKubeReporter(opts KubeReporterOptions) (*KubeReporter, error) {
 	if opts.Client == nil {
 		return nil, errors.New("kube reporter: no API client")
-	}
-	if opts.NodeName == "" {
-		return nil, errors.New("kube reporter: no node name (set --node-name)")
 	}
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 5 * time.Minute
@@ -168,6 +167,13 @@ func (k *KubeReporter) Stats() KubeReporterStats {
 // Sync brings the Node condition and the events in line with rep.
 func (k *KubeReporter) Sync(ctx context.Context, rep *diagnose.Report) {
 	now := k.opts.Now()
+	if k.opts.NodeName == "" {
+		if rep.Node.Name == "" {
+			k.log.Warn("no node name yet: node condition and events wait for one (set --node-name)")
+			return
+		}
+		k.opts.NodeName = rep.Node.Name
+	}
 	var errs []error
 	if err := k.syncCondition(ctx, rep, now); err != nil {
 		errs = append(errs, err)

@@ -45,6 +45,9 @@ type agentOptions struct {
 	nodeName        string
 	since           time.Duration
 
+	kubeconfig       string
+	reportNodeStatus bool
+
 	refresh     time.Duration
 	fullRefresh time.Duration
 	minGap      time.Duration
@@ -94,6 +97,8 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.StringVar(&o.kubeletConfig, "kubelet-config", "", "kubelet config file (default: the running kubelet's, else /var/lib/kubelet/config.yaml)")
 	f.StringVar(&o.podLogsDir, "pod-logs-dir", "", "pod log directory (default: the kubelet config's, else /var/log/pods)")
 	f.StringVar(&o.nodeName, "node-name", "", "node name as the kubelet knows it (default: detected)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "API server credentials for the StaticPodsHealthy node condition and events (e.g. the kubelet's /etc/kubernetes/kubelet.conf); default: the service account in a pod, else none")
+	f.BoolVar(&o.reportNodeStatus, "report-node-status", true, "set the StaticPodsHealthy node condition and record events when API credentials are available")
 	f.DurationVar(&o.refresh, "refresh", agent.DefaultRefreshInterval, "how often the runtime and manifest dir are polled for changes")
 	f.DurationVar(&o.minGap, "min-refresh-gap", agent.DefaultMinRefreshGap, "at most one full node read per this interval when changes keep coming")
 	f.DurationVar(&o.fullRefresh, "full-refresh", agent.DefaultFullRefresh, "re-read the whole node at least this often even when nothing seemed to change")
@@ -200,7 +205,11 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	default:
 		triggers = append(triggers, agent.KubeletLogFollower(o.kubeletLog, 5*time.Second, log, hook))
 	}
-	a, err := agent.New(agent.Options{
+	kube, err := o.kubeReporter(log)
+	if err != nil {
+		return err
+	}
+	a, err = agent.New(agent.Options{
 		ConfigPath: o.config, ManifestDir: o.manifestDir, Prefix: o.prefix, NoValidate: o.noValidate,
 		Codec: agent.StaticPodCodec{}, Node: local,
 		Analyze: func(s *node.Snapshot) *diagnose.Report {
@@ -208,7 +217,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		},
 		RefreshInterval: o.refresh, FullRefresh: o.fullRefresh, MinRefreshGap: o.minGap,
 		Probe: agent.NodeProbe(o.manifestDir, rt), Triggers: triggers,
-		HandleSIGHUP: true, Version: agentVersion, Logger: log,
+		HandleSIGHUP: true, Version: agentVersion, Logger: log, Kube: kube,
 	})
 	if err != nil {
 		return err
