@@ -74,7 +74,13 @@ type Options struct {
 	Logger       *slog.Logger
 	// Kube, when set, carries every new report into Kubernetes (node condition, events).
 	Kube *KubeReporter
+	// ObserveOnly runs the agent without a config: it never writes the manifest dir (mounted
+	// read-only in the fleet DaemonSet) and refuses apply; it watches, diagnoses and reports.
+	ObserveOnly bool
 }
+
+// ErrObserveOnly is returned by Apply on an agent started with --observe-only.
+var ErrObserveOnly = errors.New("this agent runs with --observe-only: it manages no static pods and writes no manifests")
 
 // Agent reconciles the config into the manifest dir and keeps the live state of the node.
 type Agent struct {
@@ -152,7 +158,9 @@ func New(opts Options) (*Agent, error) {
 // Run reconciles once, then watches the config file (fsnotify on its directory, so editors that
 // replace the file by rename are seen), the manifest dir and SIGHUP until ctx is done.
 func (a *Agent) Run(ctx context.Context) error {
-	if n, err := manifestdir.CleanTemp(a.opts.ManifestDir); err != nil {
+	if a.opts.ObserveOnly {
+		a.log.Info("observe-only: no config, the manifest directory is never written")
+	} else if n, err := manifestdir.CleanTemp(a.opts.ManifestDir); err != nil {
 		a.log.Warn("cleaning temp files of the manifest dir", "err", err)
 	} else if n > 0 {
 		a.log.Info("removed temp files left by an interrupted write", "count", n, "dir", a.opts.ManifestDir)
@@ -164,7 +172,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	defer w.Close()
 	cfgDir := filepath.Dir(a.opts.ConfigPath)
-	if err := w.Add(cfgDir); err != nil {
+	if a.opts.ObserveOnly {
+		// nothing to follow
+	} else if err := w.Add(cfgDir); err != nil {
 		a.log.Warn("cannot watch the config directory; changes apply on SIGHUP only", "dir", cfgDir, "err", err)
 	}
 	if err := w.Add(a.opts.ManifestDir); err != nil {
@@ -279,6 +289,9 @@ func (a *Agent) Reconcile() {
 }
 
 func (a *Agent) reconcile() *api.ApplyResult {
+	if a.opts.ObserveOnly {
+		return nil
+	}
 	start := time.Now()
 	res := a.rec.Reconcile()
 	a.metrics.observeApply(res, time.Since(start), time.Now())
@@ -378,6 +391,9 @@ func findingKey(f diagnose.Finding) string {
 // Apply validates config data, writes it to the config file atomically and reconciles. Nothing is
 // written when the config does not parse or (unless --no-validate) has an invalid pod.
 func (a *Agent) Apply(data []byte) (*api.ApplyResult, error) {
+	if a.opts.ObserveOnly {
+		return nil, ErrObserveOnly
+	}
 	start := time.Now()
 	res, err := a.rec.ReplaceConfig(data)
 	if err != nil {

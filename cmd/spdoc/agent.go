@@ -45,6 +45,7 @@ type agentOptions struct {
 	nodeName        string
 	since           time.Duration
 
+	observeOnly      bool
 	kubeconfig       string
 	reportNodeStatus bool
 
@@ -97,6 +98,7 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.StringVar(&o.kubeletConfig, "kubelet-config", "", "kubelet config file (default: the running kubelet's, else /var/lib/kubelet/config.yaml)")
 	f.StringVar(&o.podLogsDir, "pod-logs-dir", "", "pod log directory (default: the kubelet config's, else /var/log/pods)")
 	f.StringVar(&o.nodeName, "node-name", "", "node name as the kubelet knows it (default: detected)")
+	f.BoolVar(&o.observeOnly, "observe-only", false, "no config: never write the manifest directory, only watch, diagnose and report (the fleet DaemonSet's mode)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "API server credentials for the StaticPodsHealthy node condition and events (e.g. the kubelet's /etc/kubernetes/kubelet.conf); default: the service account in a pod, else none")
 	f.BoolVar(&o.reportNodeStatus, "report-node-status", true, "set the StaticPodsHealthy node condition and record events when API credentials are available")
 	f.DurationVar(&o.refresh, "refresh", agent.DefaultRefreshInterval, "how often the runtime and manifest dir are polled for changes")
@@ -217,7 +219,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		},
 		RefreshInterval: o.refresh, FullRefresh: o.fullRefresh, MinRefreshGap: o.minGap,
 		Probe: agent.NodeProbe(o.manifestDir, rt), Triggers: triggers,
-		HandleSIGHUP: true, Version: agentVersion, Logger: log, Kube: kube,
+		HandleSIGHUP: true, Version: agentVersion, Logger: log, Kube: kube, ObserveOnly: o.observeOnly,
 	})
 	if err != nil {
 		return err
