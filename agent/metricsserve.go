@@ -21,6 +21,9 @@ type MetricsListener struct {
 	addr string
 }
 
+// Close closes the listener (when it is not served).
+func (m *MetricsListener) Close() error { return m.ln.Close() }
+
 // Addr is the address actually bound (with the port the kernel chose for :0).
 func (m *MetricsListener) Addr() net.Addr { return m.ln.Addr() }
 

@@ -32,7 +32,7 @@ type agentOptions struct {
 	noValidate  bool
 
 	listen        string
-	metricsListen string
+	metricsListen []string
 	tlsCert       string
 	tlsKey        string
 	clientCA      string
@@ -57,8 +57,10 @@ type agentOptions struct {
 	memLimitMB  int
 }
 
-func newAgentCmd() *cobra.Command {
-	o := &agentOptions{}
+func newAgentCmd() *cobra.Command { return newAgentCmdWith(&agentOptions{}) }
+
+// newAgentCmdWith binds the flags to o (tests parse the shipped deploy manifests' args with it).
+func newAgentCmdWith(o *agentOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run the node agent: render static pods from a config, keep live state, serve the API",
@@ -88,7 +90,7 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.StringVar(&o.prefix, "prefix", agent.DefaultPrefix, "file name prefix of the manifests the agent owns (talos- matches Talos)")
 	f.BoolVar(&o.noValidate, "no-validate", false, "write pods the validator rejects (like Talos); they still show as findings")
 	f.StringVar(&o.listen, "listen", agent.DefaultListen, "API address: unix:///path or tcp://host:port (TCP requires --tls-cert, --tls-key, --client-ca)")
-	f.StringVar(&o.metricsListen, "metrics-listen", "", "also serve /metrics here: http://127.0.0.1:PORT (plain, loopback only) or tcp://HOST:PORT (mutual TLS with the --tls-* files); the API socket always serves it")
+	f.StringSliceVar(&o.metricsListen, "metrics-listen", nil, "also serve /metrics and /healthz here (repeatable): http://127.0.0.1:PORT (plain, loopback only: probes, a local scraper) or tcp://HOST:PORT (mutual TLS with the --tls-* files); the API socket always serves them")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "server certificate for tcp:// (from spdoc certs)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "server key for tcp://")
 	f.StringVar(&o.clientCA, "client-ca", "", "CA that signs client certificates for tcp://")
@@ -133,8 +135,10 @@ func (o *agentOptions) Validate() error {
 	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
-	if strings.HasPrefix(o.metricsListen, "tcp://") && (o.tlsCert == "" || o.tlsKey == "" || o.clientCA == "") {
-		return fmt.Errorf("--metrics-listen %s: TCP metrics are served with mutual TLS; set --tls-cert, --tls-key and --client-ca, or use http://127.0.0.1:PORT", o.metricsListen)
+	for _, l := range o.metricsListen {
+		if strings.HasPrefix(l, "tcp://") && (o.tlsCert == "" || o.tlsKey == "" || o.clientCA == "") {
+			return fmt.Errorf("--metrics-listen %s: TCP metrics are served with mutual TLS; set --tls-cert, --tls-key and --client-ca, or use http://127.0.0.1:PORT", l)
+		}
 	}
 	if strings.HasPrefix(o.listen, "tcp://") && (o.tlsCert == "" || o.tlsKey == "" || o.clientCA == "") {
 		return fmt.Errorf("--listen %s: TCP is only served with mutual TLS; set --tls-cert, --tls-key and --client-ca (spdoc certs creates them)", o.listen)
@@ -228,32 +232,37 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var ml *agent.MetricsListener
-	if o.metricsListen != "" {
-		if ml, err = agent.ListenMetrics(agent.ListenOptions{Addr: o.metricsListen, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA}); err != nil {
+	var mls []*agent.MetricsListener
+	for _, addr := range o.metricsListen {
+		ml, err := agent.ListenMetrics(agent.ListenOptions{Addr: addr, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA})
+		if err != nil {
 			ln.Close()
+			for _, m := range mls {
+				m.Close()
+			}
 			return err
 		}
+		mls = append(mls, ml)
 	}
 	log.Info("spdoc agent started", "config", o.config, "manifestDir", o.manifestDir, "prefix", o.prefix, "listen", o.listen, "version", agentVersion)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- agent.Serve(ctx, a, ln) }()
-	metricsErr := make(chan error, 1)
-	if ml != nil {
-		log.Info("serving metrics", "listen", o.metricsListen, "addr", ml.Addr().String())
+	metricsErr := make(chan error, len(mls))
+	for _, ml := range mls {
+		log.Info("serving metrics", "addr", ml.Addr().String())
 		go func() { metricsErr <- agent.ServeMetrics(ctx, a, ml) }()
-	} else {
-		metricsErr <- nil
 	}
 	runErr := a.Run(ctx)
 	cancel()
 	if err := <-serveErr; err != nil && runErr == nil {
 		runErr = fmt.Errorf("serving the API: %w", err)
 	}
-	if err := <-metricsErr; err != nil && runErr == nil {
-		runErr = fmt.Errorf("serving metrics: %w", err)
+	for range mls {
+		if err := <-metricsErr; err != nil && runErr == nil {
+			runErr = fmt.Errorf("serving metrics: %w", err)
+		}
 	}
 	log.Info("spdoc agent stopped")
 	return runErr
