@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Prepares this machine to run spdoc's real-node tests (internal/testnode, internal/e2e): installs the
 # Debian packages they need when any is missing, then builds (or finds cached) the kubelet.
+# prometheus brings prometheus and promtool (the metrics tests); kubectl (kustomize) comes with the image.
 # Idempotent; needs root. Prints the kubelet binary path on stdout as its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(containerd runc busybox-static containernetworking-plugins jq tmux iproute2)
+packages=(containerd runc busybox-static containernetworking-plugins jq tmux iproute2 prometheus)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
