@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,6 +50,8 @@ func BenchmarkScrape100Pods(b *testing.B) {
 	h := a.MetricsHandler()
 	lat := make([]time.Duration, 0, b.N)
 	var bytes int
+	var before, after syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -60,6 +63,9 @@ func BenchmarkScrape100Pods(b *testing.B) {
 		_, _ = io.Copy(io.Discard, rec.Body)
 	}
 	b.StopTimer()
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) / time.Duration(b.N)
+	b.ReportMetric(float64(cpu.Microseconds()), "cpu-µs/scrape")
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
