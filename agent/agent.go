@@ -21,6 +21,7 @@ import (
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/manifestdir"
 	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/redact"
 )
 
 // Defaults.
@@ -70,8 +71,10 @@ type Options struct {
 	Debounce time.Duration
 	// HandleSIGHUP makes Run reconcile on SIGHUP.
 	HandleSIGHUP bool
-	Version      string
-	Logger       *slog.Logger
+	// Redact configures the redactor of every API answer (extra patterns); see agent/redact.go.
+	Redact  redact.Options
+	Version string
+	Logger  *slog.Logger
 	// Kube, when set, carries every new report into Kubernetes (node condition, events).
 	Kube *KubeReporter
 	// ObserveOnly runs the agent without a config: it never writes the manifest dir (mounted

@@ -11,8 +11,10 @@ import (
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/api"
+	"github.com/spdoc/spdoc/internal/controlplane"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/podview"
 )
 
 // Metric names (the contract with alert rules and dashboards: deploy/prometheus).
@@ -34,10 +36,9 @@ const (
 	MetricInfo              = "spdoc_agent_info"
 )
 
-// PodStates is the vocabulary of spdoc_static_pods' state label. Every pod gets one series per
-// state (1 for its state, 0 for the others), like kube-state-metrics' kube_pod_status_phase, so a
-// rule can match a state without absent() tricks.
-var PodStates = []string{"Ready", "Running", "Pending", "CrashLoop", "Invalid", "NotStarted", "Gone", "Unknown"}
+// The state label of spdoc_static_pods is podview's vocabulary (the report's, the statuses' and
+// the TUI's). Every pod gets one series per state (1 for its state, 0 for the others), like
+// kube-state-metrics' kube_pod_status_phase, so a rule can match a state without absent() tricks.
 
 // Sources named by spdoc_source_up.
 const (
@@ -175,7 +176,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	seen := map[string]bool{}
 	if rep != nil {
 		for _, p := range rep.Pods {
-			v := podView{ns: p.Namespace, name: p.Name, state: p.State, ready: len(p.Containers) > 0, restarts: map[string]int{}}
+			v := podView{ns: p.Namespace, name: p.Name, state: string(p.State), ready: len(p.Containers) > 0, restarts: map[string]int{}}
 			for _, c := range p.Containers {
 				v.ready = v.ready && c.Ready
 				v.restarts[c.Name] = c.RestartCount
@@ -189,7 +190,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		if seen[st.Namespace+"/"+st.Name] {
 			continue
 		}
-		v := podView{ns: st.Namespace, name: st.Name, state: "Unknown", ready: st.Ready, restarts: map[string]int{}}
+		v := podView{ns: st.Namespace, name: st.Name, state: string(podview.Unknown), ready: st.Ready, restarts: map[string]int{}}
 		for _, c := range st.Containers {
 			v.restarts[c.Name] = c.RestartCount
 		}
@@ -198,12 +199,12 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range pods {
 		ch <- prometheus.MustNewConstMetric(descReady, prometheus.GaugeValue, b2f(p.ready), p.ns, p.name)
 		known := false
-		for _, s := range PodStates {
+		for _, s := range podview.States() {
 			v := 0.0
-			if s == p.state {
+			if string(s) == p.state {
 				v, known = 1, true
 			}
-			ch <- prometheus.MustNewConstMetric(descPods, prometheus.GaugeValue, v, p.ns, p.name, s)
+			ch <- prometheus.MustNewConstMetric(descPods, prometheus.GaugeValue, v, p.ns, p.name, string(s))
 		}
 		if !known { // a state this build does not list: still exported, never dropped
 			ch <- prometheus.MustNewConstMetric(descPods, prometheus.GaugeValue, 1, p.ns, p.name, p.state)
@@ -297,6 +298,15 @@ func sourceStates(snap *node.Snapshot) []sourceState {
 	}
 	if snap.Manifests != nil {
 		up[SourceManifests] = 1
+	}
+	if cp := snap.ControlPlane; cp != nil {
+		// A source that is not configured (no kubeconfig on a standalone node) has no series.
+		if m := cp.Mirror; m != nil && m.Reason != controlplane.ReasonNoKubeconfig {
+			up[SourceAPIServer] = b2f(m.Checked && m.Error == "")
+		}
+		if k := cp.Kubelet; k != nil {
+			up[SourceKubeletAPI] = b2f(k.OK)
+		}
 	}
 	for _, e := range snap.Errors {
 		switch e.Source {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/podview"
 )
 
 // benchAgent is an agent whose last report holds n static pods, each with two containers and a
@@ -25,11 +26,11 @@ func benchAgent(b *testing.B, n int) *Agent {
 	}
 	rep := &diagnose.Report{Node: diagnose.NodeReport{Name: "n1"}}
 	for i := range n {
-		p := diagnose.PodReport{Namespace: "kube-system", Name: fmt.Sprintf("pod-%03d", i), State: "Running",
+		p := diagnose.PodReport{Namespace: "kube-system", Name: fmt.Sprintf("pod-%03d", i), State: podview.Running,
 			Containers: []diagnose.ContainerReport{{Name: "main", Ready: true, RestartCount: i % 7}, {Name: "sidecar", Ready: true}}}
 		p.Findings = []diagnose.Finding{{Kind: diagnose.KindManifestWarning, Severity: diagnose.SeverityInfo}}
 		if i%5 == 0 {
-			p.State = "CrashLoop"
+			p.State = podview.CrashLoop
 			p.Findings = append(p.Findings, diagnose.Finding{Kind: diagnose.KindCrashLoop, Severity: diagnose.SeverityError})
 		}
 		if i%10 == 0 {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/controlplane"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/node"
 )
@@ -98,7 +100,7 @@ func TestMetricsFromState(t *testing.T) {
 		{MetricStaticPodReady, map[string]string{"namespace": "default", "pod": "crashloop"}, 0},
 		{MetricRestarts, map[string]string{"namespace": "default", "pod": "crashloop", "container": "app"}, 1},
 		{MetricStaticPods, map[string]string{"namespace": "default", "pod": "crashloop", "state": "CrashLoop"}, 1},
-		{MetricStaticPods, map[string]string{"namespace": "default", "pod": "crashloop", "state": "Ready"}, 0},
+		{MetricStaticPods, map[string]string{"namespace": "default", "pod": "crashloop", "state": "Running"}, 0},
 		{MetricStaticPods, map[string]string{"namespace": "default", "pod": "invalid", "state": "Invalid"}, 1},
 		{MetricFindings, map[string]string{"namespace": "default", "pod": "crashloop", "kind": "CrashLoop", "severity": "error"}, 1},
 		{MetricFindings, map[string]string{"namespace": "default", "pod": "missing-image", "kind": "ImageNotPresent", "severity": "error"}, 1},
@@ -234,5 +236,31 @@ func TestListenMetrics(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /v1/snapshot on the metrics port: %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestSourceStates(t *testing.T) {
+	snap := &node.Snapshot{
+		Runtime:    &node.RuntimeState{Reachable: false, Error: "connection refused"},
+		KubeletLog: &node.KubeletLogState{Source: "journal"},
+		ControlPlane: &controlplane.State{
+			Mirror:  &controlplane.MirrorState{Reason: controlplane.ReasonUnreachable, Error: "dial tcp 127.0.0.1:6443: connect: connection refused"},
+			Kubelet: &controlplane.KubeletPods{OK: true},
+		},
+	}
+	got := map[string]float64{}
+	for _, s := range sourceStates(snap) {
+		got[s.name] = s.up
+	}
+	want := map[string]float64{SourceRuntime: 0, SourceKubeletLog: 1, SourceAPIServer: 0, SourceKubeletAPI: 1}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sources %v, want %v", got, want)
+	}
+	// Not configured (a standalone kubelet, no kubeconfig): no series rather than a false "down".
+	snap.ControlPlane.Mirror = &controlplane.MirrorState{Reason: controlplane.ReasonNoKubeconfig}
+	for _, s := range sourceStates(snap) {
+		if s.name == SourceAPIServer {
+			t.Errorf("apiserver without a kubeconfig exported as %v", s.up)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+	"github.com/spdoc/spdoc/internal/podview"
 )
 
 type textStyles struct {
@@ -54,16 +55,16 @@ func (s textStyles) sev(f Finding) string {
 	return s.r(s.info, "info   ")
 }
 
-func (s textStyles) state(state string) string {
+func (s textStyles) state(state podview.State) string {
 	switch state {
-	case "Running", "Ready":
-		return s.r(s.ok, state)
-	case "Unknown":
-		return s.r(s.dim, state)
-	case "Gone":
-		return s.r(s.warn, state)
+	case podview.Running:
+		return s.r(s.ok, string(state))
+	case podview.Unknown:
+		return s.r(s.dim, string(state))
+	case podview.Gone:
+		return s.r(s.warn, string(state))
 	}
-	return s.r(s.err, state)
+	return s.r(s.err, string(state))
 }
 
 // renderText writes the report for a support engineer: summary, node problems, then each pod
@@ -109,6 +110,9 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 		if p.UID != "" {
 			facts = append(facts, "uid "+p.UID)
 		}
+		if p.StatusSource != "" {
+			facts = append(facts, "status from "+p.StatusSource)
+		}
 		if len(facts) > 0 {
 			fmt.Fprintf(w, "  %s\n", st.r(st.dim, strings.Join(facts, " · ")))
 		}
@@ -120,6 +124,12 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 					line += ", " + c.Reason
 				}
 				line += ")"
+			}
+			if c.Waiting != "" {
+				line += ", waiting: " + c.Waiting
+			}
+			if p.Ready != nil {
+				line += ", ready " + fmt.Sprint(c.Ready)
 			}
 			if c.RestartCount > 0 {
 				line += ", " + plural(c.RestartCount, "restart", "restarts")

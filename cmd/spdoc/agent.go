@@ -164,7 +164,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	local := node.NewLocal(node.LocalOptions{
 		ManifestDir: o.manifestDir, PodLogsDir: o.podLogsDir, KubeletLog: o.kubeletLog,
 		KubeletConfig: o.kubeletConfig, RuntimeEndpoint: o.runtimeEndpoint, NoRuntime: o.noRuntime, NodeName: o.nodeName,
-		Since: o.since,
+		Since: o.since, Kubeconfig: o.kubeconfig, // the same credentials read this node's mirror pods
 	})
 	defer local.Close()
 
