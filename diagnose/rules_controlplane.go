@@ -841,7 +841,7 @@ func uncheckedPhrase(m *controlplane.MirrorState) string {
 
 func mirrorHint(why, manifest string) string {
 	switch {
-	case strings.Contains(why, "may not reference"):
+	case strings.Contains(why, "may not reference"), strings.Contains(why, "can not create pods that reference"):
 		return "static pods may not reference Secrets, ConfigMaps, ServiceAccounts or other API objects: replace them with hostPath files in " + manifest
 	case strings.Contains(why, "NodeRestriction") || strings.Contains(why, "node restriction"):
 		return "the NodeRestriction admission plugin refuses it: remove what it forbids (other-node references, API object references) from " + manifest

@@ -92,7 +92,7 @@ func (l *Local) controlPlane(ctx context.Context, s *Snapshot, r resolved, addEr
 
 // liveOptions say how to reach the API server and the kubelet on this node.
 func (l *Local) liveOptions(s *Snapshot, r resolved, instances []*controlplane.Instance) *controlplane.LiveOptions {
-	live := &controlplane.LiveOptions{ProcDir: "/proc"}
+	live := &controlplane.LiveOptions{ProcDir: "/proc", Cache: l.live}
 	live.Mirror = controlplane.MirrorOptions{Node: s.Node.Name, Timeout: l.opts.APITimeout}
 	live.Kubelet = controlplane.KubeletOptions{Timeout: l.opts.APITimeout}
 	if l.opts.NoAPI {
