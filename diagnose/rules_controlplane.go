@@ -287,11 +287,13 @@ func missingHint(f *controlplane.FileCheck) string {
 
 // ---- last words ----
 
-// failing reports whether the container of the pod is failing now (a current crash loop or
-// failure), from the runtime, the kubelet's log or the kubelet's own status.
+// failing reports whether the container of the pod is failing now (a current crash loop,
+// failure or failing probe), from the runtime or the kubelet's log.
 func (a *analyzer) failing(pod *podState, container string) bool {
 	for _, b := range pod.fs.list {
-		if b.f.Container == container && !b.f.History && (b.f.Kind == KindCrashLoop || b.f.Kind == KindContainerFailed || b.f.Kind == KindOOMKilled) {
+		// A failing probe counts too: an etcd waiting on its data dir's lock hangs rather than
+		// exits, and its words say why.
+		if b.f.Container == container && !b.f.History && (b.f.Kind == KindCrashLoop || b.f.Kind == KindContainerFailed || b.f.Kind == KindOOMKilled || b.f.Kind == KindProbeFailed) {
 			return true
 		}
 	}
