@@ -8,14 +8,19 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spdoc/spdoc/internal/controlplane"
+	"github.com/spdoc/spdoc/internal/safefs"
 )
 
 // ControlPlaneFile is the control-plane state a support bundle writes at the top of a copied node
 // (certificate metadata, port owners, mirror pods, the kubelet's pod status — never a key);
 // --root loads it instead of reading /proc and asking the API server.
 const ControlPlaneFile = "controlplane.json"
+
+// maxControlPlaneFile caps controlplane.json (certificate metadata of a few dozen files).
+const maxControlPlaneFile = 16 << 20
 
 // Default kubeadm locations the control-plane checks fall back on.
 const (
@@ -26,27 +31,48 @@ const (
 	DefaultClusterCA         = "/etc/kubernetes/pki/ca.crt"
 )
 
-// nodeFS is how the control-plane checks read node files: the whole filesystem on a live node,
-// an os.Root on a copied one (no symlink in the copy can lead a read outside it).
-func (l *Local) nodeFS() (fs.FS, func(), error) {
-	if l.opts.Root == "" {
-		return os.DirFS("/"), func() {}, nil
+// nodeFS is how the control-plane checks read node files: through safefs, the node package's
+// reader — regular files only, never blocking on a FIFO, and under --root confined to the copy
+// (Snapshot holds the confinement while it reads), so no symlink in it leads a read outside.
+type nodeFS struct{ root string }
+
+func (n nodeFS) path(name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	root, err := os.OpenRoot(l.opts.Root)
+	if n.root == "" {
+		return "/" + name, nil
+	}
+	return filepath.Join(n.root, filepath.FromSlash(name)), nil
+}
+
+func (n nodeFS) Open(name string) (fs.File, error) {
+	p, err := n.path(name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("node root %s: %w", l.opts.Root, err)
+		return nil, err
 	}
-	return root.FS(), func() { root.Close() }, nil
+	return safefs.Open(p)
+}
+
+func (n nodeFS) Stat(name string) (fs.FileInfo, error) {
+	p, err := n.path(name)
+	if err != nil {
+		return nil, err
+	}
+	return safefs.Stat(p)
+}
+
+func (n nodeFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	p, err := n.path(name)
+	if err != nil {
+		return nil, err
+	}
+	return safefs.ReadDir(p)
 }
 
 // controlPlane checks what the control-plane static pods need; nil when none runs here.
 func (l *Local) controlPlane(ctx context.Context, s *Snapshot, r resolved, addErr func(string, error)) *controlplane.State {
-	fsys, done, err := l.nodeFS()
-	if err != nil {
-		addErr("control-plane", err)
-		return nil
-	}
-	defer done()
+	fsys := nodeFS{root: l.opts.Root}
 	// A manifest's path is a node path (under Root on a copied node): read it the same way.
 	read := func(p string) ([]byte, error) {
 		if l.opts.Root != "" {
@@ -56,12 +82,12 @@ func (l *Local) controlPlane(ctx context.Context, s *Snapshot, r resolved, addEr
 			}
 			return fs.ReadFile(fsys, filepath.ToSlash(rel))
 		}
-		return fs.ReadFile(fsys, filepath.ToSlash(p[1:]))
+		return fs.ReadFile(fsys, strings.TrimPrefix(filepath.ToSlash(filepath.Clean(p)), "/"))
 	}
 	instances := controlplane.FromScan(s.Manifests, read)
 	if l.opts.Root != "" {
 		// A bundle carries what was found on the live node.
-		data, err := os.ReadFile(filepath.Join(l.opts.Root, ControlPlaneFile))
+		data, err := safefs.ReadFile(filepath.Join(l.opts.Root, ControlPlaneFile), maxControlPlaneFile)
 		switch {
 		case err == nil:
 			var st controlplane.State
