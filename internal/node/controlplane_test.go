@@ -157,3 +157,24 @@ func fileProblems(files []controlplane.FileCheck) string {
 	}
 	return b.String()
 }
+
+func TestFindKubeletPrefersTheNamedConfig(t *testing.T) {
+	proc := t.TempDir()
+	for pid, cmd := range map[string]string{
+		"10": "/usr/bin/kubelet\x00--config=/a.yaml\x00--kubeconfig=/a.conf\x00",
+		"20": "/usr/bin/kubelet\x00--config=/b.yaml\x00--kubeconfig=/b.conf\x00--cert-dir=/b/pki\x00",
+	} {
+		if err := os.MkdirAll(filepath.Join(proc, pid), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, pid, "cmdline"), []byte(cmd), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k := findKubelet(proc, "/b.yaml"); k.PID != 20 || k.kubeconfigFlag != "/b.conf" || k.certDirFlag != "/b/pki" {
+		t.Errorf("picked %+v", k)
+	}
+	if k := findKubelet(proc, "/a.yaml"); k.PID != 10 || k.kubeconfigFlag != "/a.conf" {
+		t.Errorf("picked %+v", k)
+	}
+}

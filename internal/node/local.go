@@ -179,7 +179,7 @@ func (l *Local) resolve() resolved {
 	o := l.opts
 	r := resolved{Paths: Paths{Root: o.Root}}
 	if o.Root == "" {
-		r.kubelet = findKubelet("/proc")
+		r.kubelet = findKubelet("/proc", o.KubeletConfig)
 	}
 	r.KubeletConfig = o.KubeletConfig
 	if r.KubeletConfig == "" {
