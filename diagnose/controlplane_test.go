@@ -292,3 +292,23 @@ func TestControlPlaneKubeletStatus(t *testing.T) {
 		t.Errorf("pod without the kubelet = source %q ready %v", p.StatusSource, p.Ready)
 	}
 }
+
+func TestControlPlaneKubeletClientCertificate(t *testing.T) {
+	f, root := cpFixture(t, map[string]func(*x509.Certificate){
+		"kubelet.conf": func(c *x509.Certificate) { c.NotAfter = t0.Add(-time.Hour) },
+	}, "kube-apiserver.yaml")
+	f.controlPlane(root)
+	f.s.ControlPlane.Files = append(f.s.ControlPlane.Files,
+		controlplane.CheckKubeletKubeconfig(os.DirFS(root), "/etc/kubernetes/kubelet.conf", "kubeconfig", controlplane.CheckOptions{Now: f.s.Taken}))
+	r := Analyze(f.s, Options{})
+	var got *Finding
+	for i := range r.Node.Findings {
+		if r.Node.Findings[i].Kind == KindCertificateExpired {
+			got = &r.Node.Findings[i]
+		}
+	}
+	if got == nil || !strings.Contains(got.Title, "/etc/kubernetes/kubelet.conf") || !strings.Contains(got.Title, "the kubelet's --kubeconfig") ||
+		!strings.Contains(got.Hint, "rotateCertificates") || !strings.Contains(got.Detail, "mirror pods") {
+		t.Fatalf("kubelet certificate finding = %+v\noutline %v\n%+v", got, outline(r), r.Node.Findings)
+	}
+}

@@ -152,13 +152,21 @@ func (a *analyzer) cpFiles(cp *controlplane.State) {
 	count := map[*findingBuilder]int{}
 	for i := range cp.Files {
 		f := &cp.Files[i]
-		pod := a.pods[f.Pod]
-		if pod == nil || len(f.Problems) == 0 {
-			continue
+		set := &a.node // the kubelet's own files are the node's
+		if f.Pod != "" {
+			pod := a.pods[f.Pod]
+			if pod == nil {
+				continue
+			}
+			set = &pod.fs
 		}
 		for _, p := range f.Problems {
 			kind := problemKind(p.Kind)
-			b := pod.fs.get(kind, f.Container)
+			container := f.Container
+			if f.Pod == "" {
+				container = ""
+			}
+			b := set.get(kind, container)
 			a.addPre(b, flagEvidence(f))
 			line := p.Message
 			for j := range f.Certs {
@@ -176,12 +184,18 @@ func (a *analyzer) cpFiles(cp *controlplane.State) {
 			if f.Line > 0 {
 				where += fmt.Sprintf(" line %d", f.Line)
 			}
+			if f.Manifest == "" {
+				where = "the " + string(f.Component) + "'s " + f.FlagRef()
+			}
 			file := orDefault(f.HostPath, f.Path)
 			issuer := ""
 			if len(f.Certs) > 0 {
 				issuer = f.Certs[0].Issuer
 			}
 			comp := string(f.Component)
+			if f.Component == controlplane.Kubelet {
+				comp = "the kubelet (its client certificate reaches the API server; without it no mirror pods, no node status)"
+			}
 			switch kind {
 			case KindCertificateExpired:
 				b.f.Title = fmt.Sprintf("certificate %s (%s) %s", file, where, expiryPhrase(p))
@@ -198,6 +212,10 @@ func (a *analyzer) cpFiles(cp *controlplane.State) {
 			case KindReferencedFileMissing:
 				b.f.Title = fmt.Sprintf("%s named by %s (%s) %s", file, f.FlagRef(), manifestBase(f.Manifest)+lineOf(f.Line), missingPhrase(p.Kind))
 				b.f.Detail = p.Message + fmt.Sprintf(". %s reads it at start and exits without it.", comp)
+				if f.Manifest == "" {
+					b.f.Title = fmt.Sprintf("%s named by %s %s", file, where, missingPhrase(p.Kind))
+					b.f.Detail = p.Message + ". Without it the kubelet cannot reach the API server: static pods run, but no mirror pods and no node status."
+				}
 				if f.Volume != "" {
 					b.f.Detail += fmt.Sprintf(" It comes from the hostPath volume %q", f.Volume)
 					if f.HostPathType != "" {
@@ -209,12 +227,20 @@ func (a *analyzer) cpFiles(cp *controlplane.State) {
 			}
 		}
 	}
+	for b := range count {
+		if b.f.Container == "" && strings.Contains(b.f.Title, "the kubelet's") && (b.f.Kind == KindCertificateExpired || b.f.Kind == KindCertificateExpiring) {
+			b.f.Hint = kubeletCertHint
+		}
+	}
 	for b, n := range count {
 		if n > 1 {
 			b.f.Title += fmt.Sprintf(" (and %d more)", n-1)
 		}
 	}
 }
+
+// kubeletCertHint: the kubelet renews its own client certificate; once it has expired it cannot.
+const kubeletCertHint = "the kubelet renews its client certificate itself (rotateCertificates: true in its config; /var/lib/kubelet/pki/kubelet-client-current.pem) — check why it did not: journalctl -u kubelet | grep -i certificate; once expired, issue a new one (kubeadm: kubeadm kubeconfig user --org system:nodes --client-name system:node:$(hostname) > /etc/kubernetes/kubelet.conf on a control-plane node), then systemctl restart kubelet"
 
 func lineOf(n int) string {
 	if n <= 0 {

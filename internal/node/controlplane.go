@@ -107,9 +107,24 @@ func (l *Local) controlPlane(ctx context.Context, s *Snapshot, r resolved, addEr
 	// Mirror pods matter for every static pod, but only where there is an API server to ask: a
 	// node with no control-plane pod and no kubeconfig (a standalone kubelet) has nothing to add.
 	if len(instances) == 0 && (live == nil || live.Mirror.Kubeconfig == "") {
-		return nil
+		if _, err := fs.Stat(fsys, strings.TrimPrefix(DefaultKubeletKubeconfig, "/")); l.opts.Root == "" || err != nil {
+			return nil
+		}
 	}
 	st := controlplane.Read(ctx, fsys, instances, s.Taken, live)
+	// The kubelet's own kubeconfig: its client certificate is how it reaches the API server.
+	kc, from := "", ""
+	switch {
+	case live != nil && live.Mirror.Kubeconfig != "":
+		kc, from = live.Mirror.Kubeconfig, "kubeconfig"
+	case l.opts.Root != "":
+		if _, err := fs.Stat(fsys, strings.TrimPrefix(DefaultKubeletKubeconfig, "/")); err == nil {
+			kc, from = DefaultKubeletKubeconfig, "kubeconfig (default)"
+		}
+	}
+	if filepath.IsAbs(kc) && (live == nil || live.Mirror.From != "--kubeconfig") {
+		st.Files = append(st.Files, controlplane.CheckKubeletKubeconfig(fsys, kc, from, controlplane.CheckOptions{Now: s.Taken}))
+	}
 	if l.opts.Root != "" {
 		st.PortsError = "not read: a copied node (--root) has no processes"
 	}
