@@ -76,6 +76,32 @@ func controlPlaneCauses() []causeRule {
 		})
 	}
 	out = append(out, causeRule{
+		// A hostPath of type File/Directory whose path is missing: the kubelet cannot mount it.
+		Name: "a missing referenced file explains the kubelet's mount failure", Priority: 125, Cause: KindReferencedFileMissing,
+		Explains: func(p *podState, cause, effect *findingBuilder) bool {
+			if effect.f.Kind != KindVolumeMountFailed || effect.f.History {
+				return false
+			}
+			for _, e := range cause.pre {
+				file, ok := strings.CutPrefix(e.Source, "file:")
+				if !ok || file == "" {
+					continue
+				}
+				for _, r := range effect.recs {
+					if strings.Contains(r.Msg+" "+r.Err, file) {
+						return true
+					}
+				}
+				for _, x := range effect.pre {
+					if strings.Contains(x.Line, file) {
+						return true
+					}
+				}
+			}
+			return false
+		},
+	})
+	out = append(out, causeRule{
 		Name: "a missing mirror pod explains the kubelet's mirror pod errors", Priority: 130, Cause: KindMirrorPodMissing,
 		Explains: func(p *podState, cause, effect *findingBuilder) bool {
 			return effect.f.Kind == KindMirrorPodFailed
@@ -599,6 +625,13 @@ func (a *analyzer) portWords(cp *controlplane.State, pod *podState, in *controlp
 func portHint(a *analyzer, pod *podState, hs []controlplane.PortHolder, port int) string {
 	for _, h := range hs {
 		if e, _ := a.holderPod(h); e != nil && e == pod.e {
+			if len(e.pods) > 1 {
+				var files []string
+				for _, sp := range e.pods {
+					files = append(files, sp.Source)
+				}
+				return "the pod is defined twice (" + strings.Join(files, ", ") + "): the kubelet runs both and they fight for the port — remove the copy that should not run (a *.bak in the manifest directory is loaded too)"
+			}
 			return "an old instance of this pod holds it: see StaleInstance; crictl stopp <old sandbox>"
 		}
 		if e, _ := a.holderPod(h); e != nil {
