@@ -26,6 +26,7 @@ import (
 const (
 	DefaultConfig          = "/etc/spdoc/pods.yaml"
 	DefaultManifestDir     = "/etc/kubernetes/manifests"
+	DefaultServeDir        = "/var/lib/spdoc/served"
 	DefaultPrefix          = "spdoc-"
 	DefaultListen          = "unix:///run/spdoc/agent.sock"
 	DefaultRefreshInterval = 2 * time.Second
@@ -69,8 +70,11 @@ type Options struct {
 	Debounce time.Duration
 	// HandleSIGHUP makes Run reconcile on SIGHUP.
 	HandleSIGHUP bool
-	Version      string
-	Logger       *slog.Logger
+	// Served, when set, publishes the reconciled pods (ManifestDir is then the agent's store) as
+	// one PodList for the kubelet's staticPodURL after every reconcile.
+	Served  *PodListServer
+	Version string
+	Logger  *slog.Logger
 }
 
 // Agent reconciles the config into the manifest dir and keeps the live state of the node.
@@ -246,6 +250,13 @@ func (a *Agent) triggerRefresh() {
 	}
 }
 
+// NodeName is the node name detected by the last node read ("" before the first).
+func (a *Agent) NodeName() string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.nodeName
+}
+
 // Reconcile asks the running agent to re-read its config (like SIGHUP).
 func (a *Agent) Reconcile() {
 	select {
@@ -256,6 +267,9 @@ func (a *Agent) Reconcile() {
 
 func (a *Agent) reconcile() *api.ApplyResult {
 	res := a.rec.Reconcile()
+	if a.opts.Served != nil {
+		a.opts.Served.Refresh()
+	}
 	a.pods.Replace(a.rec.Pods())
 	a.publishFindings()
 	return res
@@ -303,8 +317,12 @@ func (a *Agent) refresh(ctx context.Context) {
 		rep = a.opts.Analyze(snap)
 	}
 	a.mu.Lock()
+	renamed := a.nodeName != snap.Node.Name
 	a.snap, a.report, a.lastRefresh, a.nodeName = snap, rep, time.Now(), snap.Node.Name
 	a.mu.Unlock()
+	if renamed && a.opts.Served != nil {
+		a.opts.Served.Refresh() // the kubelet validates <name>-<node>: check again with the real name
+	}
 	a.stats.Replace(Statuses(snap))
 	a.publishFindings()
 }
@@ -312,6 +330,9 @@ func (a *Agent) refresh(ctx context.Context) {
 func (a *Agent) publishFindings() {
 	var all []diagnose.Finding
 	all = append(all, a.rec.Findings()...)
+	if a.opts.Served != nil {
+		all = append(all, a.opts.Served.Findings()...)
+	}
 	a.mu.RLock()
 	rep := a.report
 	a.mu.RUnlock()

@@ -22,6 +22,10 @@ type KubeletConfig struct {
 	StaticPodPath            string `json:"staticPodPath"`
 	PodLogsDir               string `json:"podLogsDir"`
 	ContainerRuntimeEndpoint string `json:"containerRuntimeEndpoint"`
+	// The HTTP static pod source (Talos since 1.3). Header values are secrets.
+	StaticPodURL       string              `json:"staticPodURL"`
+	StaticPodURLHeader map[string][]string `json:"staticPodURLHeader"`
+	HTTPCheckFrequency string              `json:"httpCheckFrequency"`
 }
 
 // ReadKubeletConfig reads the fields spdoc needs from a KubeletConfiguration file.
@@ -40,7 +44,8 @@ func ReadKubeletConfig(path string) (*KubeletConfig, error) {
 // kubeletProc is a running kubelet found in /proc.
 type kubeletProc struct {
 	KubeletState
-	configFlag string // its --config
+	configFlag string   // its --config
+	args       []string // its command line after argv[0] (for --manifest-url)
 }
 
 // findKubelet looks for a kubelet process in procDir (/proc): comm or argv[0] base name starting
@@ -68,6 +73,7 @@ func findKubelet(procDir string) *kubeletProc {
 		}
 		k.Running, k.PID = true, pid
 		k.configFlag = flagValue(args[1:], "config")
+		k.args = args[1:]
 		return k
 	}
 	return k

@@ -219,7 +219,11 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 		s.Kubelet = &k
 	}
 
-	s.Manifests = staticpod.ScanDir(r.ManifestDir)
+	if l.urlOnly(r) {
+		s.Paths.ManifestDir = "" // the kubelet reads no directory: its static pods come from its URL
+	} else {
+		s.Manifests = staticpod.ScanDir(r.ManifestDir)
+	}
 	if s.Manifests != nil && s.Manifests.Err != "" {
 		addErr("manifests", fmt.Errorf("%s: %s", r.ManifestDir, s.Manifests.Err))
 	}
@@ -253,6 +257,7 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 	}
 
 	s.Node = detectNodeName(l.opts.NodeName, s, l.opts.Root == "")
+	s.StaticPodURL = l.staticPodURL(ctx, r, s.Node.Name, addErr)
 	s.LogTails = l.logTails(s)
 	return s, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spdoc/spdoc/internal/cri"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/podlog"
+	"github.com/spdoc/spdoc/internal/podurl"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
@@ -84,6 +85,9 @@ type Snapshot struct {
 	Node       NodeInfo           `json:"node"`
 	Paths      Paths              `json:"paths"`
 	Manifests  *staticpod.DirScan `json:"manifests"`
+	// StaticPodURL is the kubelet's HTTP static pod source (staticPodURL) fetched as the kubelet
+	// does, nil when none is configured. Its pods are static pods like the manifests' ones.
+	StaticPodURL *podurl.State `json:"staticPodURL,omitempty"`
 	Runtime    *RuntimeState      `json:"runtime,omitempty"`
 	KubeletLog *KubeletLogState   `json:"kubeletLog,omitempty"`
 	Kubelet    *KubeletState      `json:"kubelet,omitempty"`
