@@ -81,17 +81,17 @@ type SourceError struct {
 
 // Snapshot is what is on a node right now plus the recent history that explains it.
 type Snapshot struct {
-	Taken      time.Time          `json:"taken"`
-	Node       NodeInfo           `json:"node"`
-	Paths      Paths              `json:"paths"`
-	Manifests  *staticpod.DirScan `json:"manifests"`
+	Taken     time.Time          `json:"taken"`
+	Node      NodeInfo           `json:"node"`
+	Paths     Paths              `json:"paths"`
+	Manifests *staticpod.DirScan `json:"manifests"`
 	// StaticPodURL is the kubelet's HTTP static pod source (staticPodURL) fetched as the kubelet
 	// does, nil when none is configured. Its pods are static pods like the manifests' ones.
-	StaticPodURL *podurl.State `json:"staticPodURL,omitempty"`
-	Runtime    *RuntimeState      `json:"runtime,omitempty"`
-	KubeletLog *KubeletLogState   `json:"kubeletLog,omitempty"`
-	Kubelet    *KubeletState      `json:"kubelet,omitempty"`
-	PodLogs    []podlog.PodDir    `json:"podLogs,omitempty"`
+	StaticPodURL *podurl.State    `json:"staticPodURL,omitempty"`
+	Runtime      *RuntimeState    `json:"runtime,omitempty"`
+	KubeletLog   *KubeletLogState `json:"kubeletLog,omitempty"`
+	Kubelet      *KubeletState    `json:"kubelet,omitempty"`
+	PodLogs      []podlog.PodDir  `json:"podLogs,omitempty"`
 	// ContainerIDs maps container IDs to "<ns>/<pod>/<container>" from /var/log/containers symlinks.
 	ContainerIDs map[string]string  `json:"containerIDs,omitempty"`
 	LogTails     []ContainerLogTail `json:"logTails,omitempty"`
