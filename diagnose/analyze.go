@@ -135,6 +135,8 @@ type analyzer struct {
 	netBlocks bool
 	// lastActivity is the newest sign of a working runtime in the kubelet log (a PLEG event).
 	lastActivity time.Time
+	// urlEvents are the kubelet's URL-source records (rules_talos.go).
+	urlEvents []urlEvent
 }
 
 // Analyze explains a snapshot: it attributes every relevant kubelet record, runtime object and
@@ -180,6 +182,7 @@ func Analyze(s *node.Snapshot, opts Options) *Report {
 	if s.KubeletLog != nil && s.KubeletLog.Stats.Last.After(a.logEnd) {
 		a.logEnd = s.KubeletLog.Stats.Last
 	}
+	a.urlSourceRules()
 	a.runtimeRules()
 	a.podRules()
 	// A node without pod network is normal before a CNI is installed (kubeadm control planes run
@@ -212,7 +215,7 @@ func (a *analyzer) pod(e *podEntry) *podAcc { return a.pods[e.id] }
 // manifestRules turns the directory scan and validation results into findings.
 func (a *analyzer) manifestRules() {
 	scan := a.s.Manifests
-	if scan == nil || !scan.Exists || (scan.Err != "" && len(scan.Files) == 0) {
+	if (scan == nil || !scan.Exists || (scan.Err != "" && len(scan.Files) == 0)) && !urlOnly(a.s) {
 		b := a.node.get(KindManifestDirMissing, "", SeverityError)
 		msg := "path does not exist"
 		if scan != nil && scan.Err != "" {
@@ -220,10 +223,10 @@ func (a *analyzer) manifestRules() {
 		}
 		b.pre = append(b.pre, Evidence{Source: "manifest:" + a.dir, Line: msg, Count: 1})
 	}
-	if scan == nil {
+	if scan == nil && a.s.StaticPodURL == nil {
 		return
 	}
-	for _, f := range scan.Files {
+	for _, f := range sourceFiles(a.s) {
 		if f == nil {
 			continue
 		}
@@ -400,6 +403,9 @@ func (a *analyzer) nodeRules() {
 
 // record classifies one kubelet record and attributes it.
 func (a *analyzer) record(r *kubeletlog.Record) {
+	if a.urlRecord(r) {
+		return
+	}
 	c, ok := classify(r)
 	if !ok {
 		if code, err := strconv.ParseInt(r.Fields["exitCode"], 10, 32); err == nil && isDied(r) {
@@ -978,7 +984,7 @@ func (a *analyzer) report() *Report {
 	if r.Node.KubeletLog == "" {
 		r.Node.KubeletLog = s.Paths.KubeletLog
 	}
-	tc := textCtx{dir: a.dir, node: a.ix.nodeName}
+	tc := textCtx{dir: a.dir, node: a.ix.nodeName, url: s.StaticPodURL}
 	if s.Runtime != nil {
 		tc.endpoint = s.Runtime.Endpoint
 	}

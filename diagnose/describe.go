@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/spdoc/spdoc/internal/podurl"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
@@ -18,6 +19,7 @@ type textCtx struct {
 	orphan   bool
 	spec     []*staticpod.StaticPod
 	fileObj  *staticpod.File
+	url      *podurl.State // the kubelet's URL source, when it has one
 }
 
 func (tc textCtx) podRef() string {
@@ -323,6 +325,9 @@ func describe(f *Finding, b *fb, tc textCtx) {
 			f.Hint = "nothing to do if the change was intended"
 		}
 	case KindSourceError:
+		if describeTalos(f, b, tc) {
+			break
+		}
 		if f.Detail == "truncated" {
 			f.Title = "kubelet log truncated: " + firstErr(b)
 			f.Container = ""
@@ -335,8 +340,11 @@ func describe(f *Finding, b *fb, tc textCtx) {
 		f.Detail = "spdoc could not read this source; the rest of the report is still valid."
 		f.Hint = "check the path and permissions (run as root on the node), or point spdoc at it with the matching flag"
 	default:
-		f.Title = string(f.Kind) + ": " + ellipsis(firstErr(b), 120)
+		if !describeTalos(f, b, tc) {
+			f.Title = string(f.Kind) + ": " + ellipsis(firstErr(b), 120)
+		}
 	}
+	urlPodText(f, tc)
 	if f.Cause == KindProbeFailed {
 		f.Title = fmt.Sprintf("%s was killed and restarted by its failing liveness probe (exit code %d)", cref, *f.ExitCode)
 		f.Detail = "The kubelet killed the container because its liveness probe kept failing, then started it again."

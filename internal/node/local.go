@@ -256,8 +256,11 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 
+	// The URL's pods help detect the node name; the kubelet validates <name>-<node>, so the
+	// list is checked again once the name is known.
+	s.StaticPodURL = l.staticPodURL(ctx, r, l.opts.NodeName, addErr)
 	s.Node = detectNodeName(l.opts.NodeName, s, l.opts.Root == "")
-	s.StaticPodURL = l.staticPodURL(ctx, r, s.Node.Name, addErr)
+	s.StaticPodURL.Revalidate(s.Node.Name)
 	s.LogTails = l.logTails(s)
 	return s, nil
 }

@@ -92,3 +92,30 @@ func relabel(st *podurl.State) {
 		}
 	}
 }
+
+// SourceFiles are every static pod source of the snapshot, as the kubelet reads them: the
+// manifest dir's files, then the URL source's list (one "file" whose Path is the URL).
+func (s *Snapshot) SourceFiles() []*staticpod.File {
+	if s == nil {
+		return nil
+	}
+	var out []*staticpod.File
+	if s.Manifests != nil {
+		out = append(out, s.Manifests.Files...)
+	}
+	if s.StaticPodURL != nil && s.StaticPodURL.List != nil && s.StaticPodURL.List.File != nil {
+		out = append(out, s.StaticPodURL.List.File)
+	}
+	return out
+}
+
+// StaticPods are the pods of every source, manifests first.
+func (s *Snapshot) StaticPods() []*staticpod.StaticPod {
+	var out []*staticpod.StaticPod
+	for _, f := range s.SourceFiles() {
+		if f != nil {
+			out = append(out, f.Pods...)
+		}
+	}
+	return out
+}

@@ -181,6 +181,20 @@ type State struct {
 	Captured string `json:"captured,omitempty"`
 	// List is the decoded body with the kubelet's verdict (nil when the fetch failed).
 	List *staticpod.ListResult `json:"list,omitempty"`
+	// NodeName is the node the list was validated for ("" : names as written).
+	NodeName string `json:"nodeName,omitempty"`
+
+	body []byte // the fetched body, kept to validate again for another node name
+}
+
+// Revalidate decodes the fetched body again for nodeName (the kubelet validates <name>-<node>),
+// when it differs from the one the list was checked for. A captured state has no body: no-op.
+func (s *State) Revalidate(nodeName string) {
+	if s == nil || s.body == nil || nodeName == "" || nodeName == s.NodeName {
+		return
+	}
+	s.List = staticpod.DecodeList(s.URL, s.body, nodeName)
+	s.NodeName = nodeName
 }
 
 // Rejected is true when the kubelet rejects the whole body (an invalid item or an undecodable body).
@@ -223,6 +237,7 @@ func Fetch(ctx context.Context, src Source, opts Options) *State {
 		return st
 	}
 	st.List = staticpod.DecodeList(st.URL, body, opts.NodeName)
+	st.NodeName, st.body = opts.NodeName, body
 	return st
 }
 

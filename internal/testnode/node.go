@@ -53,6 +53,8 @@ type Options struct {
 	NodeName string
 	// StartTimeout bounds each startup wait (containerd socket, kubelet healthz); 0 means 2 minutes.
 	StartTimeout time.Duration
+	// URLSource configures the kubelet's HTTP static pod source (staticPodURL), as Talos does.
+	URLSource *URLSource
 }
 
 // Node is a running containerd + kubelet pair.
@@ -619,7 +621,7 @@ func (n *Node) startKubeletOnce() error {
 		}
 		ports[i] = p
 	}
-	cfg, err := json.MarshalIndent(n.kubeletConfiguration(ports[0], ports[1], ports[2]), "", "  ")
+	cfg, err := json.MarshalIndent(n.withURLSource(n.kubeletConfiguration(ports[0], ports[1], ports[2])), "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding kubelet config: %w", err)
 	}
