@@ -637,16 +637,19 @@ func (a *analyzer) tailEvidence(pa *podAcc, container string, previous bool) []E
 		if t.Container != container {
 			continue
 		}
-		lines, inst := t.Current, t.Instance
+		lines, inst, from := t.Current, t.Instance, t.CurrentFrom
 		if previous || len(lines) == 0 {
 			if len(t.Previous) > 0 {
-				lines, inst = t.Previous, t.Instance-1
+				lines, inst, from = t.Previous, t.Instance-1, t.PreviousFrom
 			}
 		}
 		if len(lines) > a.opts.TailLines {
 			lines = lines[len(lines)-a.opts.TailLines:]
 		}
 		src := fmt.Sprintf("pod-log:%s/%s/%d.log", strings.ReplaceAll(t.Pod, "/", "_"), container, inst)
+		if from != "" {
+			src = "pod-log:" + from
+		}
 		return logEvidence(src, lines)
 	}
 	return nil
@@ -968,6 +971,9 @@ func (a *analyzer) report() *Report {
 	s := a.s
 	r := &Report{Taken: s.Taken, Pods: []PodReport{}, Files: []FileReport{}}
 	r.Node = NodeReport{Name: a.ix.nodeName, ManifestDir: a.dir, Findings: []Finding{}}
+	if r.Node.ManifestDir == "" && s.StaticPodURL != nil {
+		r.Node.ManifestDir = s.StaticPodURL.URL // the kubelet's only static pod source
+	}
 	switch {
 	case s.Runtime == nil:
 		r.Node.Runtime = "not consulted"

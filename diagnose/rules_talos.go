@@ -189,7 +189,7 @@ func describeTalos(f *Finding, b *fb, tc textCtx) bool {
 		f.Title = fmt.Sprintf("the kubelet rejects the whole static pod list from %s: %s is invalid", st.URL, item)
 		frozen := "every pod of the list"
 		if len(others) > 0 {
-			frozen = fmt.Sprintf("the %s other %s (%s)", fmt.Sprint(len(others)), plural(len(others), "pod", "pods"), strings.Join(others, ", "))
+			frozen = fmt.Sprintf("the other %s (%s)", plural(len(others), "pod", "pods"), strings.Join(others, ", "))
 		}
 		f.Detail = fmt.Sprintf("The kubelet's URL source decodes the list and stops at the first invalid item; its error (%q) names no item. Nothing of the list is applied, so %s stay at the version the kubelet last accepted: changes are not applied, new pods do not start, removed ones keep running. It polls every %s but logs the failure at default verbosity only for the first 3 consecutive failures; and since it stores the body before decoding it, the next poll of the same bytes logs \"Successfully read pods from URL\" although nothing was applied.",
 			st.List.KubeletError, frozen, freq)

@@ -71,6 +71,10 @@ type ContainerLogTail struct {
 	Instance  int           `json:"instance"` // restart count of Current
 	Current   []podlog.Line `json:"current,omitempty"`
 	Previous  []podlog.Line `json:"previous,omitempty"` // instance-1, when present
+	// CurrentFrom and PreviousFrom name the files when they are not <podLogsDir>/<pod>/<c>/<n>.log
+	// (a talosctl bundle's kubernetes-logs/<ns>/<c>[-exited].log).
+	CurrentFrom  string `json:"currentFrom,omitempty"`
+	PreviousFrom string `json:"previousFrom,omitempty"`
 }
 
 // SourceError records a source that could not be read; the snapshot still holds the rest.
