@@ -59,21 +59,15 @@ func bundleIn(ctx context.Context, f *nodeFlags, p, only string, unpack func(str
 	return close, nil
 }
 
-// addBundleLimits puts what a talosctl bundle cannot show into the report, as one node-level
-// info finding, so every output format carries it.
+// addBundleLimits puts what a talosctl bundle cannot show into the report of its node.
 func addBundleLimits(snap *node.Snapshot, r *diagnose.Report, targets []nodeTarget) {
 	for _, t := range targets {
 		tc, ok := t.Client.(*bundle.TalosClient)
-		if !ok || tc.Node().Snapshot.Paths.Root != snap.Paths.Root || len(tc.Node().Limits) == 0 {
+		if !ok || tc.Node().Snapshot.Paths.Root != snap.Paths.Root {
 			continue
 		}
-		f := diagnose.Finding{Kind: diagnose.KindSourceError, Severity: diagnose.SeverityInfo,
-			Title:  "what this talosctl support bundle cannot show about node " + t.Label,
-			Detail: "A talosctl support bundle is not a copy of the node: spdoc read the kubelet's service log, the static pods Talos serves the kubelet, their StaticPodStatus and the kube-system container logs. The rest is out of reach.",
-			Hint:   "for what is missing, run spdoc diagnose on the node (or talosctl logs kubelet / talosctl get staticpodstatus)"}
-		for _, l := range tc.Node().Limits {
-			f.Evidence = append(f.Evidence, diagnose.Evidence{Source: "talos-bundle:" + tc.Node().Dir, Line: l, Count: 1})
+		if f, ok := tc.Node().LimitsFinding(); ok {
+			r.Node.Findings = append(r.Node.Findings, f)
 		}
-		r.Node.Findings = append(r.Node.Findings, f)
 	}
 }

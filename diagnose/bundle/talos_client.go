@@ -2,7 +2,9 @@ package bundle
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/spdoc/spdoc/diagnose"
 	"strings"
 
 	"github.com/spdoc/spdoc/internal/kubeletlog"
@@ -22,6 +24,26 @@ var _ node.Client = (*TalosClient)(nil)
 
 // NewTalosClient serves tn from b (b stays open until Close of the bundle).
 func NewTalosClient(b *TalosBundle, tn *TalosNode) *TalosClient { return &TalosClient{b: b, tn: tn} }
+
+// LimitsFinding is what the bundle cannot show about this node, as one node-level info
+// finding (so every output format carries it); false when there is nothing to say.
+func (tn *TalosNode) LimitsFinding() (diagnose.Finding, bool) {
+	if len(tn.Limits) == 0 {
+		return diagnose.Finding{}, false
+	}
+	name := tn.Dir
+	if n := tn.Snapshot.Node.Name; n != "" && n != name {
+		name += " (" + n + ")"
+	}
+	f := diagnose.Finding{Kind: diagnose.KindSourceError, Severity: diagnose.SeverityInfo,
+		Title:  "what this talosctl support bundle cannot show about node " + name,
+		Detail: "A talosctl support bundle is not a copy of the node: spdoc read the kubelet's service log, the static pods Talos serves the kubelet, their StaticPodStatus and the kube-system container logs. The rest is out of reach.",
+		Hint:   "for what is missing, run spdoc diagnose on the node (or talosctl logs kubelet / talosctl get staticpodstatus)"}
+	for _, l := range tn.Limits {
+		f.Evidence = append(f.Evidence, diagnose.Evidence{Source: "talos-bundle:" + tn.Dir, Line: l, Count: 1})
+	}
+	return f, true
+}
 
 // Node is the node folder and its limits.
 func (c *TalosClient) Node() *TalosNode { return c.tn }
