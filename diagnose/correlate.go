@@ -82,7 +82,7 @@ func newIndex(s *node.Snapshot, opts Options) *index {
 		if s.Manifests != nil && s.Manifests.Dir != "" {
 			ix.dirs = append(ix.dirs, filepath.Clean(s.Manifests.Dir))
 		}
-		for _, f := range sourceFiles(s) {
+		for _, f := range s.SourceFiles() {
 			if f == nil {
 				continue
 			}
