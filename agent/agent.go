@@ -20,6 +20,7 @@ import (
 	"github.com/spdoc/spdoc/internal/api"
 	"github.com/spdoc/spdoc/internal/manifestdir"
 	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/redact"
 )
 
 // Defaults.
@@ -72,7 +73,9 @@ type Options struct {
 	HandleSIGHUP bool
 	// Served, when set, publishes the reconciled pods (ManifestDir is then the agent's store) as
 	// one PodList for the kubelet's staticPodURL after every reconcile.
-	Served  *PodListServer
+	Served *PodListServer
+	// Redact configures the redactor of every API answer (extra patterns); see agent/redact.go.
+	Redact  redact.Options
 	Version string
 	Logger  *slog.Logger
 }

@@ -2,9 +2,6 @@ package redact
 
 import "regexp"
 
-// KindHeader is a header value the kubelet logs in clear.
-const KindHeader = "http-header"
-
 // The kubelet logs its staticPodURL headers in clear when it starts ("Adding pod URL with HTTP
 // header" URL="…" header=map[X-Token:[value]], or "header":{"X-Token":["value"]} in JSON); they
 // are usually credentials (Talos and cloud metadata endpoints put tokens there). The whole map is
