@@ -61,6 +61,7 @@ const (
 	ContainerLogsDir = "var/log/containers"
 	RuntimePath      = node.RuntimeFile
 	NodePath         = "node.json"
+	StaticPodURLPath = node.StaticPodURLFile
 	VersionsPath     = "versions.json"
 	ErrorsPath       = "errors.json"
 	RedactionsPath   = "redactions.json"

@@ -479,6 +479,13 @@ func (col *collector) finish() ([]entry, *redact.Redactor) {
 		red.In(RuntimePath).Value(cp)
 		addJSON(RuntimePath, cp)
 	}
+	if st := col.snap.StaticPodURL; st != nil {
+		// The kubelet's URL source as fetched (header values were never kept): --root reads it
+		// back, since a copy cannot fetch the node's 127.0.0.1.
+		cp := copyJSON(st)
+		red.In(StaticPodURLPath).Value(cp)
+		addJSON(StaticPodURLPath, cp)
+	}
 	info := nodeInfo{Taken: col.snap.Taken, Node: col.snap.Node, Paths: col.snap.Paths, Describe: col.c.Describe()}
 	if kl := col.snap.KubeletLog; kl != nil {
 		info.KubeletLog = &kubeletLogInfo{Source: kl.Source, Error: kl.Error, Stats: kl.Stats, Records: len(kl.Records), Truncated: kl.Truncated}
