@@ -94,6 +94,16 @@ func (c *TalosClient) ContainerLog(ctx context.Context, req node.LogRequest, fn 
 			return err
 		}
 	}
+	return waitIfFollow(ctx, req.Follow)
+}
+
+// waitIfFollow: a bundle never grows, so following it is waiting until the reader is done (the
+// way following an unchanged file of a copied node behaves), not ending the stream early.
+func waitIfFollow(ctx context.Context, follow bool) error {
+	if !follow {
+		return nil
+	}
+	<-ctx.Done()
 	return nil
 }
 
@@ -137,7 +147,7 @@ func (c *TalosClient) KubeletLog(ctx context.Context, req node.KubeletLogRequest
 			return err
 		}
 	}
-	return nil
+	return waitIfFollow(ctx, req.Follow)
 }
 
 // tailN is the last n CRI lines of an entry (n <= 0: all of it, up to the entry's cap).
