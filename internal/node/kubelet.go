@@ -28,6 +28,11 @@ type KubeletConfig struct {
 	StaticPodURL       string              `json:"staticPodURL"`
 	StaticPodURLHeader map[string][]string `json:"staticPodURLHeader"`
 	HTTPCheckFrequency string              `json:"httpCheckFrequency"`
+	// ReadOnlyPort, Port and TLSCertFile say how the kubelet's API is reached (control-plane checks).
+	ReadOnlyPort int    `json:"readOnlyPort"`
+	Port         int    `json:"port"`
+	TLSCertFile  string `json:"tlsCertFile"`
+	CertDir      string `json:"-"`
 }
 
 // ReadKubeletConfig reads the fields spdoc needs from a KubeletConfiguration file.
@@ -46,8 +51,10 @@ func ReadKubeletConfig(path string) (*KubeletConfig, error) {
 // kubeletProc is a running kubelet found in /proc.
 type kubeletProc struct {
 	KubeletState
-	configFlag string   // its --config
-	args       []string // its command line after argv[0] (for --manifest-url)
+	configFlag     string   // its --config
+	args           []string // its command line after argv[0] (for --manifest-url)
+	kubeconfigFlag string   // its --kubeconfig
+	certDirFlag    string   // its --cert-dir
 }
 
 // findKubelet looks for a kubelet process in procDir (/proc): comm or argv[0] base name starting
@@ -76,6 +83,8 @@ func findKubelet(procDir string) *kubeletProc {
 		k.Running, k.PID = true, pid
 		k.configFlag = flagValue(args[1:], "config")
 		k.args = args[1:]
+		k.kubeconfigFlag = flagValue(args[1:], "kubeconfig")
+		k.certDirFlag = flagValue(args[1:], "cert-dir")
 		return k
 	}
 	return k
