@@ -63,7 +63,7 @@ func describeStaticPodListRejected(f *Finding, b *findingBuilder, tc textCtx) {
 	case st == nil || st.List == nil:
 		f.Title = "the kubelet rejected the static pod list of its staticPodURL: " + ellipsis(firstErr(b), 100)
 		f.Detail = "The kubelet's URL source rejects the whole list when one item is invalid and keeps every pod of it at the version it last accepted; its error names no item, and spdoc could not read the list to name it. " + quirks
-		f.Hint = "fetch the kubelet config's staticPodURL and check it with spdoc validate (on Talos: talosctl get staticpods -o yaml)"
+		f.Hint = "check the list with spdoc validate --pod-list <the kubelet config's staticPodURL> (on Talos: talosctl get staticpods -o yaml)"
 		return
 	}
 	blocking := st.List.BlockingPod()
@@ -85,9 +85,9 @@ func describeStaticPodListRejected(f *Finding, b *findingBuilder, tc textCtx) {
 	f.Detail = fmt.Sprintf("The kubelet's URL source decodes the list and stops at the first invalid item; its error (%q) names no item. Nothing of the list is applied, so %s stay at the version the kubelet last accepted: changes are not applied, new pods do not start, removed ones keep running. %s",
 		st.List.KubeletError, frozen, quirks)
 	if blocking != nil {
-		f.Hint = fmt.Sprintf("fix or remove %s/%s where the list is served from (on Talos: machine.pods of the machine config; spdoc validate checks it); spdoc agent --serve-url holds a bad pod back instead of blocking the others", blocking.Namespace, blocking.Name)
+		f.Hint = fmt.Sprintf("fix or remove %s/%s where the list is served from (on Talos: machine.pods of the machine config); check the list with spdoc validate --pod-list %s; spdoc agent --serve-url holds a bad pod back instead of blocking the others", blocking.Namespace, blocking.Name, st.URL)
 	} else {
-		f.Hint = "make " + st.URL + " serve a v1 Pod or PodList (spdoc validate checks it)"
+		f.Hint = "make " + st.URL + " serve a v1 Pod or PodList (spdoc validate --pod-list " + st.URL + " checks it)"
 	}
 }
 

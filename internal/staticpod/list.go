@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -129,4 +130,44 @@ func (r *ListResult) verdict() {
 		r.KubeletError = KubeletMessage(p.Issues)
 		return
 	}
+}
+
+// TypeListRejected is the problem type of a pod list the kubelet's URL source rejects whole.
+const TypeListRejected = "List rejected"
+
+// AddList adds a staticPodURL body: its items' problems (field paths prefixed items[N]) and,
+// when the kubelet would reject it, which item blocks the whole list.
+func (r *CheckResult) AddList(l *ListResult) {
+	f := l.File
+	r.Files++
+	if f.Parse != nil {
+		r.add(Problem{Path: f.Path, Issue: Issue{Type: TypeParseError, Detail: f.Parse.Msg, Severity: SeverityError, Line: f.Parse.Line}})
+	}
+	for _, p := range f.Pods {
+		r.Pods++
+		for _, is := range p.Issues {
+			if l.List {
+				is.Field = strings.TrimSuffix(fmt.Sprintf("items[%d].%s", p.Index, is.Field), ".")
+			}
+			r.add(Problem{Path: f.Path, Pod: p.Namespace + "/" + p.Name, Issue: is})
+		}
+	}
+	for _, i := range l.Duplicates {
+		p := f.Pods[i]
+		r.add(Problem{Path: f.Path, Pod: p.Namespace + "/" + p.Name, Issue: Issue{Field: fmt.Sprintf("items[%d].metadata.name", i), Type: TypeDuplicatePod,
+			Value: p.Namespace + "/" + p.Name, Severity: SeverityWarning, Detail: "an earlier item has this name: the kubelet ignores this one"}})
+	}
+	if p := l.BlockingPod(); p != nil {
+		r.add(Problem{Path: f.Path, Pod: p.Namespace + "/" + p.Name, Issue: Issue{Type: TypeListRejected, Severity: SeverityError,
+			Detail: fmt.Sprintf("the kubelet rejects the whole list at item %d (%s/%s) with %q: no pod of the list is updated, started or removed until it is fixed", p.Index, p.Namespace, p.Name, l.KubeletError)}})
+	}
+}
+
+// Merge adds another result's counts and problems.
+func (r *CheckResult) Merge(o *CheckResult) {
+	r.Files += o.Files
+	r.Pods += o.Pods
+	r.Errors += o.Errors
+	r.Warnings += o.Warnings
+	r.Problems = append(r.Problems, o.Problems...)
 }
