@@ -35,6 +35,7 @@ func (a *analyzer) report() *Report {
 	if r.Node.KubeletLog == "" {
 		r.Node.KubeletLog = s.Paths.KubeletLog
 	}
+	r.Node.Log = a.logReport()
 	tc := textCtx{dir: a.dir, node: a.ix.nodeName, url: s.StaticPodURL}
 	if s.Runtime != nil {
 		tc.endpoint = s.Runtime.Endpoint
