@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spdoc/spdoc/internal/safefs"
+
 	"sigs.k8s.io/yaml"
 
 	"github.com/spdoc/spdoc/internal/kubeletlog"
@@ -26,7 +28,7 @@ type KubeletConfig struct {
 
 // ReadKubeletConfig reads the fields spdoc needs from a KubeletConfiguration file.
 func ReadKubeletConfig(path string) (*KubeletConfig, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefs.ReadFile(path, maxKubeletConfig)
 	if err != nil {
 		return nil, fmt.Errorf("reading kubelet config: %w", err)
 	}
