@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/spdoc/spdoc/internal/testtier"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/testtier"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"

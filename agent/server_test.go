@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"github.com/spdoc/spdoc/internal/testtier"
 	"log/slog"
 	"net"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/testtier"
 
 	"github.com/spdoc/spdoc/internal/api"
 	"github.com/spdoc/spdoc/internal/node"
@@ -199,11 +200,11 @@ func TestUnixSocketAPI(t *testing.T) {
 	if err != nil || v.APIVersion != "v1" || v.Version != "test" {
 		t.Errorf("version = %+v, %v", v, err)
 	}
-	if _, err := r.Snapshot(ctx); err == nil || !strings.Contains(err.Error(), "no snapshot yet") || !errors.Is(err, node.ErrAgent) {
+	if _, err := r.Snapshot(ctx); err == nil || !strings.Contains(err.Error(), "no snapshot yet") || !errors.Is(err, node.ErrAgent) || !errors.Is(err, node.ErrUnavailable) {
 		t.Errorf("snapshot without a node source: err = %v, want a 503 naming the reason", err)
 	}
 	var nf api.List[api.StaticPod]
-	if err := r.GetJSON(ctx, "/v2/staticpods", &nf); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
+	if err := r.GetJSON(ctx, "/v2/staticpods", &nf); !errors.Is(err, node.ErrNotFound) {
 		t.Errorf("unknown path: err = %v, want 404", err)
 	}
 
@@ -397,7 +398,7 @@ func TestMTLSRoles(t *testing.T) {
 	})
 	t.Run("no role: 403", func(t *testing.T) {
 		_, err := client("norole").StaticPods(ctx)
-		if err == nil || !strings.Contains(err.Error(), "HTTP 403") || !strings.Contains(err.Error(), "no spdoc role") {
+		if !errors.Is(err, node.ErrForbidden) || !strings.Contains(err.Error(), "no spdoc role") {
 			t.Errorf("err = %v, want 403 no spdoc role", err)
 		}
 	})
@@ -409,7 +410,7 @@ func TestMTLSRoles(t *testing.T) {
 		}
 		before, _ := os.ReadFile(ta.cfg)
 		_, err = r.Apply(ctx, []byte(config(podYAML("evil", "busybox:1"))))
-		if err == nil || !strings.Contains(err.Error(), "HTTP 403") || !strings.Contains(err.Error(), api.RoleAdmin) {
+		if !errors.Is(err, node.ErrForbidden) || !strings.Contains(err.Error(), api.RoleAdmin) {
 			t.Errorf("reader apply: err = %v, want 403 naming the admin role", err)
 		}
 		if after, _ := os.ReadFile(ta.cfg); !bytes.Equal(before, after) {
@@ -424,8 +425,8 @@ func TestMTLSRoles(t *testing.T) {
 		if err == nil || data != nil || path != "" {
 			t.Fatalf("reader config: %q %q %v, want refused", data, path, err)
 		}
-		for _, want := range []string{"HTTP 403", api.RoleAdmin, "may hold secrets"} {
-			if !strings.Contains(err.Error(), want) || !errors.Is(err, node.ErrAgent) {
+		for _, want := range []string{api.RoleAdmin, "may hold secrets"} {
+			if !strings.Contains(err.Error(), want) || !errors.Is(err, node.ErrAgent) || !errors.Is(err, node.ErrForbidden) {
 				t.Errorf("reader config: err = %v, want an agent error saying %q", err, want)
 			}
 		}
