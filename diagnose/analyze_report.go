@@ -32,6 +32,7 @@ func (a *analyzer) report() *Report {
 	if r.Node.KubeletLog == "" {
 		r.Node.KubeletLog = s.Paths.KubeletLog
 	}
+	r.Node.Log = a.logReport()
 	tc := textCtx{dir: a.dir, node: a.ix.nodeName}
 	if s.Runtime != nil {
 		tc.endpoint = s.Runtime.Endpoint
@@ -54,6 +55,8 @@ func (a *analyzer) report() *Report {
 			pr.Restarts += c.RestartCount
 			pr.Containers = append(pr.Containers, cr)
 		}
+		applyKubeletStatus(&pr)
+		a.statusSource(pod, &pr)
 		if len(pod.view.Containers) == 0 {
 			// No runtime: the pod log files number instances by restart count.
 			for _, t := range e.tails {

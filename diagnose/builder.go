@@ -74,7 +74,7 @@ func (fs *findingSet) getAbout(kind Kind, a About, sev Severity) *findingBuilder
 	return b
 }
 
-// remove drops b from the set.
+// remove drops a builder from the set.
 func (fs *findingSet) remove(b *findingBuilder) {
 	for i, x := range fs.list {
 		if x == b {
@@ -82,7 +82,11 @@ func (fs *findingSet) remove(b *findingBuilder) {
 			break
 		}
 	}
-	delete(fs.byKey, setKey(b.f.Kind, b.f.About()))
+	for k, x := range fs.byKey {
+		if x == b {
+			delete(fs.byKey, k)
+		}
+	}
 }
 
 func setKey(kind Kind, a About) string {

@@ -25,6 +25,10 @@ func during(from, to int) func(*findingBuilder) {
 
 func past(b *findingBuilder) { b.f.History = true }
 
+func detail(d string) func(*findingBuilder) {
+	return func(b *findingBuilder) { b.f.Detail = d }
+}
+
 func exit(code int32) func(*findingBuilder) {
 	return func(b *findingBuilder) { b.f.ExitCode = &code }
 }
@@ -39,15 +43,22 @@ func severity(s Severity) func(*findingBuilder) {
 	return func(b *findingBuilder) { b.f.Severity = s }
 }
 
+// causeCase is one case of TestCauseRules.
+type causeCase struct {
+	name          string
+	cause, effect *findingBuilder
+	pod           func(*podState) // extra pod facts; the cause and effect are the pod's findings
+	want          bool
+}
+
+// moreCauseCases holds the cases of cause rules registered in other files (each file's tests add
+// theirs in an init function).
+var moreCauseCases = map[string][]causeCase{}
+
 // TestCauseRules: each row of the cause table, asked about a cause and an effect. Every rule needs
 // a case where it explains and one where it must not.
 func TestCauseRules(t *testing.T) {
-	type tcase struct {
-		name          string
-		cause, effect *findingBuilder
-		pod           func(*podState) // extra pod facts; the cause and effect are the pod's findings
-		want          bool
-	}
+	type tcase = causeCase
 	blocked := func(p *podState) { p.networkBlocked = true }
 	withInvalid := func(p *podState) { p.fs.list = append(p.fs.list, fbuild(KindManifestInvalid, "")) }
 	cases := map[string][]tcase{
@@ -90,6 +101,25 @@ func TestCauseRules(t *testing.T) {
 			{"only a stale log (warning)", fbuild(KindKubeletNotRunning, "", severity(SeverityWarning)), fbuild(KindPodNotStarted, ""), nil, false},
 			{"a crash loop needs a running kubelet", fbuild(KindKubeletNotRunning, ""), fbuild(KindCrashLoop, "app"), nil, false},
 		},
+		"sandbox image unavailable explains blocked pods": {
+			{"the pod's sandbox", fbuild(KindSandboxImageUnavailable, ""), fbuild(KindSandboxFailed, ""), nil, true},
+			{"a pod that never started", fbuild(KindSandboxImageUnavailable, ""), fbuild(KindPodNotStarted, ""), nil, true},
+			{"a past sandbox failure", fbuild(KindSandboxImageUnavailable, ""), fbuild(KindSandboxFailed, "", past), nil, false},
+			{"an app image pull is the app's", fbuild(KindSandboxImageUnavailable, ""), fbuild(KindImagePullFailed, "app"), nil, false},
+			{"a crash loop ran, so it had a sandbox", fbuild(KindSandboxImageUnavailable, ""), fbuild(KindCrashLoop, "app"), nil, false},
+		},
+		"kubelet crash loop explains a pod that never started": {
+			{"never started", fbuild(KindKubeletCrashLoop, ""), fbuild(KindPodNotStarted, ""), nil, true},
+			{"a container's own crash loop", fbuild(KindKubeletCrashLoop, ""), fbuild(KindCrashLoop, "app"), nil, false},
+		},
+		"known kubelet volume wait explains the mount timeout": {
+			{"the wait", fbuild(KindKubeletKnownIssue, "", detail(issueVolumeWait)), fbuild(KindVolumeMountFailed, ""), nil, true},
+			{"another known issue", fbuild(KindKubeletKnownIssue, "", detail(issueCgroupDriver)), fbuild(KindVolumeMountFailed, ""), nil, false},
+			{"not a volume finding", fbuild(KindKubeletKnownIssue, "", detail(issueVolumeWait)), fbuild(KindCrashLoop, "app"), nil, false},
+		},
+	}
+	for name, cs := range moreCauseCases {
+		cases[name] = cs
 	}
 	for _, rule := range causeRules {
 		cs, ok := cases[rule.Name]

@@ -20,6 +20,9 @@ func renderMarkdown(out io.Writer, r *Report) error {
 		plural(r.Summary.Errors, "error", "errors"), plural(r.Summary.Warnings, "warning", "warnings"))
 	fmt.Fprintf(w, "| | |\n|---|---|\n")
 	fmt.Fprintf(w, "| Manifest dir | `%s` |\n| Runtime | %s |\n| Kubelet log | `%s` |\n", mdCell(r.Node.ManifestDir), mdCell(r.Node.Runtime), mdCell(r.Node.KubeletLog))
+	if l := r.Node.Log.String(); l != "" {
+		fmt.Fprintf(w, "| Read as | %s |\n", mdCell(l))
+	}
 	if !r.Taken.IsZero() {
 		fmt.Fprintf(w, "| Taken | %s UTC |\n", fmtTS(r.Taken))
 	}
@@ -53,6 +56,9 @@ func renderMarkdown(out io.Writer, r *Report) error {
 		if p.UID != "" {
 			fmt.Fprintf(w, "- UID: `%s`\n", p.UID)
 		}
+		if p.StatusSource != "" {
+			fmt.Fprintf(w, "- status from: %s\n", p.StatusSource)
+		}
 		for _, c := range p.Containers {
 			line := fmt.Sprintf("- container `%s`: %s", c.Name, c.State)
 			if c.ExitCode != nil {
@@ -60,6 +66,12 @@ func renderMarkdown(out io.Writer, r *Report) error {
 			}
 			if c.Reason != "" {
 				line += " (" + c.Reason + ")"
+			}
+			if c.Waiting != "" {
+				line += ", waiting: " + c.Waiting
+			}
+			if p.Ready != nil {
+				line += fmt.Sprintf(", ready %v", c.Ready)
 			}
 			line += ", " + plural(c.RestartCount, "restart", "restarts")
 			fmt.Fprintln(w, line)

@@ -75,6 +75,9 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 	name := orDefault(r.Node.Name, "(unknown node)")
 	fmt.Fprintf(w, "%s %s\n", st.r(st.hd, "spdoc diagnose — node"), st.r(st.hd, name))
 	fmt.Fprintf(w, "  manifests %s · runtime %s · kubelet log %s\n", orDefault(r.Node.ManifestDir, "?"), orDefault(r.Node.Runtime, "?"), orDefault(r.Node.KubeletLog, "none"))
+	if l := r.Node.Log.String(); l != "" {
+		fmt.Fprintf(w, "  kubelet log read as %s\n", l)
+	}
 	if !r.Taken.IsZero() {
 		fmt.Fprintf(w, "  taken %s UTC\n", fmtTS(r.Taken))
 	}
@@ -110,6 +113,9 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 		if p.UID != "" {
 			facts = append(facts, "uid "+p.UID)
 		}
+		if p.StatusSource != "" {
+			facts = append(facts, "status from "+p.StatusSource)
+		}
 		if len(facts) > 0 {
 			fmt.Fprintf(w, "  %s\n", st.r(st.dim, strings.Join(facts, " · ")))
 		}
@@ -121,6 +127,12 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 					line += ", " + c.Reason
 				}
 				line += ")"
+			}
+			if c.Waiting != "" {
+				line += ", waiting: " + c.Waiting
+			}
+			if p.Ready != nil {
+				line += ", ready " + fmt.Sprint(c.Ready)
 			}
 			if c.RestartCount > 0 {
 				line += ", " + plural(c.RestartCount, "restart", "restarts")

@@ -479,6 +479,13 @@ func (col *collector) finish() ([]entry, *redact.Redactor) {
 		red.In(RuntimePath).Value(cp)
 		addJSON(RuntimePath, cp)
 	}
+	if cp := col.snap.ControlPlane; cp != nil {
+		// Certificate metadata, port owners, mirror pods and the kubelet's pod status, so that
+		// --bundle-in reproduces the control-plane findings (keys are never in it).
+		c := copyJSON(cp)
+		red.In(ControlPlanePath).Value(c)
+		addJSON(ControlPlanePath, c)
+	}
 	info := nodeInfo{Taken: col.snap.Taken, Node: col.snap.Node, Paths: col.snap.Paths, Describe: col.c.Describe()}
 	if kl := col.snap.KubeletLog; kl != nil {
 		info.KubeletLog = &kubeletLogInfo{Source: kl.Source, Error: kl.Error, Stats: kl.Stats, Records: len(kl.Records), Truncated: kl.Truncated}

@@ -93,6 +93,13 @@ type LocalOptions struct {
 	RuntimeTimeout time.Duration
 	// Stdin is read when KubeletLog is "-" (default os.Stdin).
 	Stdin io.Reader
+	// Kubeconfig reads mirror pods from the API server: else the kubelet's --kubeconfig, else
+	// /etc/kubernetes/kubelet.conf when present. Live nodes only.
+	Kubeconfig string
+	// NoAPI skips the API server and the kubelet's API (mirror pods, the kubelet's pod status).
+	NoAPI bool
+	// APITimeout bounds each API server and kubelet call (default 3s).
+	APITimeout time.Duration
 }
 
 // Local reads this node (or a copied one) directly.
@@ -279,6 +286,7 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 
 	s.Node = detectNodeName(l.opts.NodeName, s, l.opts.Root == "")
 	s.LogTails = l.logTails(s)
+	s.ControlPlane = l.controlPlane(ctx, s, r, addErr)
 	return s, nil
 }
 
