@@ -918,6 +918,23 @@ func mirrorHint(why, manifest string) string {
 
 // ---- the kubelet's own pod status ----
 
+// kubeletAPIText says what the kubelet's /pods gave, or why it gave nothing.
+func kubeletAPIText(k *controlplane.KubeletPods) string {
+	switch {
+	case k == nil:
+		return ""
+	case k.OK:
+		return "/pods via " + k.Auth + ": pod status, readiness and waiting reasons from the kubelet"
+	case k.Reason == controlplane.ReasonNoCredentials:
+		return "not asked (" + k.Error + "): pod status from CRI"
+	}
+	s := "refused or unreachable"
+	if k.Status != 0 {
+		s += fmt.Sprintf(" (%d)", k.Status)
+	}
+	return s + ": " + k.Error + " — pod status from CRI"
+}
+
 func (a *analyzer) cpKubelet(cp *controlplane.State) {
 	k := cp.Kubelet
 	if k == nil || !k.OK {
