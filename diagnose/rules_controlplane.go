@@ -176,6 +176,7 @@ func (a *analyzer) addPre(b *findingBuilder, e Evidence) {
 
 func (a *analyzer) cpFiles(cp *controlplane.State) {
 	count := map[*findingBuilder]int{}
+	seen := map[*findingBuilder]map[string]bool{} // distinct files per finding
 	for i := range cp.Files {
 		f := &cp.Files[i]
 		set := &a.node // the kubelet's own files are the node's
@@ -202,6 +203,14 @@ func (a *analyzer) cpFiles(cp *controlplane.State) {
 				}
 			}
 			a.addPre(b, Evidence{Source: "file:" + orDefault(f.HostPath, f.Path), Line: line, Count: 1})
+			if seen[b] == nil {
+				seen[b] = map[string]bool{}
+			}
+			file0 := orDefault(f.HostPath, f.Path)
+			if seen[b][file0] {
+				continue // the same file named by another flag (--kubeconfig and --authentication-kubeconfig)
+			}
+			seen[b][file0] = true
 			count[b]++
 			if count[b] > 1 {
 				continue
