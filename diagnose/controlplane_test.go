@@ -346,3 +346,17 @@ func TestControlPlaneKubeletAPIRefusalIsSaid(t *testing.T) {
 		t.Errorf("text report lacks the kubelet API line or the status source:\n%s", buf.String())
 	}
 }
+
+func TestControlPlaneReplacementUnderWayIsNotStale(t *testing.T) {
+	f, root := cpFixture(t, nil, "kube-apiserver.yaml")
+	f.runtime(true).sandbox("kube-system", "kube-apiserver-node1", uidWeb, true).sandbox("kube-system", "kube-apiserver-node1", uidAPI, true)
+	f.s.Runtime.Sandboxes[1].CreatedAt = f.s.Taken.Add(-5 * time.Second)
+	f.container(uidWeb, "kube-apiserver", cidAPI0, "CONTAINER_RUNNING", 0, 0, "", 10)
+	f.controlPlane(root)
+	r := Analyze(f.s, Options{})
+	for _, fd := range r.Pods[0].Findings {
+		if fd.Kind == KindStaleInstance {
+			t.Errorf("a replacement 5 s old is reported stale: %s", fd.Title)
+		}
+	}
+}

@@ -767,6 +767,10 @@ func dependencyName(port int, in *controlplane.Instance) string {
 
 // ---- stale instances ----
 
+// staleGrace is how long two instances may run side by side before the old one counts as stale:
+// when its sources are ready the kubelet kills the old instance within seconds of the new one.
+const staleGrace = 30 * time.Second
+
 // staleInstances: two ready sandboxes of one static pod with different UIDs — an old instance
 // the kubelet did not delete (it skips deletes until its sources are ready) beside the new one.
 func (a *analyzer) staleInstances() {
@@ -789,6 +793,9 @@ func (a *analyzer) staleInstances() {
 		}
 		sort.Slice(ready, func(i, j int) bool { return ready[i].CreatedAt.Before(ready[j].CreatedAt) })
 		newest := ready[len(ready)-1]
+		if !a.s.Taken.IsZero() && a.s.Taken.Sub(newest.CreatedAt) < staleGrace {
+			continue // a replacement under way: the kubelet kills the old instance within seconds
+		}
 		b := pod.fs.get(KindStaleInstance, "")
 		var olds []string
 		for _, sb := range ready {
