@@ -418,8 +418,8 @@ func (a *analyzer) words(cp *controlplane.State, pod *podState, in *controlplane
 	case KindUnknownFlag:
 		line := in.FlagLine(w.Flag)
 		dash := "--"
-		if in.Component == controlplane.Etcd {
-			dash = "--"
+		if len(w.Flag) == 1 {
+			dash = "-" // a shorthand (pflag: unknown shorthand flag 'x')
 		}
 		if line > 0 {
 			a.addPre(b, Evidence{Source: "manifest:" + in.Manifest + ":" + strconv.Itoa(line), Line: dash + w.Flag, Count: 1})
