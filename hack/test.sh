@@ -17,8 +17,8 @@ go vet ./... || status=1
 
 # stdin from /dev/null: nothing under test may wait for a terminal or an open pipe; a package that
 # hangs fails at -timeout instead of eating the CI budget.
-echo "test.sh: go test ./... -count=1 -timeout 15m"
-go test ./... -count=1 -timeout 15m </dev/null || status=1
+echo "test.sh: go test ./... -count=1 -timeout 30m"
+go test ./... -count=1 -timeout 30m </dev/null || status=1
 
 # The real-node suite once more on the newest kubelet the module proxy serves (the one above is the
 # oldest supported). Kubelets >= 1.35 refuse cgroup v1 hosts unless failCgroupV1: false, which
