@@ -165,6 +165,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.status = msg
 		return m, nil
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			return m, m.typedAhead(msg)
+		}
 		if msg.String() == "ctrl+c" {
 			return m, m.quit()
 		}
@@ -207,6 +210,23 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	// Log batches and edit results belong to the pods page whichever page is shown.
 	return m, m.pods.Update(msg)
+}
+
+// typedAhead handles keys that arrived together: bubbletea reads every printable rune waiting on
+// the terminal into one KeyRunes message ("jjj" from key repeat, a fast typist or SSH batching),
+// which matches no binding. Each rune is its own key press, handled in order, so three j move
+// three times and "jq" moves then quits. A bracketed paste (Paste) stays one message: it is text.
+func (m *Model) typedAhead(msg tea.KeyMsg) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, r := range msg.Runes {
+		k := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
+		if r == ' ' {
+			k = tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{r}, Alt: msg.Alt}
+		}
+		_, cmd := m.Update(k)
+		cmds = append(cmds, cmd)
+	}
+	return tea.Sequence(cmds...)
 }
 
 func (m *Model) quit() tea.Cmd {

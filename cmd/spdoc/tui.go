@@ -141,7 +141,9 @@ func (o *tuiOptions) Run(ctx context.Context) error {
 	case o.agent == "" && o.node.root == "":
 		env.Manifests = tui.LocalManifests{WriteFile: manifestdir.Write}
 	}
-	p := tea.NewProgram(tui.New(env, styles.NewRenderer()), tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
+	renderer := styles.NewRenderer()
+	styles.DetectBackground(renderer, styles.QueryTimeout)
+	p := tea.NewProgram(tui.New(env, renderer), tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("running the TUI: %w", err)
 	}
