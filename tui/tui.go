@@ -23,6 +23,7 @@ import (
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/tui/common"
 	"github.com/spdoc/spdoc/tui/components/header"
+	"github.com/spdoc/spdoc/tui/components/input"
 	"github.com/spdoc/spdoc/tui/keymap"
 	"github.com/spdoc/spdoc/tui/pages"
 	"github.com/spdoc/spdoc/tui/styles"
@@ -60,6 +61,9 @@ type Model struct {
 
 	page     Page
 	showHelp bool
+	// saving is the save waiting for its path (typed in saveInput); nil when none.
+	saving    *common.SaveRequest
+	saveInput input.Model
 	status   common.StatusMsg
 	width    int
 	height   int
@@ -81,7 +85,8 @@ func New(env Env, r *lipgloss.Renderer) *Model {
 	h.Styles.ShortKey, h.Styles.FullKey = c.Styles.HelpKey, c.Styles.HelpKey
 	h.Styles.ShortDesc, h.Styles.FullDesc = c.Styles.HelpDesc, c.Styles.HelpDesc
 	h.Styles.ShortSeparator, h.Styles.FullSeparator = c.Styles.Dim, c.Styles.Dim
-	return &Model{c: c, env: &e, header: header.New(c), pods: pages.NewPods(c, &e), diag: pages.NewDiagnose(c, &e), help: h}
+	return &Model{c: c, env: &e, header: header.New(c), pods: pages.NewPods(c, &e), diag: pages.NewDiagnose(c, &e), help: h,
+		saveInput: input.Model{Cursor: c.Styles.Selected, Dim: c.Styles.Dim}}
 }
 
 // Pods and Diagnose expose the pages (tests, benchmark).
@@ -164,12 +169,21 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.StatusMsg:
 		m.status = msg
 		return m, nil
+	case common.SaveRequest:
+		m.saving = &msg
+		m.saveInput.Prompt = "save " + msg.What + " to: "
+		m.saveInput.SetValue(filepath.Join(m.env.Dir, msg.Name))
+		return m, nil
 	case tea.KeyMsg:
 		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
 			return m, m.typedAhead(msg)
 		}
 		if msg.String() == "ctrl+c" {
 			return m, m.quit()
+		}
+		if m.saving != nil {
+			m.updateSave(msg)
+			return m, nil
 		}
 		if m.page == PagePods && m.pods.Capturing() {
 			return m, m.pods.Update(msg)
@@ -212,6 +226,27 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, m.pods.Update(msg)
 }
 
+// updateSave edits the path of the pending save; enter writes the file (never into the manifest
+// directory) and the status line says where it went, esc cancels.
+func (m *Model) updateSave(msg tea.KeyMsg) {
+	switch msg.Type {
+	case tea.KeyEsc:
+		m.saving = nil
+		m.status = common.StatusMsg{Text: "not saved"}
+	case tea.KeyEnter:
+		path, err := common.SaveFile(m.env.Dir, m.saveInput.Value(), m.env.ManifestDir, m.saving.Data)
+		if err != nil {
+			m.status = common.StatusMsg{Text: "not saved: " + err.Error() + " (edit the path, or esc)", Err: true}
+			return
+		}
+		m.status = common.StatusMsg{Text: fmt.Sprintf("saved the %s to %s", m.saving.What, path)}
+		m.saving = nil
+	default:
+		m.status = common.StatusMsg{}
+		m.saveInput.Update(msg)
+	}
+}
+
 // typedAhead handles keys that arrived together: bubbletea reads every printable rune waiting on
 // the terminal into one KeyRunes message ("jjj" from key repeat, a fast typist or SSH batching),
 // which matches no binding. Each rune is its own key press, handled in order, so three j move
@@ -246,6 +281,9 @@ func (m *Model) handleSnapshot(msg snapshotMsg) tea.Cmd {
 	} else {
 		m.failures, m.lastErr, m.retry = 0, nil, 0
 		m.snap, m.report = msg.snap, msg.report
+		if msg.snap.Manifests != nil && msg.snap.Manifests.Dir != "" {
+			m.env.ManifestDir = msg.snap.Manifests.Dir
+		}
 		cmd = m.pods.SetReport(msg.snap, msg.report)
 		if m.page == PageDiagnose {
 			m.diag.SetReport(msg.report)
@@ -289,6 +327,12 @@ func (m *Model) View() string {
 	st := m.c.Styles
 	statusLine := ""
 	switch {
+	case m.saving != nil:
+		statusLine = m.saveInput.View()
+		if m.status.Err {
+			statusLine = st.StatusError.Render(m.status.Text)
+		}
+		short = []key.Binding{key.NewBinding(key.WithHelp("enter", "save")), key.NewBinding(key.WithHelp("esc", "cancel"))}
 	case m.page == PagePods && m.pods.FilterView() != "":
 		statusLine = m.pods.FilterView()
 	case m.status.Err:

@@ -17,6 +17,7 @@ import (
 	"github.com/spdoc/spdoc/internal/redact"
 	"github.com/spdoc/spdoc/internal/staticpod"
 	"github.com/spdoc/spdoc/tui"
+	"github.com/spdoc/spdoc/tui/common"
 	"github.com/spdoc/spdoc/tui/styles"
 )
 
@@ -60,10 +61,12 @@ On the live node by default (no agent needed); --agent reads a remote spdoc agen
 	o.creds.AddFlags(fs)
 	fs.DurationVar(&o.refresh, "refresh", 2*time.Second, "how often the node is read again")
 	fs.IntVar(&o.buffer, "buffer-lines", 10000, "lines kept per log pane (older lines are dropped)")
+	fs.StringVar(&o.dir, "save-dir", "", "where s and S offer to save logs and reports (default $XDG_STATE_HOME/spdoc, else ~/.local/state/spdoc, else $TMPDIR/spdoc; never the manifest dir)")
 	return cmd
 }
 
-// Complete picks the editor ($VISUAL, then $EDITOR) and the directory saved files go to.
+// Complete picks the editor ($VISUAL, then $EDITOR) and the directory saved files go to
+// ($XDG_STATE_HOME/spdoc…: never the working directory, often the manifest dir on a node).
 // On a live node the TUI re-reads the node every --refresh, so unless --since is given it reads
 // the last hour of the kubelet log (a seek, not a scan) rather than a possibly huge whole file;
 // the kubelet repeats every current problem well within that window.
@@ -77,11 +80,9 @@ func (o *tuiOptions) Complete(cmd *cobra.Command, _ []string) error {
 			break
 		}
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return fmt.Errorf("finding the working directory for saved logs and reports: %w", err)
+	if o.dir == "" {
+		o.dir = common.DefaultSaveDir()
 	}
-	o.dir = dir
 	return nil
 }
 

@@ -3,8 +3,6 @@ package pages
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
@@ -93,18 +91,11 @@ func (d *Diagnose) save() tea.Cmd {
 		node = "unknown"
 	}
 	name := fmt.Sprintf("spdoc-report-%s-%s.md", safeName(node), d.env.Now().UTC().Format("20060102-150405"))
-	path := filepath.Join(d.env.Dir, name)
 	var b bytes.Buffer
 	if err := d.env.Render(&b, d.report, "markdown"); err != nil {
 		return status(fmt.Sprintf("rendering markdown: %v", err), true)
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		return status(fmt.Sprintf("saving the report: %v", err), true)
-	}
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	return status("saved the report as markdown to "+path, false)
+	return common.RequestSave("report", name, b.Bytes())
 }
 
 // ShortHelp is the footer help.

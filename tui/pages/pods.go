@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -468,6 +467,8 @@ func status(text string, isErr bool) tea.Cmd {
 	return func() tea.Msg { return common.StatusMsg{Text: text, Err: isErr} }
 }
 
+// saveLog offers to save the focused log pane (both panes, one after the other, when the pod
+// list has the focus) as the lines the filter shows; the root model asks where.
 func (p *Pods) saveLog() tea.Cmd {
 	it := p.list.Selected()
 	if it == nil {
@@ -477,18 +478,20 @@ func (p *Pods) saveLog() tea.Cmd {
 	if l := p.focusedLog(); l != nil {
 		panes = []*logview.Model{l}
 	}
-	var saved []string
+	var b strings.Builder
+	var whats []string
 	for _, l := range panes {
-		what := p.container
+		what, token := "container "+p.container, p.container
 		switch l {
 		case p.kubLog:
-			what = "kubelet"
+			what, token = "kubelet", "kubelet"
 		case p.merged:
-			what = "interleaved"
+			what, token = "interleaved", "interleaved"
 		}
-		name := fmt.Sprintf("spdoc-log-%s-%s-%s.log", safeName(it.Label()), safeName(what), p.env.Now().UTC().Format("20060102-150405"))
-		path := filepath.Join(p.env.Dir, name)
-		var b strings.Builder
+		whats = append(whats, token)
+		if len(panes) > 1 {
+			fmt.Fprintf(&b, "# %s log of %s\n", what, it.Label())
+		}
 		for _, ln := range l.Matching() {
 			stream := ln.Stream
 			if ln.Level != "" {
@@ -496,12 +499,9 @@ func (p *Pods) saveLog() tea.Cmd {
 			}
 			fmt.Fprintf(&b, "%s %s %s\n", ln.TS.UTC().Format(time.RFC3339Nano), stream, ln.Text)
 		}
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			return status(fmt.Sprintf("saving log: %v", err), true)
-		}
-		saved = append(saved, path)
 	}
-	return status("saved "+strings.Join(saved, ", "), false)
+	name := fmt.Sprintf("spdoc-log-%s-%s-%s.log", safeName(it.Label()), strings.Join(whats, "+"), p.env.Now().UTC().Format("20060102-150405"))
+	return common.RequestSave("log", name, []byte(b.String()))
 }
 
 func safeName(s string) string {
