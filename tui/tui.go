@@ -64,9 +64,9 @@ type Model struct {
 	// saving is the save waiting for its path (typed in saveInput); nil when none.
 	saving    *common.SaveRequest
 	saveInput input.Model
-	status   common.StatusMsg
-	width    int
-	height   int
+	status    common.StatusMsg
+	width     int
+	height    int
 
 	snap     *node.Snapshot
 	report   *diagnose.Report

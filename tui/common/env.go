@@ -58,7 +58,7 @@ type Env struct {
 	// ManifestDir is the kubelet's manifest directory of the node shown (set from each
 	// snapshot); nothing is ever saved there.
 	ManifestDir string
-	Now func() time.Time
+	Now         func() time.Time
 	// Refresh is the snapshot interval. After a failed snapshot the next try waits RetryBase,
 	// doubling per failure up to MaxBackoff.
 	Refresh    time.Duration
