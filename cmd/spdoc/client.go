@@ -16,6 +16,8 @@ import (
 // diagnose, tui, get, containers and logs. Client builds the node.Client from them.
 type nodeFlags struct {
 	root             string
+	bundleIn         string
+	unpacked         string // temp dir --bundle-in was extracted to (then also root)
 	manifests        string
 	podLogsDir       string
 	containerLogsDir string
@@ -38,6 +40,7 @@ func (f *nodeFlags) AddAgentFlags(fs *pflag.FlagSet) { f.agent.AddFlags(fs) }
 // AddFlags registers the node source flags on fs.
 func (f *nodeFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.root, "root", "", "read a copied node filesystem (unpacked support bundle) under DIR instead of this machine; no runtime is asked")
+	fs.StringVar(&f.bundleIn, "bundle-in", "", "read a support bundle (tar.gz) written by spdoc diagnose --bundle, as --root of its unpacked copy")
 	fs.StringVar(&f.manifests, "manifests", "", "static pod manifest dir (default: staticPodPath of the kubelet config, else "+node.DefaultManifestDir+")")
 	fs.StringVar(&f.podLogsDir, "pod-logs-dir", "", "pod log dir (default: podLogsDir of the kubelet config, else "+node.DefaultPodLogsDir+")")
 	fs.StringVar(&f.containerLogsDir, "container-logs-dir", "", "dir of the container log symlinks (default "+node.DefaultContainerLogsDir+")")
@@ -53,6 +56,9 @@ func (f *nodeFlags) AddFlags(fs *pflag.FlagSet) {
 
 // Validate checks the flag values that can be checked without touching the node.
 func (f *nodeFlags) Validate() error {
+	if err := f.validateBundleIn(); err != nil {
+		return err
+	}
 	if len(f.agent.targets) > 0 && f.root != "" {
 		return errors.New("--agent and --root name two different sources: pick one")
 	}
@@ -103,6 +109,9 @@ func (f *nodeFlags) LocalOptions() node.LocalOptions {
 // Client returns the node client the flags describe (this machine, or --root).
 func (f *nodeFlags) Client(ctx context.Context) (node.Client, error) {
 	if err := f.Validate(); err != nil {
+		return nil, userError(err)
+	}
+	if err := f.openBundle(ctx); err != nil {
 		return nil, err
 	}
 	return node.NewLocal(f.LocalOptions()), nil

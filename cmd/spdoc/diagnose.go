@@ -130,6 +130,7 @@ func (o *diagnoseOptions) Run(ctx context.Context) error {
 				return err
 			}
 		}
+		o.node.pasteableReport(report, agentOf(targets, snap))
 		problems = problems || report.Problems()
 		reports = append(reports, report)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 
 	"github.com/spf13/cobra"
@@ -20,11 +19,9 @@ func init() { diagnoseHooks = append(diagnoseHooks, addBundleFlags) }
 // bundleOptions are the support bundle flags of `spdoc diagnose`.
 type bundleOptions struct {
 	out      string   // --bundle
-	in       string   // --bundle-in
 	patterns []string // --redact-pattern
 
-	stderr   io.Writer
-	unpacked string // temp dir --bundle-in was extracted to
+	stderr io.Writer
 }
 
 // addBundleFlags adds --bundle, --bundle-in and --redact-pattern to diagnose and hooks them in.
@@ -32,7 +29,6 @@ func addBundleFlags(cmd *cobra.Command, o *diagnoseOptions) {
 	b := &bundleOptions{}
 	fs := cmd.Flags()
 	fs.StringVar(&b.out, "bundle", "", "also write a redacted support bundle (tar.gz) to FILE; unpacked, it is a node copy for --root")
-	fs.StringVar(&b.in, "bundle-in", "", "diagnose a support bundle (tar.gz) written by --bundle, as --root of its unpacked copy")
 	fs.StringArrayVar(&b.patterns, "redact-pattern", nil, "also redact matches of this Go regexp (its first group, if it has one); repeatable")
 	cmd.Example += `
   spdoc diagnose --bundle /tmp/node1-support.tar.gz
@@ -41,7 +37,6 @@ func addBundleFlags(cmd *cobra.Command, o *diagnoseOptions) {
 	run := cmd.RunE
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		b.stderr = cmd.ErrOrStderr()
-		defer b.cleanup()
 		return run(cmd, args)
 	}
 	o.beforeSnapshot = func(ctx context.Context) error { return b.before(ctx, o) }
@@ -50,7 +45,8 @@ func addBundleFlags(cmd *cobra.Command, o *diagnoseOptions) {
 	}
 }
 
-// before validates the flags, compiles the patterns and unpacks --bundle-in as the node root.
+// before validates the flags and compiles the patterns (--bundle-in is a source flag of every
+// command that reads a node: nodeFlags).
 func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
 	for _, p := range b.patterns {
 		re, err := regexp.Compile(p)
@@ -65,24 +61,6 @@ func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
 	if b.out != "" && len(o.node.agent.targets) > 0 {
 		return errors.New("--bundle collects this machine's files (manifests, logs, runtime): run it on the node itself, not with --agent")
 	}
-	if b.in == "" {
-		return nil
-	}
-	if len(o.node.agent.targets) > 0 {
-		return errors.New("--bundle-in and --agent both name the node: use one")
-	}
-	if o.node.root != "" {
-		return errors.New("--bundle-in and --root both name the node: use one")
-	}
-	dir, err := os.MkdirTemp("", "spdoc-bundle-")
-	if err != nil {
-		return fmt.Errorf("--bundle-in: %w", err)
-	}
-	b.unpacked = dir
-	if err := bundle.Extract(ctx, b.in, dir); err != nil {
-		return fmt.Errorf("--bundle-in: %w", err)
-	}
-	o.node.root = dir
 	return nil
 }
 
@@ -118,9 +96,3 @@ func (b *bundleOptions) after(ctx context.Context, o *diagnoseOptions, snap *nod
 	return nil
 }
 
-func (b *bundleOptions) cleanup() {
-	if b.unpacked != "" {
-		os.RemoveAll(b.unpacked)
-		b.unpacked = ""
-	}
-}

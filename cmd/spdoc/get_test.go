@@ -100,7 +100,7 @@ func TestLogsCapturedNode(t *testing.T) {
 		{[]string{"logs", "crashloop"}, "starting app\nfatal: cannot open /etc/app/config.yaml: no such file or directory\n", ""},
 		{[]string{"logs", "default/crashloop:app", "--tail", "1", "--timestamps"}, "2026-11-24T22:26:46.438719489Z stderr fatal: cannot open /etc/app/config.yaml: no such file or directory\n", ""},
 		{[]string{"logs", "liveness", "--previous", "--tail", "1"}, "serving\n", ""},
-		{[]string{"logs", "ghost"}, "", `pod "ghost": not found`},
+		{[]string{"logs", "ghost"}, "", `static pod "ghost" not found`},
 		{[]string{"logs"}, "", "name a pod"},
 		{[]string{"logs", "a/b/c"}, "", "want [NAMESPACE/]POD[:CONTAINER]"},
 		{[]string{"logs", "/x"}, "", "empty namespace"},

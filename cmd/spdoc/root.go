@@ -95,6 +95,7 @@ type lifecycle interface {
 // runLifecycle is a cobra RunE that drives o through Complete → Validate → Run.
 func runLifecycle(o lifecycle) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		defer removeTempDirs()
 		if err := o.Complete(cmd, args); err != nil {
 			return userError(err)
 		}

@@ -254,6 +254,11 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 
 	s.Node = detectNodeName(l.opts.NodeName, s, l.opts.Root == "")
 	s.LogTails = l.logTails(s)
+	if l.opts.Root != "" {
+		if t := capturedAt(l.opts.Root, s); !t.IsZero() {
+			s.Taken = t // a copy's report is as of its capture, not of this read
+		}
+	}
 	return s, nil
 }
 

@@ -338,7 +338,7 @@ func TestContainerLog(t *testing.T) {
 		{"since excludes", LogRequest{Pod: "web", Container: "app", Tail: -1, Since: time.Second}, nil, ""},
 		{"no previous", LogRequest{Pod: "db", Previous: true}, nil, "no previous instance"},
 		{"unknown container", LogRequest{Pod: "web", Container: "nope"}, nil, `container "nope"`},
-		{"unknown pod", LogRequest{Pod: "ghost"}, nil, `pod "ghost": not found`},
+		{"unknown pod", LogRequest{Pod: "ghost"}, nil, `static pod "ghost" not found`},
 		{"wrong namespace", LogRequest{Namespace: "kube-system", Pod: "web"}, nil, "not found"},
 		{"manifest without logs", LogRequest{Pod: "bad"}, nil, "no container logs yet"},
 	}
