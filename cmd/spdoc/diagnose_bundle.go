@@ -95,4 +95,3 @@ func (b *bundleOptions) after(ctx context.Context, o *diagnoseOptions, snap *nod
 	fmt.Fprintln(b.stderr, msg+")")
 	return nil
 }
-
