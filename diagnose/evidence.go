@@ -154,20 +154,3 @@ func sevRank(s Severity) int {
 	}
 	return 2
 }
-
-var kindOrder = []Kind{
-	KindManifestDirMissing, KindRuntimeUnreachable, KindKubeletNotRunning, KindManifestUnparseable, KindManifestInvalid,
-	KindFileUnreadable, KindDuplicatePod, KindNetworkNotReady, KindSandboxFailed, KindVolumeMountFailed,
-	KindImageNotPresent, KindImagePullFailed, KindContainerFailed, KindOOMKilled, KindCrashLoop, KindProbeFailed,
-	KindPodRemoved, KindPodNotStarted, KindTransientParseError, KindBackupFileLoaded, KindManifestWarning,
-	KindContainerRestarted, KindKubeletLogMissing, KindSourceError, KindDirectoryIgnored, KindMirrorPodFailed,
-}
-
-func kindRank(k Kind) int {
-	for i, x := range kindOrder {
-		if x == k {
-			return i
-		}
-	}
-	return len(kindOrder)
-}

@@ -5,37 +5,9 @@ package diagnose
 
 import "time"
 
-// Kind is the stable, machine-readable finding vocabulary (part of the JSON output contract).
+// Kind is the stable, machine-readable finding vocabulary (part of the JSON output contract);
+// every Kind has an entry in the catalogue (catalog.go).
 type Kind string
-
-const (
-	KindManifestInvalid     Kind = "ManifestInvalid"
-	KindManifestUnparseable Kind = "ManifestUnparseable"
-	KindManifestDirMissing  Kind = "ManifestDirMissing"
-	KindManifestWarning     Kind = "ManifestWarning"
-	KindDuplicatePod        Kind = "DuplicatePod"
-	KindBackupFileLoaded    Kind = "BackupFileLoaded"
-	KindDirectoryIgnored    Kind = "DirectoryIgnored"
-	KindFileUnreadable      Kind = "FileUnreadable"
-	KindSandboxFailed       Kind = "SandboxFailed"
-	KindNetworkNotReady     Kind = "NetworkNotReady"
-	KindImageNotPresent     Kind = "ImageNotPresent"
-	KindImagePullFailed     Kind = "ImagePullFailed"
-	KindCrashLoop           Kind = "CrashLoop"
-	KindOOMKilled           Kind = "OOMKilled"
-	KindVolumeMountFailed   Kind = "VolumeMountFailed"
-	KindProbeFailed         Kind = "ProbeFailed"
-	KindContainerFailed     Kind = "ContainerFailed"
-	KindRuntimeUnreachable  Kind = "RuntimeUnreachable"
-	KindKubeletNotRunning   Kind = "KubeletNotRunning"
-	KindKubeletLogMissing   Kind = "KubeletLogMissing"
-	KindMirrorPodFailed     Kind = "MirrorPodFailed"
-	KindPodNotStarted       Kind = "PodNotStarted"
-	KindPodRemoved          Kind = "PodRemoved"
-	KindTransientParseError Kind = "TransientParseError"
-	KindSourceError         Kind = "SourceError"
-	KindContainerRestarted  Kind = "ContainerRestarted"
-)
 
 // Severity orders findings: error (the pod is not running as declared), warning (it will bite),
 // info (history or context).

@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/spdoc/spdoc/internal/kubeletlog"
@@ -20,18 +21,32 @@ const (
 type class struct {
 	kind      Kind
 	scope     scope
-	severity  Severity
 	container string
 }
 
-// recordRule classifies a kubelet record by its msg/err text. Rules are tried in order; the first
-// whose match returns true wins. Order matters: a sandbox failure caused by CNI is NetworkNotReady.
+// recordRule classifies a kubelet record by its msg/err text. Rules are tried in priority order
+// (lower first); the first whose match returns true wins. Order matters: a sandbox failure caused
+// by CNI is NetworkNotReady, so the network row comes before the sandbox row. The finding gets its
+// kind's default severity (the catalogue).
 type recordRule struct {
+	priority int
 	kind     Kind
 	scope    scope
-	severity Severity
 	match    func(r *kubeletlog.Record, text string) bool
 }
+
+// recordRules is the table classify walks, in priority order.
+var recordRules []recordRule
+
+// registerRecordRules adds rows to the record table; call it from an init function beside the
+// rows. Give a row a priority below any broader row that would match its text too (the core rows
+// step by 100).
+func registerRecordRules(rules ...recordRule) {
+	recordRules = append(recordRules, rules...)
+	sort.SliceStable(recordRules, func(i, j int) bool { return recordRules[i].priority < recordRules[j].priority })
+}
+
+func init() { registerRecordRules(coreRecordRules...) }
 
 func containsAny(s string, subs ...string) bool {
 	for _, sub := range subs {
@@ -61,54 +76,55 @@ func manifestMsg(r *kubeletlog.Record) bool {
 		strings.HasPrefix(r.Msg, "Can't process config file") || strings.Contains(r.Msg, "Could not process manifest file")
 }
 
-var recordRules = []recordRule{
-	{KindManifestDirMissing, scopeNode, SeverityError, func(r *kubeletlog.Record, t string) bool {
+// coreRecordRules are the kubelet wordings spdoc has always classified.
+var coreRecordRules = []recordRule{
+	{100, KindManifestDirMissing, scopeNode, func(r *kubeletlog.Record, t string) bool {
 		return strings.Contains(r.Msg, "Unable to read config path")
 	}},
-	{KindManifestUnparseable, scopeFile, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{200, KindManifestUnparseable, scopeFile, func(r *kubeletlog.Record, t string) bool {
 		return manifestMsg(r) && containsAny(r.Err, "couldn't parse as pod", "could not parse as pod", "yaml:", "json:", "Object 'Kind' is missing")
 	}},
-	{KindManifestInvalid, scopeFile, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{300, KindManifestInvalid, scopeFile, func(r *kubeletlog.Record, t string) bool {
 		return manifestMsg(r) && strings.Contains(r.Err, "invalid pod")
 	}},
-	{KindFileUnreadable, scopeFile, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{400, KindFileUnreadable, scopeFile, func(r *kubeletlog.Record, t string) bool {
 		return manifestMsg(r)
 	}},
-	{KindNetworkNotReady, scopePod, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{500, KindNetworkNotReady, scopePod, func(r *kubeletlog.Record, t string) bool {
 		return containsAny(t, "cni plugin not initialized", "NetworkReady=false", "network is not ready", "Container runtime network not ready", "NetworkPluginNotReady")
 	}},
-	{KindRuntimeUnreachable, scopeNode, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{600, KindRuntimeUnreachable, scopeNode, func(r *kubeletlog.Record, t string) bool {
 		return containsAny(t, "container runtime is down", "Container runtime not ready", "RuntimeReady=false") ||
 			(containsAny(t, ".sock", "runtime service", "runtime status") && containsAny(t, "connection refused", "no such file or directory", "Unavailable", "context deadline exceeded"))
 	}},
-	{KindImageNotPresent, scopePod, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{700, KindImageNotPresent, scopePod, func(r *kubeletlog.Record, t string) bool {
 		return containsAny(t, "ErrImageNeverPull", "with pull policy of Never")
 	}},
-	{KindImagePullFailed, scopePod, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{800, KindImagePullFailed, scopePod, func(r *kubeletlog.Record, t string) bool {
 		return containsAny(t, "ErrImagePull", "ImagePullBackOff", "Failed to pull image", "Back-off pulling image", "PullImage from image service failed", "InvalidImageName")
 	}},
-	{KindVolumeMountFailed, scopePod, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{900, KindVolumeMountFailed, scopePod, func(r *kubeletlog.Record, t string) bool {
 		return containsAny(t, "MountVolume.SetUp failed", "Unable to attach or mount volumes", "hostPath type check failed", "MountVolume.MountDevice failed")
 	}},
-	{KindSandboxFailed, scopePod, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{1000, KindSandboxFailed, scopePod, func(r *kubeletlog.Record, t string) bool {
 		return containsAny(t, "CreatePodSandbox", "RunPodSandbox", "Failed to create sandbox", "CreatePodSandboxError")
 	}},
-	{KindOOMKilled, scopePod, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{1100, KindOOMKilled, scopePod, func(r *kubeletlog.Record, t string) bool {
 		return strings.Contains(t, "OOMKilled")
 	}},
-	{KindCrashLoop, scopePod, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{1200, KindCrashLoop, scopePod, func(r *kubeletlog.Record, t string) bool {
 		return containsAny(t, "CrashLoopBackOff", "restarting failed container")
 	}},
-	{KindProbeFailed, scopePod, SeverityWarning, func(r *kubeletlog.Record, t string) bool {
+	{1300, KindProbeFailed, scopePod, func(r *kubeletlog.Record, t string) bool {
 		return strings.HasPrefix(r.Msg, "Probe failed") || containsAny(t, "failed liveness probe", "failed startup probe", "failed readiness probe")
 	}},
-	{KindContainerFailed, scopePod, SeverityError, func(r *kubeletlog.Record, t string) bool {
+	{1400, KindContainerFailed, scopePod, func(r *kubeletlog.Record, t string) bool {
 		return containsAny(t, "RunContainerError", "CreateContainerError", "CreateContainerConfigError", "PostStartHookError", "StartContainer from runtime service failed")
 	}},
-	{KindMirrorPodFailed, scopePod, SeverityInfo, func(r *kubeletlog.Record, t string) bool {
+	{1500, KindMirrorPodFailed, scopePod, func(r *kubeletlog.Record, t string) bool {
 		return containsAny(r.Msg, "Failed creating a mirror pod", "Failed deleting a mirror pod", "Failed to create mirror pod", "Failed to delete mirror pod")
 	}},
-	{KindPodRemoved, scopePod, SeverityWarning, func(r *kubeletlog.Record, t string) bool {
+	{1600, KindPodRemoved, scopePod, func(r *kubeletlog.Record, t string) bool {
 		return strings.HasPrefix(r.Msg, "SyncLoop REMOVE") || strings.HasPrefix(r.Msg, "Killing unwanted pod")
 	}},
 }
@@ -132,7 +148,7 @@ func classify(r *kubeletlog.Record) (class, bool) {
 	text := r.Msg + " " + r.Err
 	for _, rule := range recordRules {
 		if rule.match(r, text) {
-			c := class{kind: rule.kind, scope: rule.scope, severity: rule.severity, container: r.ContainerName}
+			c := class{kind: rule.kind, scope: rule.scope, container: r.ContainerName}
 			if c.container == "" {
 				for _, x := range reContainerInErr {
 					if !strings.Contains(text, x.lit) {
