@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"slices"
+	"time"
+
+	"github.com/spdoc/spdoc/internal/node"
+)
+
+// completionSnapshot reads the node the flags name for shell completion: bounded in time, the
+// kubelet log barely read (names come from the manifests, pod log dirs and runtime).
+func completionSnapshot(ctx context.Context, f *nodeFlags) *node.Snapshot {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	g := *f
+	g.since, g.logTail, g.maxRecords = time.Second, 0, 1
+	targets, err := g.Targets(ctx)
+	if err != nil {
+		return nil
+	}
+	defer closeTargets(targets)
+	defer removeTempDirs()
+	snaps, _ := snapshotAll(ctx, targets[:1], nil)
+	if len(snaps) == 0 {
+		return nil
+	}
+	return snaps[0]
+}
+
+// completePods lists the static pods as namespace/name (with containers: also
+// namespace/name:container), each with its state as the description.
+func completePods(ctx context.Context, f *nodeFlags, containers bool) []string {
+	s := completionSnapshot(ctx, f)
+	if s == nil || s.Manifests == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range s.Manifests.Pods() {
+		ns := p.Namespace
+		if ns == "" {
+			ns = "default"
+		}
+		if slices.ContainsFunc(out, func(s string) bool { return strings.HasPrefix(s, ns+"/"+p.Name+"\t") }) {
+			continue // one pod in two files
+		}
+		out = append(out, ns+"/"+p.Name+"\t"+filepath.Base(p.Source))
+		if containers && p.Pod != nil {
+			for _, c := range p.Pod.Spec.Containers {
+				out = append(out, ns+"/"+p.Name+":"+c.Name+"\t"+c.Image)
+			}
+		}
+	}
+	return out
+}
+
+// completeNamespaces lists the namespaces of the static pods.
+func completeNamespaces(ctx context.Context, f *nodeFlags) []string {
+	s := completionSnapshot(ctx, f)
+	if s == nil || s.Manifests == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range s.Manifests.Pods() {
+		ns := p.Namespace
+		if ns == "" {
+			ns = "default"
+		}
+		if !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
