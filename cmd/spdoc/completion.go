@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
 // completionSnapshot reads the node the flags name for shell completion: bounded in time, the
@@ -33,21 +34,27 @@ func completionSnapshot(ctx context.Context, f *nodeFlags) *node.Snapshot {
 	return snaps[0]
 }
 
-// completePods lists the static pods as namespace/name (with containers: also
-// namespace/name:container), each with its state as the description.
-func completePods(ctx context.Context, f *nodeFlags, containers bool) []string {
-	s := completionSnapshot(ctx, f)
+// manifestPods calls fn with each static pod of the manifest dir and its namespace.
+func manifestPods(s *node.Snapshot, fn func(ns string, p *staticpod.StaticPod)) {
 	if s == nil || s.Manifests == nil {
-		return nil
+		return
 	}
-	var out []string
 	for _, p := range s.Manifests.Pods() {
 		ns := p.Namespace
 		if ns == "" {
 			ns = "default"
 		}
+		fn(ns, p)
+	}
+}
+
+// completePods lists the static pods as namespace/name (with containers: also
+// namespace/name:container), each with its manifest file as the description.
+func completePods(ctx context.Context, f *nodeFlags, containers bool) []string {
+	var out []string
+	manifestPods(completionSnapshot(ctx, f), func(ns string, p *staticpod.StaticPod) {
 		if slices.ContainsFunc(out, func(s string) bool { return strings.HasPrefix(s, ns+"/"+p.Name+"\t") }) {
-			continue // one pod in two files
+			return // one pod in two files
 		}
 		out = append(out, ns+"/"+p.Name+"\t"+filepath.Base(p.Source))
 		if containers && p.Pod != nil {
@@ -55,25 +62,17 @@ func completePods(ctx context.Context, f *nodeFlags, containers bool) []string {
 				out = append(out, ns+"/"+p.Name+":"+c.Name+"\t"+c.Image)
 			}
 		}
-	}
+	})
 	return out
 }
 
 // completeNamespaces lists the namespaces of the static pods.
 func completeNamespaces(ctx context.Context, f *nodeFlags) []string {
-	s := completionSnapshot(ctx, f)
-	if s == nil || s.Manifests == nil {
-		return nil
-	}
 	var out []string
-	for _, p := range s.Manifests.Pods() {
-		ns := p.Namespace
-		if ns == "" {
-			ns = "default"
-		}
+	manifestPods(completionSnapshot(ctx, f), func(ns string, _ *staticpod.StaticPod) {
 		if !slices.Contains(out, ns) {
 			out = append(out, ns)
 		}
-	}
+	})
 	return out
 }

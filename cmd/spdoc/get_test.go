@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,7 +184,7 @@ func TestGetFits80Columns(t *testing.T) {
 // TestGetWatch runs `get sps -w` as a process: the header and each row once while nothing
 // changes, then a row again when its pod changes.
 func TestGetWatch(t *testing.T) {
-	root := copyTree(t, capturedRoot)
+	root := copyNodeAs(t, capturedRoot, "node1")
 	cmd := exec.Command(spdocBinary(t), "get", "sps", "-w", "--watch-interval", "100ms", "--root", root, "crashloop", "healthy")
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -208,36 +207,4 @@ func TestGetWatch(t *testing.T) {
 	if strings.Count(got, "healthy") != 2 || !strings.Contains(got, "Invalid") {
 		t.Errorf("the changed pod was not printed again as Invalid:\n%s", got)
 	}
-}
-
-// copyTree copies a directory tree (a captured node) to a temp dir the test may change.
-func copyTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(l, target)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
