@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spdoc/spdoc/internal/node"
