@@ -49,7 +49,7 @@ func (f *nodeFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.runtimeEndpoint, "runtime-endpoint", "", "CRI runtime socket (default: containerRuntimeEndpoint of the kubelet config, else unix:///run/containerd/containerd.sock)")
 	fs.BoolVar(&f.noRuntime, "no-runtime", false, "do not ask the container runtime")
 	fs.StringVar(&f.nodeName, "node-name", "", "node name as the kubelet knows it (default: detected from pod log dirs, kubelet log, runtime, hostname)")
-	fs.DurationVar(&f.since, "since", 0, "kubelet log history to read (default: 1h from journald, the whole file otherwise)")
+	fs.Var(sinceValue{&f.since}, "since", "kubelet log history to read, e.g. 10m, 2h, 1d (default: 1h from journald, the whole file otherwise)")
 	fs.IntVar(&f.logTail, "log-tail", node.DefaultLogTail, "container log lines kept per static pod container and instance")
 	fs.IntVar(&f.maxRecords, "max-records", node.DefaultMaxRecords, "most relevant kubelet log records kept (oldest dropped)")
 }

@@ -1,10 +1,13 @@
 package node
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/podlog"
 )
 
 // capturedAt is when a copied node (--root) was captured, which is what its report's time and
@@ -41,3 +44,38 @@ func capturedAt(root string, s *Snapshot) time.Time {
 	}
 	return t
 }
+
+// logTime is what --since counts back from: now on a live node; for a copy its capture time
+// (node.json of a bundle, else the newest event of runtime.json, else the newest line of the
+// copy's container logs), so "the last 10 minutes" means the last 10 minutes before capture.
+func (l *Local) logTime(ctx context.Context, r resolved) time.Time {
+	if l.opts.Root == "" {
+		return l.now()
+	}
+	s := &Snapshot{}
+	s.Runtime = l.runtime(ctx, r, func(string, error) {})
+	if t := capturedAt(l.opts.Root, s); !t.IsZero() {
+		return t
+	}
+	var newest time.Time
+	if dirs, err := podlog.ScanPodDirs(r.PodLogsDir); err == nil {
+		for _, d := range dirs {
+			for _, c := range d.Containers {
+				n, ok := podlog.Current(c)
+				if !ok {
+					continue
+				}
+				if lines, _, err := podlog.TailEnd(c.InstancePath(n), 1); err == nil && len(lines) == 1 && lines[0].TS.After(newest) {
+					newest = lines[0].TS
+				}
+			}
+		}
+	}
+	if newest.IsZero() {
+		return l.now()
+	}
+	return newest
+}
+
+// LogTime is what a --since duration counts back from: now, or a copy's capture time.
+func (l *Local) LogTime(ctx context.Context) time.Time { return l.logTime(ctx, l.resolve()) }

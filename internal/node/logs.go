@@ -180,14 +180,14 @@ func (l *Local) ContainerLog(ctx context.Context, req LogRequest, fn func(podlog
 	if req.Previous {
 		inst, ok = podlog.Previous(cd)
 		if !ok {
-			return fmt.Errorf("container %s of pod %s/%s has no previous instance: %w", cd.Name, p.ns, p.name, ErrNotFound)
+			return fmt.Errorf("container %s of pod %s/%s has no previous instance: it has not restarted (%w)", cd.Name, p.ns, p.name, ErrNotFound)
 		}
 	} else if !ok {
 		return fmt.Errorf("container %s of pod %s/%s has no log file in %s: %w", cd.Name, p.ns, p.name, cd.Path, ErrNotFound)
 	}
 	var since time.Time
 	if req.Since > 0 {
-		since = l.now().Add(-req.Since)
+		since = l.logTime(ctx, r).Add(-req.Since)
 	}
 	emit := func(line podlog.Line) error {
 		if !since.IsZero() && line.TS.Before(since) {
