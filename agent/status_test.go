@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"github.com/spdoc/spdoc/internal/testtier"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/podview"
+	"github.com/spdoc/spdoc/internal/testtier"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -30,10 +32,10 @@ func TestStatuses(t *testing.T) {
 		}
 		return &staticpod.StaticPod{ID: "kube-system-" + name, Namespace: "kube-system", Name: name, Source: "/m/" + name + ".yaml", Pod: p}
 	}
-	sb := func(id, name, state string, at time.Time) cri.Sandbox {
+	sb := func(id, name string, state cri.SandboxState, at time.Time) cri.Sandbox {
 		return cri.Sandbox{ID: id, Name: name + "-node1", Namespace: "kube-system", UID: "uid-" + id, State: state, CreatedAt: at}
 	}
-	ctr := func(id, sandbox, name, state string, attempt uint32, exit int32) cri.Container {
+	ctr := func(id, sandbox, name string, state cri.ContainerState, attempt uint32, exit int32) cri.Container {
 		return cri.Container{ID: id, SandboxID: sandbox, Name: name, State: state, Attempt: attempt, RestartCount: int(attempt), ExitCode: exit, CreatedAt: t0.Add(time.Duration(attempt) * time.Second)}
 	}
 	snap := func(rt *node.RuntimeState, pods ...*staticpod.StaticPod) *node.Snapshot {
@@ -43,7 +45,7 @@ func TestStatuses(t *testing.T) {
 	tests := []struct {
 		name      string
 		snap      *node.Snapshot
-		wantPhase string
+		wantPhase podview.State
 		wantReady bool
 		wantCtrs  string // name:state:restarts,…
 		wantErr   bool
@@ -53,7 +55,7 @@ func TestStatuses(t *testing.T) {
 				Sandboxes:  []cri.Sandbox{sb("s1", "etcd", "SANDBOX_READY", t0)},
 				Containers: []cri.Container{ctr("c2", "s1", "sidecar", "CONTAINER_RUNNING", 0, 0), ctr("c1", "s1", "api", "CONTAINER_RUNNING", 0, 0)}},
 				pod("etcd", "api", "sidecar"))},
-		{name: "newest attempt wins, crash is Failed", wantPhase: "Failed", wantCtrs: "api:exited:2",
+		{name: "newest attempt wins, crash is CrashLoop", wantPhase: "CrashLoop", wantCtrs: "api:exited:2",
 			snap: snap(&node.RuntimeState{Reachable: true,
 				Sandboxes:  []cri.Sandbox{sb("s1", "etcd", "SANDBOX_READY", t0)},
 				Containers: []cri.Container{ctr("c1", "s1", "api", "CONTAINER_EXITED", 1, 1), ctr("c2", "s1", "api", "CONTAINER_EXITED", 2, 1)}},
@@ -63,10 +65,17 @@ func TestStatuses(t *testing.T) {
 				Sandboxes:  []cri.Sandbox{sb("s1", "etcd", "SANDBOX_READY", t0)},
 				Containers: []cri.Container{ctr("c1", "s1", "api", "CONTAINER_RUNNING", 0, 0)}},
 				pod("etcd", "api", "sidecar"))},
-		{name: "ready sandbox preferred over a newer dead one", wantPhase: "Running", wantReady: true, wantCtrs: "api:running:0",
+		// The kubelet acts on the newest sandbox (kuberuntime's SandboxStatuses[0]): a newer one
+		// that is not ready means it is replacing the pod, whatever still runs in the old one.
+		{name: "the newest sandbox is current, even when not ready", wantPhase: "Pending", wantCtrs: "",
 			snap: snap(&node.RuntimeState{Reachable: true,
 				Sandboxes:  []cri.Sandbox{sb("old", "etcd", "SANDBOX_READY", t0), sb("new", "etcd", "SANDBOX_NOTREADY", t0.Add(time.Minute))},
 				Containers: []cri.Container{ctr("c1", "old", "api", "CONTAINER_RUNNING", 0, 0)}},
+				pod("etcd", "api"))},
+		{name: "a completed init container does not keep the pod pending", wantPhase: "Running", wantReady: true, wantCtrs: "api:running:0,init:exited:0",
+			snap: snap(&node.RuntimeState{Reachable: true,
+				Sandboxes:  []cri.Sandbox{sb("s1", "etcd", "SANDBOX_READY", t0)},
+				Containers: []cri.Container{ctr("c1", "s1", "api", "CONTAINER_RUNNING", 0, 0), ctr("c0", "s1", "init", "CONTAINER_EXITED", 0, 0)}},
 				pod("etcd", "api"))},
 		{name: "other pod's sandbox ignored", wantPhase: "NotStarted",
 			snap: snap(&node.RuntimeState{Reachable: true, Sandboxes: []cri.Sandbox{sb("s1", "etcd-other", "SANDBOX_READY", t0)}},

@@ -66,9 +66,9 @@ func (a *analyzer) history(pod *podState, rtUp bool) {
 			// kubelet: a rule spdoc does not know.
 			if len(b.pre) == 0 {
 				started := pod.lastStarted
-				for _, c := range pod.current {
-					if c.StartedAt.After(started) {
-						started = c.StartedAt
+				for _, c := range pod.view.Containers {
+					if c.Current.StartedAt.After(started) {
+						started = c.Current.StartedAt
 					}
 				}
 				f := a.ix.files[b.f.File]
@@ -83,7 +83,7 @@ func (a *analyzer) history(pod *podState, rtUp bool) {
 		}
 		var healthySince time.Time
 		if rtUp {
-			healthySince = a.healthySince(pod, b.f.Container)
+			healthySince = pod.view.HealthySince(b.f.Container)
 		} else if pod.lastStarted.After(b.last) && b.f.Kind != KindCrashLoop && b.f.Kind != KindOOMKilled {
 			healthySince = pod.lastStarted
 		}
@@ -99,24 +99,4 @@ func (a *analyzer) history(pod *podState, rtUp bool) {
 // there is nothing to compare: trust the start.
 func (a *analyzer) stable(t time.Time) bool {
 	return a.s.Taken.IsZero() || a.s.Taken.Sub(t) >= a.opts.StableAfter
-}
-
-// healthySince is when the named container (or all containers) last started, if running now.
-func (a *analyzer) healthySince(pod *podState, container string) time.Time {
-	if len(pod.current) == 0 {
-		return time.Time{}
-	}
-	var since time.Time
-	for _, c := range pod.current {
-		if container != "" && c.Name != container || container == "" && completed(c) {
-			continue
-		}
-		if c.State != "CONTAINER_RUNNING" {
-			return time.Time{}
-		}
-		if since.IsZero() || c.StartedAt.Before(since) {
-			since = c.StartedAt
-		}
-	}
-	return since
 }

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/spdoc/spdoc/internal/cri"
+	"github.com/spdoc/spdoc/internal/podview"
 )
 
 // report assembles the Report: texts, evidence, ordering, summary.
@@ -40,17 +43,18 @@ func (a *analyzer) report() *Report {
 		pr := pod.rep
 		pr.ID, pr.Namespace, pr.Name, pr.KubeletName, pr.Manifest = e.id, e.ns, e.name, e.kubeletName, e.manifest
 		pr.UID = a.currentUID(pod)
-		for _, c := range pod.current {
-			cr := ContainerReport{Name: c.Name, ID: c.ID, Image: c.Image, State: strings.ToLower(strings.TrimPrefix(c.State, "CONTAINER_")),
-				Ready: c.State == "CONTAINER_RUNNING", RestartCount: c.RestartCount, Reason: c.Reason, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt}
-			if c.State == "CONTAINER_EXITED" {
+		for _, vc := range pod.view.Containers {
+			c := vc.Current
+			cr := ContainerReport{Name: c.Name, ID: c.ID, Image: c.Image, State: c.State.Short(),
+				Ready: vc.Running(), RestartCount: c.RestartCount, Reason: c.Reason, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt}
+			if c.State == cri.ContainerExited {
 				code := c.ExitCode
 				cr.ExitCode = &code
 			}
 			pr.Restarts += c.RestartCount
 			pr.Containers = append(pr.Containers, cr)
 		}
-		if len(pod.current) == 0 {
+		if len(pod.view.Containers) == 0 {
 			// No runtime: the pod log files number instances by restart count.
 			for _, t := range e.tails {
 				pr.Restarts += t.Instance
@@ -91,8 +95,8 @@ func (a *analyzer) report() *Report {
 }
 
 func (a *analyzer) currentUID(pod *podState) string {
-	if pod.sandbox != nil {
-		return pod.sandbox.UID
+	if pod.view.Sandbox != nil {
+		return pod.view.Sandbox.UID
 	}
 	for _, p := range pod.e.pods {
 		if p.UID != "" {
@@ -152,7 +156,7 @@ func summarize(r *Report) Summary {
 	}
 	for _, p := range r.Pods {
 		s.Pods++
-		if !count(p.Findings) && p.State == "Running" {
+		if !count(p.Findings) && p.State == podview.Running {
 			s.Healthy++
 		}
 	}

@@ -4,12 +4,12 @@ package diagnose
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spdoc/spdoc/internal/cri"
 	"github.com/spdoc/spdoc/internal/podlog"
+	"github.com/spdoc/spdoc/internal/podview"
 )
 
 // runtimeRules attributes CRI sandboxes and containers: current state, exits, OOM kills, restarts.
@@ -30,50 +30,29 @@ func (a *analyzer) runtimeRules() {
 		if rt == nil || !rt.Reachable {
 			continue
 		}
-		// The current sandbox is the newest; its containers are the pod's current instances.
-		for i := range e.sandboxes {
-			sb := &e.sandboxes[i]
-			if pod.sandbox == nil || sb.CreatedAt.After(pod.sandbox.CreatedAt) || (sb.CreatedAt.Equal(pod.sandbox.CreatedAt) && sb.Attempt > pod.sandbox.Attempt) {
-				pod.sandbox = sb
+		var order, expected []string
+		if len(e.pods) > 0 && e.pods[0].Pod != nil {
+			for _, c := range e.pods[0].Pod.Spec.Containers {
+				expected = append(expected, c.Name)
 			}
 		}
-		if pod.sandbox != nil && pod.sandbox.HostNetwork {
+		pod.view = podview.New(e.sandboxes, e.containers, order, expected)
+		if pod.view.Sandbox != nil && pod.view.Sandbox.HostNetwork {
 			pod.hostNetwork = true
 		}
-		byName := map[string][]cri.Container{}
-		var names []string
-		for _, c := range e.containers {
-			if pod.sandbox != nil && c.SandboxID != "" && c.SandboxID != pod.sandbox.ID && c.PodUID != pod.sandbox.UID {
-				continue
-			}
-			if _, ok := byName[c.Name]; !ok {
-				names = append(names, c.Name)
-			}
-			byName[c.Name] = append(byName[c.Name], c)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			cs := byName[name]
-			sort.SliceStable(cs, func(i, j int) bool {
-				if cs[i].Attempt != cs[j].Attempt {
-					return cs[i].Attempt > cs[j].Attempt
-				}
-				return cs[i].CreatedAt.After(cs[j].CreatedAt)
-			})
-			cur := cs[0]
-			pod.current = append(pod.current, cur)
-			a.containerFacts(pod, cur, cs[1:])
+		for _, c := range pod.view.Containers {
+			a.containerFacts(pod, c)
 		}
 	}
 }
 
 // failed is the instance whose exit explains the container: the current one when it exited,
 // else the newest previous instance the runtime still lists.
-func (a *analyzer) containerFacts(pod *podState, cur cri.Container, prev []cri.Container) {
-	failed := cur
-	running := cur.State == "CONTAINER_RUNNING"
-	if running || cur.State == "CONTAINER_CREATED" {
-		if len(prev) == 0 || prev[0].State != "CONTAINER_EXITED" {
+func (a *analyzer) containerFacts(pod *podState, c podview.Container) {
+	cur, failed := c.Current, c.Current
+	running := c.Running()
+	if running || cur.State == cri.ContainerCreated {
+		if last := c.Last(); last == nil || last.State != cri.ContainerExited {
 			if running && cur.RestartCount > 0 {
 				b := pod.fs.get(KindContainerRestarted, cur.Name)
 				b.pre = append(b.pre, criEvidence(a.s.Runtime.Endpoint, cur))
@@ -81,9 +60,9 @@ func (a *analyzer) containerFacts(pod *podState, cur cri.Container, prev []cri.C
 			}
 			return
 		}
-		failed = prev[0]
+		failed = *c.Last()
 	}
-	if failed.State != "CONTAINER_EXITED" {
+	if failed.State != cri.ContainerExited {
 		return
 	}
 	restarted := cur.RestartCount > 0 || failed.ExitCode != 0 || running
@@ -94,7 +73,7 @@ func (a *analyzer) containerFacts(pod *podState, cur cri.Container, prev []cri.C
 	if failed.Reason == "OOMKilled" {
 		kind = KindOOMKilled
 	}
-	if pod.sandbox != nil && pod.sandbox.State == "SANDBOX_NOTREADY" && failed.Reason != "OOMKilled" && pod.fs.find(KindCrashLoop) == nil {
+	if sb := pod.view.Sandbox; sb != nil && sb.State == cri.SandboxNotReady && failed.Reason != "OOMKilled" && pod.fs.find(KindCrashLoop) == nil {
 		// The kubelet stopped the whole pod (removed, replaced, invalid manifest): its containers
 		// were killed, they did not crash.
 		return
@@ -114,10 +93,9 @@ func (a *analyzer) containerFacts(pod *podState, cur cri.Container, prev []cri.C
 }
 
 func criEvidence(endpoint string, c cri.Container) Evidence {
-	state := strings.ToLower(strings.TrimPrefix(c.State, "CONTAINER_"))
-	line := fmt.Sprintf("container %s %s (id %s, restart %d)", c.Name, state, shortID(c.ID), c.RestartCount)
+	line := fmt.Sprintf("container %s %s (id %s, restart %d)", c.Name, c.State.Short(), shortID(c.ID), c.RestartCount)
 	ts := c.StartedAt
-	if c.State == "CONTAINER_EXITED" {
+	if c.State == cri.ContainerExited {
 		line = fmt.Sprintf("container %s exited with code %d", c.Name, c.ExitCode)
 		if c.Reason != "" {
 			line += " (" + c.Reason + ")"

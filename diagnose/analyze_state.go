@@ -5,7 +5,7 @@ package diagnose
 import (
 	"fmt"
 
-	"github.com/spdoc/spdoc/internal/cri"
+	"github.com/spdoc/spdoc/internal/podview"
 )
 
 // podRules runs the per-pod phases: log-only facts, history, removals, network pinning, cause
@@ -52,7 +52,7 @@ func (a *analyzer) removal(pod *podState) {
 // the pod gets its own NetworkNotReady (which explains its sandbox failures) and the node's
 // finding names the pod.
 func (a *analyzer) pinNetwork(pod *podState, rtUp bool, netDown *findingBuilder) {
-	notUp := !a.running(pod)
+	notUp := !pod.view.Running()
 	if !rtUp {
 		notUp = pod.lastStarted.IsZero() // no runtime: the log is all we know
 	}
@@ -96,7 +96,7 @@ func settleSeverity(pod *podState) {
 
 // notStarted: the runtime has nothing for a valid pod and nothing explains why.
 func (a *analyzer) notStarted(pod *podState, rtUp bool) {
-	if !rtUp || !pod.valid || pod.e.orphan || pod.sandbox != nil || len(pod.current) > 0 || a.hasCurrent(pod) {
+	if !rtUp || !pod.valid || pod.e.orphan || !pod.view.Empty() || a.hasCurrent(pod) {
 		return
 	}
 	b := pod.fs.get(KindPodNotStarted, "")
@@ -114,26 +114,6 @@ func probeType(b *findingBuilder) string {
 	return ""
 }
 
-// running: at least one container runs and every other one completed (an init container that
-// exited 0 without restarts is done, not down).
-func (a *analyzer) running(pod *podState) bool {
-	n := 0
-	for _, c := range pod.current {
-		switch {
-		case c.State == "CONTAINER_RUNNING":
-			n++
-		case completed(c):
-		default:
-			return false
-		}
-	}
-	return n > 0
-}
-
-func completed(c cri.Container) bool {
-	return c.State == "CONTAINER_EXITED" && c.ExitCode == 0 && c.RestartCount == 0
-}
-
 func (a *analyzer) hasCurrent(pod *podState) bool {
 	for _, b := range pod.fs.list {
 		if !b.f.History && b.f.Severity != SeverityInfo && b.f.Kind != KindManifestWarning {
@@ -143,9 +123,9 @@ func (a *analyzer) hasCurrent(pod *podState) bool {
 	return false
 }
 
-func (a *analyzer) state(pod *podState, rtUp bool) string {
-	if pod.e.orphan && !a.running(pod) {
-		return "Gone"
+func (a *analyzer) state(pod *podState, rtUp bool) podview.State {
+	if pod.e.orphan && !pod.view.Running() {
+		return podview.Gone
 	}
 	cur := map[Kind]bool{}
 	for _, b := range pod.fs.list {
@@ -154,33 +134,33 @@ func (a *analyzer) state(pod *podState, rtUp bool) string {
 		}
 	}
 	if !pod.valid && !pod.e.orphan {
-		return "Invalid"
+		return podview.Invalid
 	}
 	if cur[KindManifestInvalid] {
-		return "Invalid"
+		return podview.Invalid
 	}
 	if cur[KindCrashLoop] || cur[KindOOMKilled] {
-		return "CrashLoop"
+		return podview.CrashLoop
 	}
 	delete(cur, KindPodNotStarted)
 	if rtUp {
-		if a.running(pod) {
-			return "Running"
+		if pod.view.Running() {
+			return podview.Running
 		}
-		if len(pod.current) > 0 || pod.sandbox != nil || len(cur) > 0 {
-			return "Pending"
+		if !pod.view.Empty() || len(cur) > 0 {
+			return podview.Pending
 		}
-		return "NotStarted"
+		return podview.NotStarted
 	}
 	// No runtime: infer from the log. Something that blocks the start means Pending; else a
 	// container start in the log means it ran (probe failures and restarts included).
 	for k := range cur {
 		if blockingKind(k) {
-			return "Pending"
+			return podview.Pending
 		}
 	}
 	if !pod.lastStarted.IsZero() {
-		return "Running"
+		return podview.Running
 	}
-	return "Unknown"
+	return podview.Unknown
 }

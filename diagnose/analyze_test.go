@@ -78,7 +78,7 @@ func (f *fixture) sandbox(ns, kname, uid string, hostNet bool) *fixture {
 }
 
 // container adds a CRI container of the sandbox of uid; started is seconds after t0.
-func (f *fixture) container(uid, name, id, state string, restarts int, exit int32, reason string, started float64) *fixture {
+func (f *fixture) container(uid, name, id string, state cri.ContainerState, restarts int, exit int32, reason string, started float64) *fixture {
 	c := cri.Container{ID: id, SandboxID: "sb-" + uid, Name: name, PodUID: uid, Attempt: uint32(restarts), RestartCount: restarts,
 		State: state, StartedAt: t0.Add(time.Duration(started * float64(time.Second))), ExitCode: exit, Reason: reason}
 	for _, sb := range f.s.Runtime.Sandboxes {
@@ -126,7 +126,7 @@ func outline(r *Report) map[string][]string {
 	}
 	add("node", r.Node.Findings)
 	for _, p := range r.Pods {
-		out["state:"+p.ID] = []string{p.State}
+		out["state:"+p.ID] = []string{string(p.State)}
 		add("pod:"+p.ID, p.Findings)
 	}
 	for _, f := range r.Files {

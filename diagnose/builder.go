@@ -6,8 +6,8 @@ package diagnose
 import (
 	"time"
 
-	"github.com/spdoc/spdoc/internal/cri"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
+	"github.com/spdoc/spdoc/internal/podview"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
@@ -80,8 +80,8 @@ type podState struct {
 	fs          findingSet
 	lastStarted time.Time // last container start seen in the kubelet log
 	lastExit    *int32    // exit code of the last "container finished" record
-	current     []cri.Container
-	sandbox     *cri.Sandbox
+	// view is the pod as the runtime shows it: current sandbox, current and previous instances.
+	view        podview.Pod
 	hostNetwork bool
 	valid       bool
 	// networkBlocked: the pod needs the node's pod network, which is down (pinNetwork).

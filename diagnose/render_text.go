@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+	"github.com/spdoc/spdoc/internal/podview"
 )
 
 type textStyles struct {
@@ -54,16 +55,16 @@ func (s textStyles) sev(f Finding) string {
 	return s.r(s.info, "info   ")
 }
 
-func (s textStyles) state(state string) string {
+func (s textStyles) state(state podview.State) string {
 	switch state {
-	case "Running", "Ready":
-		return s.r(s.ok, state)
-	case "Unknown":
-		return s.r(s.dim, state)
-	case "Gone":
-		return s.r(s.warn, state)
+	case podview.Running:
+		return s.r(s.ok, string(state))
+	case podview.Unknown:
+		return s.r(s.dim, string(state))
+	case podview.Gone:
+		return s.r(s.warn, string(state))
 	}
-	return s.r(s.err, state)
+	return s.r(s.err, string(state))
 }
 
 // renderText writes the report for a support engineer: summary, node problems, then each pod

@@ -1,6 +1,10 @@
 package diagnose
 
-import "time"
+import (
+	"time"
+
+	"github.com/spdoc/spdoc/internal/podview"
+)
 
 // ContainerReport is one container of a pod as the runtime reports it.
 type ContainerReport struct {
@@ -24,7 +28,7 @@ type PodReport struct {
 	KubeletName string            `json:"kubeletName,omitempty"` // <name>-<node>
 	UID         string            `json:"uid,omitempty"`
 	Manifest    string            `json:"manifest"`
-	State       string            `json:"state"` // Running, Ready, CrashLoop, Pending, Invalid, NotStarted, Gone, Unknown
+	State       podview.State     `json:"state"` // Running, CrashLoop, Pending, NotStarted, Invalid, Gone, Unknown
 	Restarts    int               `json:"restarts"`
 	Containers  []ContainerReport `json:"containers,omitempty"`
 	Findings    []Finding         `json:"findings"`

@@ -24,6 +24,9 @@ mkdir -p "$WORK"
 LOG=$WORK/kubelet-$SIZE.log
 BIGLOG=$WORK/kubelet-$BIG.log
 SLICE=$WORK/kubelet-100MiB.log
+# The same records as klog text in journalctl -o short-precise lines (JOURNAL=0 skips its rows).
+JOURNAL=${JOURNAL:-1}
+JLOG=$WORK/kubelet-$SIZE-short-precise.log
 
 command -v jq >/dev/null || { echo "run.sh: jq is missing (apt-get install jq)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "run.sh: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
@@ -43,13 +46,16 @@ fi
 echo "## generating logs" >&2
 [ -s "$LOG" ] && [ "$(find "$LOG" -mmin -60)" ] || "$WORK/gen" -size "$SIZE" -pods "$PODS" -out "$LOG"
 [ -s "$BIGLOG" ] && [ "$(find "$BIGLOG" -mmin -5)" ] || "$WORK/gen" -size "$BIG" -pods "$PODS" -seed 2 -out "$BIGLOG"
+if [ "$JOURNAL" = 1 ]; then
+	[ -s "$JLOG" ] && [ "$(find "$JLOG" -mmin -60)" ] || "$WORK/gen" -size "$SIZE" -pods "$PODS" -format journal-short-precise -out "$JLOG"
+fi
 head -c $((100 << 20)) "$LOG" | sed '$d' >"$SLICE" # whole lines only
 # A node layout for spdoc diagnose --root: the manifests the log talks about are absent, which is
 # realistic for a copied bundle and makes diagnose attribute records by path and pod name.
 ROOT=$WORK/root
 mkdir -p "$ROOT/etc/kubernetes/manifests" "$ROOT/var/log/pods"
 
-for f in "$LOG" "$BIGLOG" "$SLICE"; do cat "$f" >/dev/null; done # warm the page cache
+for f in "$LOG" "$BIGLOG" "$SLICE" ${JOURNAL/#1/$JLOG}; do [ -f "$f" ] && cat "$f" >/dev/null; done # warm the page cache
 
 # run_once NAME CMD...: one timed run; keeps the best wall time per NAME with that run's CPU time
 # (user+sys) and peak RSS; stdout of the command goes to $WORK/NAME.out.
@@ -80,6 +86,13 @@ for ((round = 0; round < RUNS; round++)); do
 	run_once scan "$WORK/scan" "$LOG"
 	run_once grep grep -c -F 'Could not process manifest file' "$LOG"
 	run_once jq_slice sh -c "jq -c '$JQ' '$SLICE' | wc -l"
+	if [ "$JOURNAL" = 1 ]; then
+		run_once scan_journal "$WORK/scan" "$JLOG"
+		run_once grep_journal grep -c -F 'Could not process manifest file' "$JLOG"
+		if [ -n "$SPDOC" ]; then
+			run_once diagnose_journal "$SPDOC" diagnose --root "$ROOT" --kubelet-log "$JLOG" -o json
+		fi
+	fi
 	run_once scan_big "$WORK/scan" "$BIGLOG"
 	run_once since_scan "$WORK/scan" -since 10m "$BIGLOG"
 	if [ -n "$SPDOC" ] && "$SPDOC" diagnose --help 2>&1 | grep -q -- '--since'; then
@@ -108,19 +121,25 @@ mb() { echo $(($1 / 1024)); }
 	echo
 	echo "| what | wall s | CPU s | peak RSS MB | wall vs grep | jq / this (wall) | output |"
 	echo "|---|---:|---:|---:|---:|---:|---|"
-	for name in diagnose scan grep jq scan_big since_scan since_diagnose; do
+	for name in diagnose scan grep jq diagnose_journal scan_journal grep_journal scan_big since_scan since_diagnose; do
 		[ -n "${WALL[$name]:-}" ] || continue
 		case $name in
 		diagnose) label="spdoc diagnose --root … --kubelet-log $SIZE -o json" ;;
 		scan) label="kubeletlog.ScanFile + Interesting ($SIZE, bench/kubeletlog/scan)" ;;
 		grep) label="grep -c -F 'Could not process manifest file' ($SIZE)" ;;
 		jq) label="jq -c '$JQ' \\| wc -l ($JQ_NOTE)" ;;
+		diagnose_journal) label="spdoc diagnose --root … --kubelet-log $SIZE journald short-precise -o json" ;;
+		scan_journal) label="kubeletlog.ScanFile + Interesting ($SIZE journald short-precise)" ;;
+		grep_journal) label="grep -c -F 'Could not process manifest file' ($SIZE journald short-precise)" ;;
 		scan_big) label="kubeletlog.ScanFile + Interesting ($BIG, full pass)" ;;
 		since_scan) label="ScanFile --since 10m on $BIG (binary-search seek)" ;;
 		since_diagnose) label="spdoc diagnose --since 10m on $BIG" ;;
 		esac
 		vs_grep=$(ratio "${WALL[$name]}" "${WALL[grep]}") vs_jq=$(ratio "${WALL[jq]}" "${WALL[$name]}")
-		case $name in scan_big | since_*) vs_grep="—" vs_jq="—" ;; esac # other file
+		case $name in
+		scan_big | since_*) vs_grep="—" vs_jq="—" ;; # other file
+		*_journal) vs_grep=$(ratio "${WALL[$name]}" "${WALL[grep_journal]}") vs_jq="—" ;;
+		esac
 		echo "| $label | ${WALL[$name]} | ${CPU[$name]} | $(mb "${RSS[$name]}") | $vs_grep | $vs_jq | ${OUT[$name]:0:60} |"
 	done
 } | tee "$WORK/results.md"

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spdoc/spdoc/internal/cri"
 	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/podview"
 )
 
 func init() { subcommands = append(subcommands, newContainersCmd) }
@@ -122,8 +123,8 @@ func (o *containersOptions) Run(ctx context.Context) error {
 			if c.PID > 0 {
 				pid = strconv.Itoa(c.PID)
 			}
-			status := c.State
-			if c.State == "CONTAINER_EXITED" {
+			status := string(c.State)
+			if c.State == cri.ContainerExited {
 				status = fmt.Sprintf("%s (%s, exit %d)", c.State, orDash(c.Reason), c.ExitCode)
 			}
 			fmt.Fprintf(tw, "%s\tk8s.io\t└─ %s/%s:%s:%s\t%s\t%s\t%s\n", orDash(g.Node), sb.Namespace, sb.Name, c.Name, shortID(c.ID), c.Image, pid, status)
@@ -153,7 +154,7 @@ func groupContainers(snap *node.Snapshot, staticOnly bool) []podContainers {
 	// sandbox of the same pod UID.
 	byUID := map[string]int{}
 	for i, g := range groups {
-		if j, ok := byUID[g.Sandbox.UID]; !ok || g.Sandbox.CreatedAt.After(groups[j].Sandbox.CreatedAt) {
+		if j, ok := byUID[g.Sandbox.UID]; !ok || podview.Newer(&g.Sandbox, &groups[j].Sandbox) {
 			byUID[g.Sandbox.UID] = i
 		}
 	}
@@ -174,7 +175,7 @@ func groupContainers(snap *node.Snapshot, staticOnly bool) []podContainers {
 		if a.Name != b.Name {
 			return a.Name < b.Name
 		}
-		return a.CreatedAt.After(b.CreatedAt)
+		return podview.Newer(&a, &b) // the pod's current sandbox first, as diagnose and the agent see it
 	})
 	for _, g := range groups {
 		sort.SliceStable(g.Containers, func(i, j int) bool {
@@ -182,7 +183,7 @@ func groupContainers(snap *node.Snapshot, staticOnly bool) []podContainers {
 			if a.Name != b.Name {
 				return a.Name < b.Name
 			}
-			return a.CreatedAt.After(b.CreatedAt)
+			return podview.NewerInstance(a, b) // the current instance first
 		})
 	}
 	return groups

@@ -401,7 +401,7 @@ func kinds(r *diagnose.Report) map[string]string {
 		out[scope] = strings.Join(ks, ",")
 	}
 	for _, p := range r.Pods {
-		add("pod "+p.ID+" "+p.State, p.Findings)
+		add("pod "+p.ID+" "+string(p.State), p.Findings)
 	}
 	for _, f := range r.Files {
 		add("file "+filepath.Base(f.Path), f.Findings)

@@ -136,7 +136,7 @@ spec:
 				for _, f := range p.Findings {
 					ks = append(ks, string(f.Kind))
 				}
-				return p.State + " " + strings.Join(ks, ",")
+				return string(p.State) + " " + strings.Join(ks, ",")
 			}
 		}
 		return "missing"

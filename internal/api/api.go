@@ -10,6 +10,7 @@ package api
 import (
 	"time"
 
+	"github.com/spdoc/spdoc/internal/podview"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
@@ -127,9 +128,11 @@ type StaticPodStatus struct {
 	KubeletName string `json:"kubeletName,omitempty"` // <name>-<node>
 	UID         string `json:"uid,omitempty"`
 	Manifest    string `json:"manifest"`
-	// Phase: Running (sandbox ready, all containers running), Pending (sandbox or some
-	// container not running yet), Failed (a container exited non-zero), NotStarted (no sandbox).
-	Phase        string            `json:"phase"`
+	// Phase is the pod state the runtime shows (internal/podview, the vocabulary of diagnose's
+	// report): Running (every container running or completed), CrashLoop (a container exited
+	// with a failure), Pending (sandbox or containers, not running yet), NotStarted (nothing in
+	// the runtime), Unknown (the runtime could not be asked).
+	Phase        podview.State     `json:"phase"`
 	Ready        bool              `json:"ready"`
 	SandboxID    string            `json:"sandboxID,omitempty"`
 	SandboxState string            `json:"sandboxState,omitempty"`

@@ -78,7 +78,7 @@ func newSandbox(s sandboxLike) Sandbox {
 		Namespace:   md.GetNamespace(),
 		UID:         md.GetUid(),
 		Attempt:     md.GetAttempt(),
-		State:       s.GetState().String(),
+		State:       SandboxState(s.GetState().String()),
 		CreatedAt:   nsTime(s.GetCreatedAt()),
 		Labels:      s.GetLabels(),
 		Annotations: s.GetAnnotations(),
@@ -126,7 +126,7 @@ func containerFromStatus(co *Container, s *runtimeapi.ContainerStatus, info map[
 	if co.CreatedAt.IsZero() {
 		co.CreatedAt = nsTime(s.GetCreatedAt())
 	}
-	co.State = s.GetState().String()
+	co.State = ContainerState(s.GetState().String())
 	co.StartedAt = nsTime(s.GetStartedAt())
 	co.FinishedAt = nsTime(s.GetFinishedAt())
 	co.ExitCode = s.GetExitCode()

@@ -221,7 +221,7 @@ func (c *client) ListContainers(ctx context.Context) ([]Container, error) {
 			Attempt:      ct.GetMetadata().GetAttempt(),
 			Image:        ct.GetImage().GetImage(),
 			ImageRef:     ct.GetImageRef(),
-			State:        ct.GetState().String(),
+			State:        ContainerState(ct.GetState().String()),
 			CreatedAt:    nsTime(ct.GetCreatedAt()),
 			Labels:       labels,
 			Annotations:  ct.GetAnnotations(),

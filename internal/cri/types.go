@@ -2,7 +2,46 @@
 // unix socket, reduced to what spdoc needs.
 package cri
 
-import "time"
+import (
+	"strings"
+	"time"
+)
+
+// SandboxState is the CRI PodSandboxState by its protobuf name (the wire value of runtime.json).
+type SandboxState string
+
+const (
+	SandboxReady    SandboxState = "SANDBOX_READY"
+	SandboxNotReady SandboxState = "SANDBOX_NOTREADY"
+)
+
+// Ready reports whether the sandbox is ready.
+func (s SandboxState) Ready() bool { return s == SandboxReady }
+
+// ContainerState is the CRI ContainerState by its protobuf name (the wire value of runtime.json).
+type ContainerState string
+
+const (
+	ContainerCreated ContainerState = "CONTAINER_CREATED"
+	ContainerRunning ContainerState = "CONTAINER_RUNNING"
+	ContainerExited  ContainerState = "CONTAINER_EXITED"
+	ContainerUnknown ContainerState = "CONTAINER_UNKNOWN"
+)
+
+// Short is the state as reports and statuses write it: running, exited, created, unknown.
+func (s ContainerState) Short() string {
+	switch s {
+	case ContainerRunning:
+		return "running"
+	case ContainerExited:
+		return "exited"
+	case ContainerCreated:
+		return "created"
+	case "", ContainerUnknown:
+		return "unknown"
+	}
+	return strings.ToLower(strings.TrimPrefix(string(s), "CONTAINER_"))
+}
 
 // Sandbox is a pod sandbox as the runtime reports it.
 type Sandbox struct {
@@ -11,7 +50,7 @@ type Sandbox struct {
 	Namespace   string            `json:"namespace"` // io.kubernetes.pod.namespace
 	UID         string            `json:"uid"`       // io.kubernetes.pod.uid
 	Attempt     uint32            `json:"attempt"`
-	State       string            `json:"state"` // SANDBOX_READY | SANDBOX_NOTREADY
+	State       SandboxState      `json:"state"`
 	CreatedAt   time.Time         `json:"createdAt"`
 	IP          string            `json:"ip,omitempty"`
 	HostNetwork bool              `json:"hostNetwork,omitempty"`
@@ -31,7 +70,7 @@ type Container struct {
 	RestartCount int               `json:"restartCount"` // annotation io.kubernetes.container.restartCount
 	Image        string            `json:"image"`
 	ImageRef     string            `json:"imageRef,omitempty"`
-	State        string            `json:"state"` // CONTAINER_CREATED | CONTAINER_RUNNING | CONTAINER_EXITED | CONTAINER_UNKNOWN
+	State        ContainerState    `json:"state"`
 	CreatedAt    time.Time         `json:"createdAt"`
 	StartedAt    time.Time         `json:"startedAt,omitempty"`
 	FinishedAt   time.Time         `json:"finishedAt,omitempty"`

@@ -120,12 +120,13 @@ func (t *tailer) readMore() error {
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil
+				// Caught up: the last record has no continuation line yet; it goes out now.
+				return t.lp.release(t.fn)
 			}
 			return fmt.Errorf("following kubelet log %q: %w", t.path, err)
 		}
 		if n == 0 {
-			return nil
+			return t.lp.release(t.fn)
 		}
 	}
 }

@@ -38,7 +38,7 @@ func FuzzParseLine(f *testing.F) {
 			t.Errorf("Raw has %d bytes, cap is %d", len(r.Raw), MaxRaw)
 		}
 		switch r.Format {
-		case FormatJSON, FormatKlog, FormatJournal:
+		case FormatJSON, FormatKlog, FormatJournal, FormatText:
 		default:
 			t.Errorf("format %q", r.Format)
 		}

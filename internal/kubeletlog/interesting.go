@@ -74,6 +74,26 @@ var InterestingMsgs = []string{
 	"RunPodSandbox",
 	"ErrImagePull",
 	"ImagePullBackOff",
+	// decisions logged at info level (the kubelet restarts a container because a probe failed)
+	"Message for Container of pod",
+	"will be restarted",
+	"failed liveness probe",
+	"failed startup probe",
+	"Pod admission denied",
+	// pre-1.21 unstructured sentences at info level (see Vocabulary)
+	"Adding pod path",
+	" probe for \"",
+	"SyncLoop (ADD",
+	"SyncLoop (UPDATE",
+	"SyncLoop (REMOVE",
+	"SyncLoop (DELETE",
+	"Version: v",
+	// the kubelet process and its unit (journald/syslog lines from systemd)
+	"command failed",
+	"failed to run Kubelet",
+	"Main process exited",
+	"restart counter is at",
+	"Failed with result",
 }
 
 // Interesting is a fast byte-level relevance check: true for every line the diagnosis needs
@@ -137,10 +157,62 @@ func (m *matcher) interesting(line []byte, depth int) bool {
 			return false
 		}
 		rest := line[end+1:]
+		if len(rest) > 1 && rest[0] == ' ' && rest[1] == '"' {
+			// structured: the quoted message decides, like JSON's "msg", then an err= key
+			msg := rest[2:]
+			q := jsonStringEnd(msg)
+			return m.match(msg[:q]) || bytes.Contains(msg[q:], klogErrKey)
+		}
 		return m.match(rest) || bytes.Contains(rest, klogErrKey)
 	}
-	if rest, ok := stripSyslog(line); ok {
-		return m.interesting(rest, depth+1)
+	// journald/syslog with a pid in the tag, the usual case: "… kubelet[1234]: <record>"
+	if i := bytes.Index(line[:min(len(line), 200)], tagEnd); i > 0 {
+		if p := line[i+len(tagEnd):]; len(p) > 0 && (p[0] == '{' || isKlogHeader(p)) {
+			return m.interesting(p, depth+1)
+		}
+	}
+	return m.shaped(line, depth)
+}
+
+var tagEnd = []byte("]: ")
+
+var (
+	exportMsgKey = []byte("MESSAGE=")
+	goCaller     = []byte(".go:")
+)
+
+// shaped decides a line that does not start with a record: a journald/syslog/talosctl/grep
+// prefix (the record after it decides), a journald export field, or a damaged klog line.
+func (m *matcher) shaped(line []byte, depth int) bool {
+	switch line[0] {
+	case 'M':
+		if bytes.HasPrefix(line, exportMsgKey) {
+			return m.interesting(line[len(exportMsgKey):], depth+1) || m.vocabMatch(line)
+		}
+	case '_', 'S', 'P':
+		// journald export fields the entry's MESSAGE line needs (time, host, identifier)
+		if isExportField(line) {
+			return true
+		}
+	}
+	h, ok := scanHeader(line)
+	if !ok {
+		// a klog line missing its first characters: let the parser look (rare)
+		return bytes.Contains(line[:min(len(line), 320)], goCaller)
+	}
+	payload := line[h.payload:]
+	if h.unstructured {
+		return m.match(payload) || m.vocabMatch(payload) || bytes.Contains(payload[:min(len(payload), 320)], goCaller)
+	}
+	return m.interesting(payload, depth+1)
+}
+
+// vocabMatch: an unstructured line that a Vocabulary phrase may map (its literal is in it).
+func (m *matcher) vocabMatch(b []byte) bool {
+	for _, lit := range m.vocabLits {
+		if bytes.Contains(b, lit) {
+			return true
+		}
 	}
 	return false
 }
@@ -206,6 +278,9 @@ type matcher struct {
 	shift [wmTable]uint8    // by hash of a 2-byte block
 	cands [wmTable][][]byte // patterns whose first m bytes end with that block
 	short [][]byte          // patterns shorter than two bytes
+	// vocabLits are the literals of the Vocabulary phrases, for unstructured lines after a
+	// syslog tag (systemd's lines about the unit carry none of InterestingMsgs).
+	vocabLits [][]byte
 }
 
 const wmTable = 4096
@@ -231,6 +306,11 @@ func sameSlice(a, b []string) bool {
 
 func newMatcher(msgs []string) *matcher {
 	m := &matcher{src: msgs}
+	for _, ph := range Vocabulary {
+		if ph.lit != "" && ph.Source == "systemd" {
+			m.vocabLits = append(m.vocabLits, []byte(ph.lit))
+		}
+	}
 	var long [][]byte
 	for _, s := range msgs {
 		switch {

@@ -28,6 +28,22 @@ type Parser struct {
 	Location *time.Location
 
 	lastMonth time.Month
+
+	// hdrTime is the full time of the current line's journald/syslog header, when it has a year.
+	hdrTime time.Time
+	// yearSrc says where the last klog year came from (YearFrom*).
+	yearSrc string
+	// RefSource names where Ref came from, for Stats.YearSource ("file mtime"); empty: now.
+	RefSource string
+	// lastTS is the time of the last record, for damaged lines whose time is cut.
+	lastTS time.Time
+	// glued is a second record found glued to the end of the line just parsed.
+	glued []byte
+	// export holds the journald export entry fields seen before its MESSAGE line.
+	export exportEntry
+	// absorbed is set when the last line was no record but fed the parser's state (a journald
+	// export field): not a skipped line.
+	absorbed bool
 }
 
 // ParseLine parses one kubelet log line in any supported format (JSON, klog text, journald export,
@@ -64,6 +80,27 @@ func trimEOL(b []byte) []byte {
 // parseInto detects the format of line and fills r. depth guards the recursion through journald
 // MESSAGE and syslog prefixes.
 func (p *Parser) parseInto(r *Record, line []byte, depth int) bool {
+	if depth == 0 {
+		p.absorbed = false
+	}
+	ok := p.parseAny(r, line, depth)
+	if ok && depth == 0 {
+		if !r.TS.IsZero() {
+			p.lastTS = r.TS
+		}
+		if r.Shape == "" {
+			switch r.Format {
+			case FormatJSON:
+				r.Shape = ShapeJSON
+			case FormatKlog:
+				r.Shape = ShapeKlog
+			}
+		}
+	}
+	return ok
+}
+
+func (p *Parser) parseAny(r *Record, line []byte, depth int) bool {
 	line = bytes.TrimLeft(line, " \t")
 	if len(line) == 0 || depth > 2 {
 		return false
@@ -74,10 +111,7 @@ func (p *Parser) parseInto(r *Record, line []byte, depth int) bool {
 	case isKlogHeader(line):
 		return p.parseKlog(r, line)
 	}
-	if rest, ok := stripSyslog(line); ok {
-		return p.parseInto(r, rest, depth+1)
-	}
-	return false
+	return p.parseShaped(r, line, depth)
 }
 
 // capRaw returns at most MaxRaw bytes of b as a string, cut at a rune boundary.
@@ -138,7 +172,12 @@ func (r *Record) setField(key, val string) {
 
 func (p *Parser) parseJSON(r *Record, line []byte, depth int) bool {
 	if !gjson.ValidBytes(line) {
-		return false
+		fixed, damage := p.repairJSON(line)
+		if fixed == nil {
+			return false
+		}
+		line = fixed
+		r.addDamage(damage)
 	}
 	doc := gjson.ParseBytes(line)
 	if bytes.Contains(line, journalMsgKey) && doc.Get("MESSAGE").Exists() && (doc.Get("__REALTIME_TIMESTAMP").Exists() || doc.Get("_PID").Exists() || doc.Get("SYSLOG_IDENTIFIER").Exists()) {
@@ -251,17 +290,19 @@ func (p *Parser) parseJournal(r *Record, doc gjson.Result, depth int) bool {
 	if us, err := strconv.ParseInt(doc.Get("__REALTIME_TIMESTAMP").String(), 10, 64); err == nil && us > 0 {
 		realtime = time.UnixMicro(us)
 	}
-	// The entry's own time is the best reference for klog's missing year.
-	inner := *p
-	if !realtime.IsZero() && p.Year == 0 {
-		inner.Ref = realtime
+	// The entry's own time gives klog's missing year.
+	prev, prevSrc := p.hdrTime, p.yearSrc
+	if !realtime.IsZero() {
+		p.hdrTime, p.yearSrc = realtime, YearFromJournal
 	}
-	if inner.parseInto(r, msg, depth+1) {
-		p.lastMonth = inner.lastMonth
+	ok := p.parseInto(r, msg, depth+1)
+	p.hdrTime = prev
+	if ok {
 		if r.TS.IsZero() {
 			r.TS = realtime
 		}
 	} else {
+		p.yearSrc = prevSrc
 		// A line the kubelet wrote unformatted (startup flags, panics): keep it as a message.
 		*r = Record{Msg: string(msg), TS: realtime, Raw: capRaw(msg)}
 		switch doc.Get("PRIORITY").String() {
@@ -275,8 +316,19 @@ func (p *Parser) parseJournal(r *Record, doc gjson.Result, depth int) bool {
 		if pid, err := strconv.Atoi(doc.Get("_PID").String()); err == nil {
 			r.PID = pid
 		}
+		r.Format = FormatText
+		p.vocab(r)
 	}
-	r.Format = FormatJournal
+	if r.Format != FormatText {
+		r.Format = FormatJournal
+	}
+	r.Shape = ShapeJournalJSON
+	if r.Host == "" {
+		r.Host = doc.Get("_HOSTNAME").String()
+	}
+	if r.Unit == "" {
+		r.Unit = doc.Get("SYSLOG_IDENTIFIER").String()
+	}
 	return true
 }
 
@@ -347,25 +399,76 @@ func (p *Parser) parseKlog(r *Record, line []byte) bool {
 	r.Level = string(line[0])
 	r.PID = pid
 	r.TS = p.klogTime(month, day, hh, mm, ss, ns)
+	if p.yearSrc == YearFromNow {
+		if y := contentYear(line, month, day); y != 0 {
+			p.Year, p.lastMonth, p.yearSrc = y, month, YearFromContent
+			r.TS = time.Date(y, month, day, hh, mm, ss, int(ns), r.TS.Location())
+		}
+	}
 	r.Raw = capRaw(line)
-	rest := line[i:]
+	p.klogBody(r, line[i:])
+	return true
+}
+
+// klogBody reads what follows the klog header: a quoted message and key=value pairs (structured
+// logging), or an unstructured sentence. A cut line keeps what it has, marked truncated; a second
+// record glued to the end is left in p.glued.
+func (p *Parser) klogBody(r *Record, rest []byte) {
+	if j := gluedKlog(rest); j > 0 {
+		p.glued = rest[j:]
+		rest = rest[:j]
+		r.addDamage(DamageGlued)
+		r.Raw = r.Raw[:max(0, len(r.Raw)-(len(p.glued)))]
+	}
+	if cut, ok := cutMarker(rest); ok {
+		rest = cut
+		r.addDamage(DamageTruncated)
+	}
 	if len(rest) > 0 && rest[0] == '"' {
 		msg, n, ok := readQuoted(rest)
 		if ok {
 			r.Msg = msg
 			parseKlogKVs(r, rest[n:])
-			return true
+			return
 		}
+		r.addDamage(DamageTruncated)
+		r.Msg = string(bytes.TrimRight(rest[1:], " \t"))
+		return
 	}
 	r.Msg = string(bytes.TrimRight(rest, " \t"))
-	return true
+	p.vocab(r)
 }
 
-// klogTime completes a klog header time with the year (see Parser.Ref and Parser.Year).
+// Where klog's missing year came from (Stats.YearSource).
+const (
+	YearFromHeader  = "journal/syslog header" // the line's own header has the year
+	YearFromJournal = "journal entry"         // journalctl -o json/export __REALTIME_TIMESTAMP
+	YearFromGiven   = "given"                 // ScanOptions.RefYear
+	YearFromMtime   = "file mtime"            // the newest year that puts the line at or before the file's mtime
+	YearFromContent = "log content"           // a full date of the same day inside a record
+	YearFromNow     = "current time"          // nothing better: the newest plausible year
+)
+
+// klogTime completes a klog header time with the year: from the line's journald/syslog header
+// when it has one, else from Parser.Year (following Dec→Jan), else the year that puts it at or
+// before Parser.Ref (see Parser.Ref).
 func (p *Parser) klogTime(month time.Month, day, hh, mm, ss int, ns int64) time.Time {
 	loc := p.Location
 	if loc == nil {
 		loc = time.Local
+	}
+	if h := p.hdrTime; !h.IsZero() {
+		best := time.Date(h.Year(), month, day, hh, mm, ss, int(ns), loc)
+		for _, y := range [2]int{h.Year() - 1, h.Year() + 1} {
+			if t := time.Date(y, month, day, hh, mm, ss, int(ns), loc); absDur(t.Sub(h)) < absDur(best.Sub(h)) {
+				best = t
+			}
+		}
+		if p.yearSrc != YearFromJournal {
+			p.yearSrc = YearFromHeader
+		}
+		p.lastMonth = month
+		return best
 	}
 	if p.Year != 0 {
 		year := p.Year
@@ -379,17 +482,31 @@ func (p *Parser) klogTime(month time.Month, day, hh, mm, ss int, ns int64) time.
 		if !(p.lastMonth == 1 && month == 12) {
 			p.lastMonth = month
 		}
+		if p.yearSrc == "" {
+			p.yearSrc = YearFromGiven
+		}
 		return time.Date(year, month, day, hh, mm, ss, int(ns), loc)
 	}
 	ref := p.Ref
+	p.yearSrc = p.RefSource
 	if ref.IsZero() {
 		ref = time.Now()
+		p.yearSrc = YearFromNow
+	} else if p.yearSrc == "" {
+		p.yearSrc = YearFromGiven
 	}
 	t := time.Date(ref.Year(), month, day, hh, mm, ss, int(ns), loc)
 	if t.After(ref.Add(48 * time.Hour)) {
 		t = time.Date(ref.Year()-1, month, day, hh, mm, ss, int(ns), loc)
 	}
 	return t
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 // readQuoted reads a Go-quoted string (klog writes %q) at the start of b. It returns the unquoted
@@ -440,6 +557,7 @@ func parseKlogKVs(r *Record, b []byte) {
 			s, n, ok := readQuoted(b)
 			if !ok {
 				val, b = string(b[1:]), nil
+				r.addDamage(DamageTruncated)
 				break
 			}
 			val, b = s, b[n:]
@@ -448,9 +566,15 @@ func parseKlogKVs(r *Record, b []byte) {
 			s := bytes.TrimLeft(b[1:], "\n")
 			if i := bytes.LastIndex(s, []byte("\n >")); i >= 0 {
 				val, b = string(s[:i]), s[i+3:]
+			} else if i := bytes.LastIndex(s, []byte("\n>")); i >= 0 {
+				val, b = string(s[:i]), s[i+2:]
 			} else {
 				val, b = string(bytes.TrimSuffix(bytes.TrimRight(s, " "), []byte(">"))), nil
 				val = strings.TrimRight(val, " \n")
+			}
+			// klog indents each line of the block with a tab
+			if strings.HasPrefix(val, "\t") {
+				val = strings.ReplaceAll(val[1:], "\n\t", "\n")
 			}
 		default:
 			n := bareValueLen(b)
@@ -490,44 +614,3 @@ func bareValueLen(b []byte) int {
 // ---- syslog prefix ----
 
 var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
-// stripSyslog removes a syslog file prefix: `Nov 24 21:55:04 host kubelet[1234]: ` (RFC 3164) or
-// `2024-11-24T21:55:04.123456+00:00 host kubelet[1234]: ` (rsyslog high-precision).
-func stripSyslog(b []byte) ([]byte, bool) {
-	var rest []byte
-	switch {
-	case len(b) > 16 && isMonth(b[:3]) && b[3] == ' ' && (b[4] == ' ' || isDigit(b[4])) && isDigit(b[5]) &&
-		b[6] == ' ' && isDigits(b[7:9]) && b[9] == ':' && isDigits(b[10:12]) && b[12] == ':' && isDigits(b[13:15]):
-		rest = b[15:]
-	case len(b) > 20 && isDigits(b[:4]) && b[4] == '-' && isDigits(b[5:7]) && b[7] == '-' && isDigits(b[8:10]) && b[10] == 'T':
-		sp := bytes.IndexByte(b, ' ')
-		if sp < 0 {
-			return nil, false
-		}
-		rest = b[sp:]
-	default:
-		return nil, false
-	}
-	rest = bytes.TrimLeft(rest, " ")
-	// host
-	sp := bytes.IndexByte(rest, ' ')
-	if sp <= 0 {
-		return nil, false
-	}
-	rest = rest[sp+1:]
-	// tag, `kubelet[1234]:` or `kubelet:`
-	colon := bytes.Index(rest, []byte(": "))
-	if colon <= 0 || bytes.IndexByte(rest[:colon], ' ') >= 0 {
-		return nil, false
-	}
-	return rest[colon+2:], true
-}
-
-func isMonth(b []byte) bool {
-	for _, m := range months {
-		if string(b) == m {
-			return true
-		}
-	}
-	return false
-}

@@ -11,6 +11,10 @@ const (
 	FormatJSON    Format = "json"    // --logging-format=json
 	FormatKlog    Format = "klog"    // E1124 21:55:04.100165 1234 file.go:187] "msg" key="value"
 	FormatJournal Format = "journal" // journalctl -o json, kubelet line in MESSAGE
+	// FormatText is a line with no klog or JSON record after a syslog/journald header: what the
+	// kubelet (or systemd about the kubelet unit) wrote unformatted — flag warnings, panics,
+	// "kubelet.service: Main process exited".
+	FormatText Format = "text"
 )
 
 // Record is one parsed kubelet log record. Well-known keys get fields; every other key is kept in
@@ -36,6 +40,19 @@ type Record struct {
 	Image         string            `json:"image,omitempty"`
 	Fields        map[string]string `json:"fields,omitempty"`
 	Raw           string            `json:"raw"` // the original line (the kubelet's line for journald), capped
+
+	// Where the line came from, when its shape says so (see Shape).
+	Shape      Shape  `json:"shape,omitempty"`
+	Host       string `json:"host,omitempty"`       // syslog/journald host name
+	Unit       string `json:"unit,omitempty"`       // syslog identifier or unit (kubelet, systemd, hyperkube…)
+	Node       string `json:"node,omitempty"`       // talosctl node address prefix
+	PastedLine int64  `json:"pastedLine,omitempty"` // a line number pasted in front (grep -n, cat -n)
+	// Damage lists what was wrong with the line (comma-separated Damage* values); the record
+	// holds what could be read.
+	Damage string `json:"damage,omitempty"`
+	// Vocab names the kubelet versions of the message table entry ("1.19-1.20") that mapped an
+	// unstructured sentence onto its structured message (see Vocabulary).
+	Vocab string `json:"vocab,omitempty"`
 }
 
 // Stats describe one pass over a log source. With a Prefilter, Parsed and Skipped count only the
@@ -48,4 +65,18 @@ type Stats struct {
 	Relevant int64     `json:"relevant"`        // records passed to the callback (after Since/Until)
 	First    time.Time `json:"first,omitempty"` // timestamp of the first parsed record
 	Last     time.Time `json:"last,omitempty"`  // timestamp of the last parsed record
+
+	// Shapes counts parsed records per line shape (journald short-precise, talosctl…).
+	Shapes map[Shape]int64 `json:"shapes,omitempty"`
+	// YearSource says where klog's missing year came from (YearFrom* values); empty when no
+	// record needed one.
+	YearSource string `json:"yearSource,omitempty"`
+	// Damaged counts records read from damaged lines (cut, glued, wrapped, head missing).
+	Damaged int64 `json:"damaged,omitempty"`
+	// Joined counts continuation lines joined to the record before them.
+	Joined int64 `json:"joined,omitempty"`
+	// Nodes lists the talosctl node prefixes seen, in order of appearance (capped).
+	Nodes []string `json:"nodes,omitempty"`
+	// Kubelet is what the log says about the kubelet process itself.
+	Kubelet KubeletFacts `json:"kubelet,omitzero"`
 }

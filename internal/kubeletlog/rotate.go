@@ -111,4 +111,5 @@ func (s *Stats) add(o Stats) {
 	if o.Last.After(s.Last) {
 		s.Last = o.Last
 	}
+	s.addFacts(o)
 }

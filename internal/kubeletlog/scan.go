@@ -34,10 +34,12 @@ type ScanOptions struct {
 	RefTime time.Time
 	// Location is the time zone of klog headers; nil means time.Local.
 	Location *time.Location
+
+	refSource string // where RefTime came from (YearFromMtime), for Stats.YearSource
 }
 
 func (o *ScanOptions) parser() Parser {
-	return Parser{Ref: o.RefTime, Year: o.RefYear, Location: o.Location}
+	return Parser{Ref: o.RefTime, Year: o.RefYear, Location: o.Location, RefSource: o.refSource}
 }
 
 // Open opens a log file for reading, transparently gunzipping it when it starts with the gzip
@@ -95,6 +97,9 @@ type lineProc struct {
 	p      Parser
 	stats  Stats
 	lineNo int64 // number of the next line; 0 when unknown (after a seek)
+	// held is the last record, kept until the next line shows whether it continues it (see
+	// continuation.go).
+	held heldRecord
 }
 
 func newLineProc(opts ScanOptions, firstLine int64) *lineProc {
@@ -110,15 +115,51 @@ func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
 		lp.lineNo++
 	}
 	b = trimEOL(b)
+	if lp.held.rec != nil {
+		if lp.join(b) {
+			return nil
+		}
+		if err := lp.release(fn); err != nil {
+			return err
+		}
+	}
 	if lp.opts.Prefilter != nil && !lp.opts.Prefilter(b) {
 		return nil
 	}
 	rec := new(Record)
 	if !lp.p.parseInto(rec, b, 0) {
-		lp.stats.Skipped++
+		if !lp.p.absorbed {
+			lp.stats.Skipped++
+		}
 		return nil
 	}
+	rec.Source, rec.Line, rec.Offset = lp.opts.Source, no, off
+	for lp.p.glued != nil {
+		// two records on one line: the first goes out, the second is parsed like a line
+		rest := lp.p.glued
+		lp.p.glued = nil
+		next := new(Record)
+		if !lp.p.parseInto(next, rest, 0) {
+			break
+		}
+		next.Source, next.Line, next.Offset = rec.Source, rec.Line, rec.Offset
+		next.addDamage(DamageGlued)
+		if next.Node == "" {
+			next.Node, next.Host, next.Unit, next.PastedLine = rec.Node, rec.Host, rec.Unit, rec.PastedLine
+		}
+		if err := lp.emit(rec, fn); err != nil {
+			return err
+		}
+		rec = next
+	}
+	lp.hold(rec, b)
+	return nil
+}
+
+// emit counts a finished record and passes it to fn when it is in [Since, Until).
+func (lp *lineProc) emit(rec *Record, fn func(*Record) error) error {
 	lp.stats.Parsed++
+	lp.stats.note(rec, lp.p.yearSrc)
 	if !rec.TS.IsZero() {
 		if lp.stats.First.IsZero() {
 			lp.stats.First = rec.TS
@@ -131,7 +172,6 @@ func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
 	if !lp.opts.Until.IsZero() && !rec.TS.Before(lp.opts.Until) {
 		return nil
 	}
-	rec.Source, rec.Line, rec.Offset = lp.opts.Source, no, off
 	lp.stats.Relevant++
 	return fn(rec)
 }
@@ -178,7 +218,7 @@ func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil
+				return lp.release(fn)
 			}
 			return fmt.Errorf("reading %s: %w", lp.sourceName(), err)
 		}
@@ -214,7 +254,7 @@ func ScanFile(ctx context.Context, path string, opts ScanOptions, fn func(*Recor
 		return Stats{}, fmt.Errorf("opening kubelet log: %w", err)
 	}
 	if opts.RefTime.IsZero() && opts.RefYear == 0 {
-		opts.RefTime = fi.ModTime()
+		opts.RefTime, opts.refSource = fi.ModTime(), YearFromMtime
 	}
 	var head [2]byte
 	n, _ := f.ReadAt(head[:], 0)

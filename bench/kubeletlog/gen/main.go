@@ -1,12 +1,15 @@
 // Command gen writes a realistic kubelet JSON log (--logging-format=json) for benchmarks: mostly
 // info noise at v=1..4 (eviction manager, cAdvisor, probes, volume reconciler, pod workers) with a
 // few hundred relevant records over a set of static pods, time-ordered, ending now.
+// -format journal-short-precise writes the same records as klog text inside `journalctl -o
+// short-precise` lines ("Nov 24 21:55:04.100165 node1 kubelet[1234]: E1124 21:55:04.100165 …").
 //
 //	go run ./bench/kubeletlog/gen -size 1GiB -pods 50 -out /tmp/kubelet.log
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"flag"
 	"fmt"
 	"math/rand"
@@ -14,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tidwall/gjson"
 )
 
 func main() {
@@ -24,7 +29,12 @@ func main() {
 	end := flag.String("end", "", "time of the last line, RFC 3339 (default now)")
 	out := flag.String("out", "", "output file (required)")
 	seed := flag.Int64("seed", 1, "random seed")
+	flag.StringVar(&format, "format", "json", "json, or journal-short-precise (klog text in journald short-precise lines)")
 	flag.Parse()
+	if format != "json" && format != "journal-short-precise" {
+		fmt.Fprintln(os.Stderr, "gen: -format must be json or journal-short-precise")
+		os.Exit(2)
+	}
 	if err := run(*size, *pods, *relevant, *span, *end, *out, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(2)
@@ -100,6 +110,9 @@ func run(sizeFlag string, npods, nrel int, span time.Duration, endFlag, out stri
 			nextRel++
 		default:
 			buf = noise(buf, ts, ps[rng.Intn(len(ps))], rng)
+		}
+		if format != "json" {
+			buf = toJournalShortPrecise(buf)
 		}
 		buf = append(buf, '\n')
 		w.Write(buf)
@@ -243,4 +256,58 @@ func relevantLine(b []byte, ts float64, p pod, rng *rand.Rand) []byte {
 	}
 	_ = rng
 	return append(b, '}')
+}
+
+// format is the -format flag.
+var format string
+
+var jbuf []byte
+
+// toJournalShortPrecise rewrites one JSON record as the kubelet's klog text line inside a
+// journald short-precise line: the same time (local zone), caller base name, message and keys.
+func toJournalShortPrecise(line []byte) []byte {
+	doc := gjson.ParseBytes(line)
+	ms := doc.Get("ts").Float()
+	t := time.UnixMicro(int64(ms * 1000))
+	level := byte('I')
+	if doc.Get("err").Exists() {
+		level = 'E'
+	}
+	caller := doc.Get("caller").String()
+	if i := strings.LastIndexByte(caller, '/'); i >= 0 {
+		caller = caller[i+1:]
+	}
+	b := jbuf[:0]
+	b = t.AppendFormat(b, "Jan 02 15:04:05.000000")
+	b = append(b, " node1 kubelet[1234]: "...)
+	b = append(b, level)
+	b = t.AppendFormat(b, "0102 15:04:05.000000")
+	b = append(b, "    1234 "...)
+	b = append(b, caller...)
+	b = append(b, "] "...)
+	b = strconv.AppendQuote(b, doc.Get("msg").String())
+	doc.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "ts", "caller", "msg", "v":
+			return true
+		}
+		b = append(b, ' ')
+		b = append(b, k.Str...)
+		b = append(b, '=')
+		switch {
+		case k.Str == "pod" && v.IsObject():
+			b = append(b, '"')
+			b = append(b, v.Get("namespace").Str...)
+			b = append(b, '/')
+			b = append(b, v.Get("name").Str...)
+			b = append(b, '"')
+		case v.Type == gjson.String:
+			b = strconv.AppendQuote(b, v.Str)
+		default:
+			b = append(b, bytes.TrimSpace([]byte(v.Raw))...)
+		}
+		return true
+	})
+	jbuf = b
+	return append(line[:0], b...)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/podview"
 	"github.com/spdoc/spdoc/tui/common"
 )
 
@@ -20,7 +21,6 @@ type Badge string
 
 const (
 	BadgeRunning Badge = "Running"
-	BadgeReady   Badge = "Ready"
 	BadgeCrash   Badge = "CrashLoop"
 	BadgePending Badge = "Pending"
 	BadgeInvalid Badge = "Invalid"
@@ -28,20 +28,18 @@ const (
 	BadgeUnknown Badge = "Unknown"
 )
 
-// BadgeFor maps a PodReport.State to a badge.
-func BadgeFor(state string) Badge {
+// BadgeFor maps a pod state (PodReport.State) to a badge.
+func BadgeFor(state podview.State) Badge {
 	switch state {
-	case "Running":
+	case podview.Running:
 		return BadgeRunning
-	case "Ready":
-		return BadgeReady
-	case "CrashLoop":
+	case podview.CrashLoop:
 		return BadgeCrash
-	case "Pending", "NotStarted":
+	case podview.Pending, podview.NotStarted:
 		return BadgePending
-	case "Invalid":
+	case podview.Invalid:
 		return BadgeInvalid
-	case "Gone":
+	case podview.Gone:
 		return BadgeGone
 	}
 	return BadgeUnknown
@@ -248,7 +246,7 @@ func (m *Model) badge(b Badge) string {
 	st := m.c.Styles
 	var s lipgloss.Style
 	switch b {
-	case BadgeRunning, BadgeReady:
+	case BadgeRunning:
 		s = st.BadgeRunning
 	case BadgeCrash:
 		s = st.BadgeCrash

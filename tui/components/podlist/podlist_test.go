@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/podview"
 	"github.com/spdoc/spdoc/tui/common"
 	"github.com/spdoc/spdoc/tui/keymap"
 	"github.com/spdoc/spdoc/tui/styles"
@@ -57,10 +58,17 @@ func TestItemsIncludeUndecodableFiles(t *testing.T) {
 }
 
 func TestBadgeFor(t *testing.T) {
-	for state, want := range map[string]Badge{"Running": BadgeRunning, "Ready": BadgeReady, "CrashLoop": BadgeCrash,
-		"Pending": BadgePending, "NotStarted": BadgePending, "Invalid": BadgeInvalid, "Gone": BadgeGone, "": BadgeUnknown} {
-		if got := BadgeFor(state); got != want {
-			t.Errorf("%q: %s", state, got)
+	want := map[podview.State]Badge{podview.Running: BadgeRunning, podview.CrashLoop: BadgeCrash,
+		podview.Pending: BadgePending, podview.NotStarted: BadgePending, podview.Invalid: BadgeInvalid, podview.Gone: BadgeGone,
+		podview.Unknown: BadgeUnknown, "": BadgeUnknown}
+	for _, state := range podview.States() {
+		if _, ok := want[state]; !ok {
+			t.Errorf("pod state %s has no badge in this test: add it", state)
+		}
+	}
+	for state, w := range want {
+		if got := BadgeFor(state); got != w {
+			t.Errorf("%q: %s, want %s", state, got, w)
 		}
 	}
 }

@@ -1,0 +1,84 @@
+package kubeletlog
+
+import "bytes"
+
+// heldRecord is the last record of a pass with the line it came from, kept until the next line
+// shows whether it continues it: a multi-line record (klog's `key=<` blocks, a file's content
+// inside an error, journald's indented continuation lines) or a line hard-wrapped by a terminal,
+// an editor or a mail client.
+type heldRecord struct {
+	rec   *Record
+	line  []byte // the original line(s), joined
+	lines int    // continuation lines joined so far
+}
+
+const (
+	maxJoinBytes = 2 * MaxRaw // a held record stops taking continuations beyond this
+	maxJoinLines = 200
+)
+
+// hold keeps rec (parsed from line) until the next line.
+func (lp *lineProc) hold(rec *Record, line []byte) {
+	lp.held.rec = rec
+	lp.held.line = append(lp.held.line[:0], line...)
+	lp.held.lines = 0
+}
+
+// release passes the held record on.
+func (lp *lineProc) release(fn func(*Record) error) error {
+	rec := lp.held.rec
+	if rec == nil {
+		return nil
+	}
+	lp.held.rec = nil
+	if cap(lp.held.line) > 1<<20 {
+		lp.held.line = nil
+	}
+	return lp.emit(rec, fn)
+}
+
+// join appends b to the held record when b continues it, and reports whether it did. A line
+// continues a record when it is no record of its own and either starts with white space (a
+// continuation line) or follows a record that was cut short (a hard wrap).
+func (lp *lineProc) join(b []byte) bool {
+	h := &lp.held
+	if len(b) == 0 || h.lines >= maxJoinLines || len(h.line)+len(b) > maxJoinBytes {
+		return false
+	}
+	indented := b[0] == ' ' || b[0] == '\t'
+	t := bytes.TrimLeft(b, " \t")
+	if len(t) == 0 || t[0] == '{' || isKlogHeader(t) {
+		return false
+	}
+	var sep []byte
+	switch {
+	case indented:
+		// journald indents continuation lines to the message column; klog's block lines
+		// start with a tab, which stays.
+		sep = []byte{'\n'}
+		b = bytes.TrimLeft(b, " ")
+	case bytes.Contains([]byte(h.rec.Damage), []byte(DamageTruncated)):
+		if _, ok := scanHeader(t); ok {
+			return false // a line of its own with a prefix
+		}
+		if _, ok := cutMarker(h.line); ok {
+			return false // cut on purpose by a pager: nothing follows
+		}
+	default:
+		return false
+	}
+	joined := append(append(append([]byte(nil), h.line...), sep...), b...)
+	rec := new(Record)
+	saved := lp.p
+	if !lp.p.parseInto(rec, joined, 0) {
+		lp.p = saved
+		return false
+	}
+	lp.p.glued = nil
+	rec.Source, rec.Line, rec.Offset = h.rec.Source, h.rec.Line, h.rec.Offset
+	rec.addDamage(DamageJoined)
+	h.rec, h.line = rec, joined
+	h.lines++
+	lp.stats.Joined++
+	return true
+}
