@@ -68,11 +68,11 @@ func TestKeys(t *testing.T) {
 			return want(m.Pods().List().Cursor() == 0 && !m.Pods().ContainerLog().Following(), "cursor %d following %v",
 				m.Pods().List().Cursor(), m.Pods().ContainerLog().Following())
 		}},
-		{"f from the list pauses every log pane", []string{"f"}, func(m *Model) string {
+		{"F from the list pauses every log pane", []string{"F"}, func(m *Model) string {
 			p := m.Pods()
 			return want(!p.ContainerLog().Following() && !p.KubeletLog().Following(), "still following")
 		}},
-		{"f in a focused pane only toggles that pane", []string{"tab", "tab", "f"}, func(m *Model) string {
+		{"F in a focused pane only toggles that pane", []string{"tab", "tab", "F"}, func(m *Model) string {
 			p := m.Pods()
 			return want(p.ContainerLog().Following() && !p.KubeletLog().Following(), "ctr %v kub %v",
 				p.ContainerLog().Following(), p.KubeletLog().Following())

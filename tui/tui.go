@@ -38,6 +38,7 @@ type Page int
 const (
 	PagePods Page = iota
 	PageDiagnose
+	PageManifest
 )
 
 type snapshotMsg struct {
@@ -57,6 +58,7 @@ type Model struct {
 	header *header.Model
 	pods   *pages.Pods
 	diag   *pages.Diagnose
+	mf     *pages.Manifest
 	help   help.Model
 
 	page     Page
@@ -85,7 +87,7 @@ func New(env Env, r *lipgloss.Renderer) *Model {
 	h.Styles.ShortKey, h.Styles.FullKey = c.Styles.HelpKey, c.Styles.HelpKey
 	h.Styles.ShortDesc, h.Styles.FullDesc = c.Styles.HelpDesc, c.Styles.HelpDesc
 	h.Styles.ShortSeparator, h.Styles.FullSeparator = c.Styles.Dim, c.Styles.Dim
-	return &Model{c: c, env: &e, header: header.New(c), pods: pages.NewPods(c, &e), diag: pages.NewDiagnose(c, &e), help: h,
+	return &Model{c: c, env: &e, header: header.New(c), pods: pages.NewPods(c, &e), diag: pages.NewDiagnose(c, &e), mf: pages.NewManifest(c), help: h,
 		saveInput: input.Model{Cursor: c.Styles.Selected, Dim: c.Styles.Dim}}
 }
 
@@ -134,6 +136,7 @@ func (m *Model) layout() {
 	bodyH := max(m.height-header.Height-2, 3)
 	m.pods.SetSize(m.width, bodyH)
 	m.diag.SetSize(m.width, bodyH)
+	m.mf.SetSize(m.width, bodyH)
 	m.help.Width = m.width
 }
 
@@ -169,6 +172,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.StatusMsg:
 		m.status = msg
 		return m, nil
+	case pages.ManifestLoadedMsg:
+		m.page = PageManifest
+		return m, m.mf.Update(msg)
 	case common.SaveRequest:
 		m.saving = &msg
 		m.saveInput.Prompt = "save " + msg.What + " to: "
@@ -185,8 +191,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.updateSave(msg)
 			return m, nil
 		}
-		if m.page == PagePods && m.pods.Capturing() {
+		switch {
+		case m.page == PagePods && m.pods.Capturing():
 			return m, m.pods.Update(msg)
+		case m.page == PageDiagnose && m.diag.Capturing():
+			return m, m.diag.Update(msg)
+		case m.page == PageManifest && m.mf.Capturing():
+			return m, m.mf.Update(msg)
 		}
 		if m.showHelp {
 			if key.Matches(msg, km.Help) || key.Matches(msg, km.Back) {
@@ -208,17 +219,23 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case m.page == PagePods && key.Matches(msg, km.Diagnose) && m.pods.EditProblems() == nil:
 			m.page = PageDiagnose
 			m.diag.SetReport(m.report)
+			if it := m.pods.List().Selected(); it != nil {
+				m.diag.ShowPod(it.Namespace, it.Name, it.Manifest)
+			}
 			return m, nil
-		case m.page == PageDiagnose && key.Matches(msg, km.Back):
+		case m.page == PagePods && key.Matches(msg, km.Manifest) && m.pods.EditProblems() == nil:
+			return m, m.pods.LoadManifest()
+		case m.page != PagePods && key.Matches(msg, km.Back):
 			m.page = PagePods
 			return m, nil
 		}
 	}
-	if m.page == PageDiagnose {
-		if _, ok := msg.(tea.KeyMsg); ok {
-			return m, m.diag.Update(msg)
-		}
-		if _, ok := msg.(tea.MouseMsg); ok {
+	if m.page == PageDiagnose || m.page == PageManifest {
+		switch msg.(type) {
+		case tea.KeyMsg, tea.MouseMsg:
+			if m.page == PageManifest {
+				return m, m.mf.Update(msg)
+			}
 			return m, m.diag.Update(msg)
 		}
 	}
@@ -320,6 +337,9 @@ func (m *Model) View() string {
 	case m.page == PageDiagnose:
 		body = m.diag.View()
 		short = m.diag.ShortHelp()
+	case m.page == PageManifest:
+		body = m.mf.View()
+		short = m.mf.ShortHelp()
 	default:
 		body = m.pods.View()
 		short = m.pods.ShortHelp()
@@ -335,6 +355,10 @@ func (m *Model) View() string {
 		short = []key.Binding{key.NewBinding(key.WithHelp("enter", "save")), key.NewBinding(key.WithHelp("esc", "cancel"))}
 	case m.page == PagePods && m.pods.FilterView() != "":
 		statusLine = m.pods.FilterView()
+	case m.page == PageDiagnose && m.diag.SearchView() != "":
+		statusLine = m.diag.SearchView()
+	case m.page == PageManifest && m.mf.SearchView() != "":
+		statusLine = m.mf.SearchView()
 	case m.status.Err:
 		statusLine = st.StatusError.Render(m.status.Text)
 	default:
@@ -344,14 +368,43 @@ func (m *Model) View() string {
 		m.header.View(),
 		body,
 		common.Fit(statusLine, m.width),
-		common.Fit(m.help.ShortHelpView(short), m.width),
+		m.footer(short),
 	}, "\n")
+}
+
+// footer renders the short help to fit the width: ? and q always stay (last), keys in between
+// are dropped from the end when there is no room, never cut in half.
+func (m *Model) footer(short []key.Binding) string {
+	km := m.c.KeyMap
+	var mid, tail []key.Binding
+	for _, b := range short {
+		switch b.Help().Key {
+		case km.Help.Help().Key, km.Quit.Help().Key:
+			tail = append(tail, b)
+		default:
+			mid = append(mid, b)
+		}
+	}
+	if len(tail) == 0 {
+		tail = []key.Binding{km.Help, km.Quit}
+	}
+	h := m.help
+	h.Width = 0 // measure without bubbles' own truncation
+	for {
+		line := h.ShortHelpView(append(append([]key.Binding{}, mid...), tail...))
+		if lipgloss.Width(line) <= m.width || len(mid) == 0 {
+			return common.Fit(line, m.width)
+		}
+		mid = mid[:len(mid)-1]
+	}
 }
 
 func (m *Model) helpView(height int) string {
 	var groups [][]key.Binding
 	if m.page == PageDiagnose {
 		groups = m.diag.FullHelp()
+	} else if m.page == PageManifest {
+		groups = m.mf.FullHelp()
 	} else {
 		groups = m.pods.FullHelp()
 	}

@@ -67,3 +67,16 @@ func TestDefaultSaveDir(t *testing.T) {
 		t.Errorf("without a home: %s", d)
 	}
 }
+
+func TestMiddleEllipsis(t *testing.T) {
+	a, b := MiddleEllipsis("default-missing-hostpath", 16), MiddleEllipsis("default-missing-image", 16)
+	if a == b || len([]rune(a)) != 16 || len([]rune(b)) != 16 {
+		t.Errorf("%q and %q", a, b)
+	}
+	if got := MiddleEllipsis("short", 16); got != "short" {
+		t.Errorf("short: %q", got)
+	}
+	if got := MiddleEllipsis("default-missing-image", 16); got != "defau…sing-image" {
+		t.Errorf("cut %q, want the end kept: defau…sing-image", got)
+	}
+}
