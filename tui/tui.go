@@ -138,6 +138,7 @@ func (m *Model) layout() {
 	m.diag.SetSize(m.width, bodyH)
 	m.mf.SetSize(m.width, bodyH)
 	m.help.Width = m.width
+	m.saveInput.Width = m.width
 }
 
 func (m *Model) setHeader() {
@@ -256,7 +257,8 @@ func (m *Model) updateSave(msg tea.KeyMsg) {
 			m.status = common.StatusMsg{Text: "not saved: " + err.Error() + " (edit the path, or esc)", Err: true}
 			return
 		}
-		m.status = common.StatusMsg{Text: fmt.Sprintf("saved the %s to %s", m.saving.What, path)}
+		prefix := fmt.Sprintf("saved the %s to ", m.saving.What)
+		m.status = common.StatusMsg{Text: prefix + common.MiddleEllipsis(path, max(m.width-len(prefix), 20))}
 		m.saving = nil
 	default:
 		m.status = common.StatusMsg{}

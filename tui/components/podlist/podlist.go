@@ -295,9 +295,10 @@ func (m *Model) View() string {
 		room := inner - len(mark) - 10 - ansi.StringWidth(restarts)
 		head := mark + m.badge(it.Badge) + " " + common.MiddleEllipsis(it.Label(), max(room, 4)) + restarts
 		// The row names a problem; advice and history (info) wait in the detail pane.
+		// Only when there is room for a few words: never at the cost of the name.
 		if it.Top != nil && it.Top.Severity != diagnose.SeverityInfo {
-			if sum := Summary(it.Top, 6); sum != "" {
-				head += " " + m.c.Styles.Dim.Render("· "+sum)
+			if sum, rest := Summary(it.Top, 6), inner-ansi.StringWidth(head)-3; sum != "" && rest >= 8 {
+				head += " " + m.c.Styles.Dim.Render("· "+ansi.Truncate(sum, rest, "…"))
 			}
 		}
 		row := common.Fit(head, inner)
