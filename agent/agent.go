@@ -20,6 +20,7 @@ import (
 	"github.com/spdoc/spdoc/internal/api"
 	"github.com/spdoc/spdoc/internal/manifestdir"
 	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/redact"
 )
 
 // Defaults.
@@ -69,8 +70,10 @@ type Options struct {
 	Debounce time.Duration
 	// HandleSIGHUP makes Run reconcile on SIGHUP.
 	HandleSIGHUP bool
-	Version      string
-	Logger       *slog.Logger
+	// Redact configures the redactor of every API answer (extra patterns); see agent/redact.go.
+	Redact  redact.Options
+	Version string
+	Logger  *slog.Logger
 }
 
 // Agent reconciles the config into the manifest dir and keeps the live state of the node.

@@ -17,6 +17,7 @@ import (
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/podlog"
+	"github.com/spdoc/spdoc/internal/redact"
 )
 
 // maxApplyBody caps POST /v1/apply bodies.
@@ -25,11 +26,11 @@ const maxApplyBody = maxConfigSize
 // NewHandler returns the HTTP API of a. Every request must carry an identity (a unix socket peer
 // or a verified client certificate, see Serve); readers may GET, only admins may apply.
 func NewHandler(a *Agent) http.Handler {
-	s := &server{a: a, log: a.log}
+	s := &server{a: a, log: a.log, red: redact.New(a.opts.Redact)}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+api.PathStaticPods, s.reader(func(w http.ResponseWriter, r *http.Request) { serveSet(w, r, a.pods) }))
-	mux.HandleFunc("GET "+api.PathStaticPodStatus, s.reader(func(w http.ResponseWriter, r *http.Request) { serveSet(w, r, a.stats) }))
-	mux.HandleFunc("GET "+api.PathFindings, s.reader(func(w http.ResponseWriter, r *http.Request) { serveSet(w, r, a.finds) }))
+	mux.HandleFunc("GET "+api.PathStaticPods, s.reader(func(w http.ResponseWriter, r *http.Request) { serveSet(s, w, r, a.pods) }))
+	mux.HandleFunc("GET "+api.PathStaticPodStatus, s.reader(func(w http.ResponseWriter, r *http.Request) { serveSet(s, w, r, a.stats) }))
+	mux.HandleFunc("GET "+api.PathFindings, s.reader(func(w http.ResponseWriter, r *http.Request) { serveSet(s, w, r, a.finds) }))
 	mux.HandleFunc("GET "+api.PathReport, s.reader(s.report))
 	mux.HandleFunc("GET "+api.PathSnapshot, s.reader(s.snapshot))
 	mux.HandleFunc("GET "+api.PathLogs, s.reader(s.logs))
@@ -47,6 +48,7 @@ func NewHandler(a *Agent) http.Handler {
 type server struct {
 	a   *Agent
 	log *slog.Logger
+	red *redact.Redactor // what readers (and admins without ?raw=1) receive goes through it
 }
 
 func (s *server) reader(h http.HandlerFunc) http.HandlerFunc { return s.require(api.RoleReader, h, "") }
@@ -77,7 +79,11 @@ func (s *server) require(role string, h http.HandlerFunc, why string) http.Handl
 }
 
 func (s *server) report(w http.ResponseWriter, r *http.Request) {
-	rep := s.a.Report()
+	v, ok := s.viewFor(w, r)
+	if !ok {
+		return
+	}
+	rep := v.report(s.a.Report())
 	if rep == nil {
 		writeError(w, http.StatusServiceUnavailable, "no report yet: the agent has not read the node (or runs without a node source)")
 		return
@@ -86,12 +92,16 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.viewFor(w, r)
+	if !ok {
+		return
+	}
 	snap := s.a.Snapshot()
 	if snap == nil {
 		writeError(w, http.StatusServiceUnavailable, "no snapshot yet: the agent has not read the node (or runs without a node source)")
 		return
 	}
-	writeJSON(w, http.StatusOK, snap)
+	writeJSON(w, http.StatusOK, copyOf(v, snap))
 }
 
 func (s *server) version(w http.ResponseWriter, r *http.Request) {
@@ -161,8 +171,13 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "missing query parameter pod")
 		return
 	}
+	v, ok := s.viewFor(w, r)
+	if !ok {
+		return
+	}
+	lr := v.lines()
 	st := newStream(w)
-	err = nc.ContainerLog(r.Context(), req, func(l podlog.Line) error { return st.send(l) })
+	err = nc.ContainerLog(r.Context(), req, func(l podlog.Line) error { return st.send(redactedPodLine(lr, l)) })
 	st.finish(err)
 }
 
@@ -179,8 +194,13 @@ func (s *server) kubeletLog(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	v, ok := s.viewFor(w, r)
+	if !ok {
+		return
+	}
+	lr := v.lines()
 	st := newStream(w)
-	err = nc.KubeletLog(r.Context(), req, func(rec kubeletlog.Record) error { return st.send(rec) })
+	err = nc.KubeletLog(r.Context(), req, func(rec kubeletlog.Record) error { return st.send(redactedRecord(v, lr, rec)) })
 	st.finish(err)
 }
 
@@ -241,16 +261,20 @@ func statusFor(err error) int {
 
 // serveSet answers a list, or with ?watch=1 streams the current items as ADDED, a BOOKMARK, then
 // every change until the client goes away.
-func serveSet[T any](w http.ResponseWriter, r *http.Request, set *watchSet[T]) {
+func serveSet[T any](s *server, w http.ResponseWriter, r *http.Request, set *watchSet[T]) {
+	v, ok := s.viewFor(w, r)
+	if !ok {
+		return
+	}
 	if !boolParam(r.URL.Query().Get(api.ParamWatch)) {
-		writeJSON(w, http.StatusOK, api.List[T]{Items: set.List()})
+		writeJSON(w, http.StatusOK, api.List[T]{Items: copyOf(v, set.List())})
 		return
 	}
 	initial, events, cancel := set.Watch()
 	defer cancel()
 	st := newStream(w)
 	for _, it := range initial {
-		if st.send(api.Event[T]{Type: api.Added, Object: it}) != nil {
+		if st.send(api.Event[T]{Type: api.Added, Object: copyOf(v, it)}) != nil {
 			return
 		}
 	}
@@ -268,6 +292,7 @@ func serveSet[T any](w http.ResponseWriter, r *http.Request, set *watchSet[T]) {
 			if !ok {
 				return // fell behind: the client re-lists
 			}
+			ev.Object = copyOf(v, ev.Object)
 			if st.send(ev) != nil {
 				return
 			}

@@ -54,6 +54,8 @@ func (a *analyzer) report() *Report {
 			pr.Restarts += c.RestartCount
 			pr.Containers = append(pr.Containers, cr)
 		}
+		applyKubeletStatus(&pr)
+		a.statusSource(pod, &pr)
 		if len(pod.view.Containers) == 0 {
 			// No runtime: the pod log files number instances by restart count.
 			for _, t := range e.tails {

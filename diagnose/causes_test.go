@@ -39,15 +39,22 @@ func severity(s Severity) func(*findingBuilder) {
 	return func(b *findingBuilder) { b.f.Severity = s }
 }
 
+// causeCase is one case of TestCauseRules.
+type causeCase struct {
+	name          string
+	cause, effect *findingBuilder
+	pod           func(*podState) // extra pod facts; the cause and effect are the pod's findings
+	want          bool
+}
+
+// moreCauseCases holds the cases of cause rules registered in other files (each file's tests add
+// theirs in an init function).
+var moreCauseCases = map[string][]causeCase{}
+
 // TestCauseRules: each row of the cause table, asked about a cause and an effect. Every rule needs
 // a case where it explains and one where it must not.
 func TestCauseRules(t *testing.T) {
-	type tcase struct {
-		name          string
-		cause, effect *findingBuilder
-		pod           func(*podState) // extra pod facts; the cause and effect are the pod's findings
-		want          bool
-	}
+	type tcase = causeCase
 	blocked := func(p *podState) { p.networkBlocked = true }
 	withInvalid := func(p *podState) { p.fs.list = append(p.fs.list, fbuild(KindManifestInvalid, "")) }
 	cases := map[string][]tcase{
@@ -90,6 +97,9 @@ func TestCauseRules(t *testing.T) {
 			{"only a stale log (warning)", fbuild(KindKubeletNotRunning, "", severity(SeverityWarning)), fbuild(KindPodNotStarted, ""), nil, false},
 			{"a crash loop needs a running kubelet", fbuild(KindKubeletNotRunning, ""), fbuild(KindCrashLoop, "app"), nil, false},
 		},
+	}
+	for name, cs := range moreCauseCases {
+		cases[name] = cs
 	}
 	for _, rule := range causeRules {
 		cs, ok := cases[rule.Name]

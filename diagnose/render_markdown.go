@@ -53,6 +53,9 @@ func renderMarkdown(out io.Writer, r *Report) error {
 		if p.UID != "" {
 			fmt.Fprintf(w, "- UID: `%s`\n", p.UID)
 		}
+		if p.StatusSource != "" {
+			fmt.Fprintf(w, "- status from: %s\n", p.StatusSource)
+		}
 		for _, c := range p.Containers {
 			line := fmt.Sprintf("- container `%s`: %s", c.Name, c.State)
 			if c.ExitCode != nil {
@@ -60,6 +63,12 @@ func renderMarkdown(out io.Writer, r *Report) error {
 			}
 			if c.Reason != "" {
 				line += " (" + c.Reason + ")"
+			}
+			if c.Waiting != "" {
+				line += ", waiting: " + c.Waiting
+			}
+			if p.Ready != nil {
+				line += fmt.Sprintf(", ready %v", c.Ready)
 			}
 			line += ", " + plural(c.RestartCount, "restart", "restarts")
 			fmt.Fprintln(w, line)

@@ -110,6 +110,9 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 		if p.UID != "" {
 			facts = append(facts, "uid "+p.UID)
 		}
+		if p.StatusSource != "" {
+			facts = append(facts, "status from "+p.StatusSource)
+		}
 		if len(facts) > 0 {
 			fmt.Fprintf(w, "  %s\n", st.r(st.dim, strings.Join(facts, " · ")))
 		}
@@ -121,6 +124,12 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 					line += ", " + c.Reason
 				}
 				line += ")"
+			}
+			if c.Waiting != "" {
+				line += ", waiting: " + c.Waiting
+			}
+			if p.Ready != nil {
+				line += ", ready " + fmt.Sprint(c.Ready)
 			}
 			if c.RestartCount > 0 {
 				line += ", " + plural(c.RestartCount, "restart", "restarts")

@@ -3,21 +3,24 @@ package diagnose
 import (
 	"time"
 
+	"github.com/spdoc/spdoc/internal/controlplane"
 	"github.com/spdoc/spdoc/internal/podview"
 )
 
 // ContainerReport is one container of a pod as the runtime reports it.
 type ContainerReport struct {
-	Name         string    `json:"name"`
-	ID           string    `json:"id,omitempty"`
-	Image        string    `json:"image,omitempty"`
-	State        string    `json:"state"` // running, exited, created, waiting, unknown
-	Ready        bool      `json:"ready"`
-	RestartCount int       `json:"restartCount"`
-	ExitCode     *int32    `json:"exitCode,omitempty"`
-	Reason       string    `json:"reason,omitempty"`
-	StartedAt    time.Time `json:"startedAt,omitzero"`
-	FinishedAt   time.Time `json:"finishedAt,omitzero"`
+	Name         string `json:"name"`
+	ID           string `json:"id,omitempty"`
+	Image        string `json:"image,omitempty"`
+	State        string `json:"state"` // running, exited, created, waiting, unknown
+	Ready        bool   `json:"ready"`
+	RestartCount int    `json:"restartCount"`
+	ExitCode     *int32 `json:"exitCode,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	// Waiting is the kubelet's waiting reason (CrashLoopBackOff, ImagePullBackOff), when it answered.
+	Waiting    string    `json:"waiting,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
 }
 
 // PodReport is one static pod: its manifest, what the kubelet and runtime did with it, findings.
@@ -32,6 +35,15 @@ type PodReport struct {
 	Restarts    int               `json:"restarts"`
 	Containers  []ContainerReport `json:"containers,omitempty"`
 	Findings    []Finding         `json:"findings"`
+	// StatusSource says where State and Ready come from: "kubelet /pods (…)", "cri",
+	// "kubelet-log" or "pod-logs".
+	StatusSource string `json:"statusSource,omitempty"`
+	// Ready is the kubelet's probe-driven readiness, when the kubelet answered.
+	Ready *bool `json:"ready,omitempty"`
+	// Kubelet is the pod's status as the kubelet reports it (/pods); Mirror its mirror pod in
+	// the API server (control-plane checks, live nodes).
+	Kubelet *controlplane.KubeletPod `json:"kubelet,omitempty"`
+	Mirror  *controlplane.MirrorPod  `json:"mirror,omitempty"`
 }
 
 // FileReport is one manifest dir entry with file-level findings (parse errors, backups, dirs).

@@ -20,6 +20,7 @@ func init() { subcommands = append(subcommands, newApplyCmd) }
 // agentClientFlags are the credentials for talking to an agent over TCP (https://).
 type agentClientFlags struct {
 	ca, cert, key string
+	raw           bool // ask for unredacted data (admins only): diagnose --no-redact
 }
 
 func (f *agentClientFlags) AddFlags(fs *pflag.FlagSet) {
@@ -31,7 +32,7 @@ func (f *agentClientFlags) AddFlags(fs *pflag.FlagSet) {
 // newClientForAgent returns a node.Client for one agent address (unix:///path or
 // https://host:port); the lead's --agent fan-out uses it per agent.
 func newClientForAgent(target string, f agentClientFlags) (node.Client, error) {
-	return node.NewRemote(target, node.RemoteOptions{CA: f.ca, Cert: f.cert, Key: f.key})
+	return node.NewRemote(target, node.RemoteOptions{CA: f.ca, Cert: f.cert, Key: f.key, Raw: f.raw})
 }
 
 type applyOptions struct {

@@ -29,6 +29,9 @@ type nodeFlags struct {
 	since            time.Duration
 	logTail          int
 	maxRecords       int
+	kubeconfig       string
+	noAPI            bool
+	apiTimeout       time.Duration
 
 	// agent is registered only by commands that fan out over agents (AddAgentFlags).
 	agent agentFlags
@@ -52,6 +55,9 @@ func (f *nodeFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(sinceValue{&f.since}, "since", "kubelet log history to read, e.g. 10m, 2h, 1d (default: 1h from journald, the whole file otherwise)")
 	fs.IntVar(&f.logTail, "log-tail", node.DefaultLogTail, "container log lines kept per static pod container and instance")
 	fs.IntVar(&f.maxRecords, "max-records", node.DefaultMaxRecords, "most relevant kubelet log records kept (oldest dropped)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig to read this node's mirror pods with (default: the kubelet's --kubeconfig, else "+node.DefaultKubeletKubeconfig+")")
+	fs.BoolVar(&f.noAPI, "no-api", false, "do not ask the API server (mirror pods) or the kubelet's API (its pod status)")
+	fs.DurationVar(&f.apiTimeout, "api-timeout", 3*time.Second, "bound on each API server and kubelet API call")
 }
 
 // Validate checks the flag values that can be checked without touching the node.
@@ -64,6 +70,9 @@ func (f *nodeFlags) Validate() error {
 	}
 	if f.since < 0 {
 		return fmt.Errorf("--since %s: must not be negative", f.since)
+	}
+	if f.apiTimeout < 0 {
+		return fmt.Errorf("--api-timeout %s: must not be negative", f.apiTimeout)
 	}
 	if f.maxRecords <= 0 {
 		return fmt.Errorf("--max-records %d: must be positive", f.maxRecords)
@@ -78,6 +87,9 @@ func (f *nodeFlags) Validate() error {
 		}
 		if f.runtimeEndpoint != "" {
 			return errors.New("--root reads a copied node: --runtime-endpoint makes no sense with it")
+		}
+		if f.kubeconfig != "" {
+			return errors.New("--root reads a copied node: --kubeconfig makes no sense with it (a bundle carries the mirror pods it saw)")
 		}
 	}
 	return nil
@@ -102,6 +114,9 @@ func (f *nodeFlags) LocalOptions() node.LocalOptions {
 		Since:            f.since,
 		LogTail:          logTail,
 		MaxRecords:       f.maxRecords,
+		Kubeconfig:       f.kubeconfig,
+		NoAPI:            f.noAPI,
+		APITimeout:       f.apiTimeout,
 		Stdin:            os.Stdin,
 	}
 }

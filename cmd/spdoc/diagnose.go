@@ -110,6 +110,8 @@ func (o *diagnoseOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	// An agent redacts what it sends; --no-redact asks it for the raw data (admins only).
+	o.node.agent.creds.raw = o.redact.Disabled
 	targets, err := o.node.Targets(ctx)
 	if err != nil {
 		return fmt.Errorf("connecting to the node: %w", err)

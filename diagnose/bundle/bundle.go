@@ -13,6 +13,8 @@
 //	var/log/pods/<ns>_<pod>_<uid>/<c>/<n>.log   current and previous container log tails (CRI format)
 //	var/log/containers/<pod>_<ns>_<c>-<id>.log  relative links to them (container ID → pod)
 //	runtime.json                            CRI sandboxes, containers and runtime status (node.RuntimeState)
+//	controlplane.json                       control-plane checks: certificate metadata (never keys), port
+//	                                        owners, mirror pods, the kubelet's pod status (controlplane.State)
 //	node.json                               node name, source paths, kubelet log stats
 //	versions.json                           spdoc, Go, kubelet and runtime versions
 //	errors.json                             sources that failed or were cut, and why
@@ -60,6 +62,7 @@ const (
 	PodLogsDir       = "var/log/pods"
 	ContainerLogsDir = "var/log/containers"
 	RuntimePath      = node.RuntimeFile
+	ControlPlanePath = node.ControlPlaneFile
 	NodePath         = "node.json"
 	VersionsPath     = "versions.json"
 	ErrorsPath       = "errors.json"

@@ -20,144 +20,26 @@ import (
 	"time"
 
 	"github.com/spdoc/spdoc/diagnose"
-	"github.com/spdoc/spdoc/internal/cri"
+	"github.com/spdoc/spdoc/internal/canary"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/podlog"
 	"github.com/spdoc/spdoc/internal/redact"
 )
 
-var fixedNow = time.Date(2026, 11, 24, 22, 0, 0, 0, time.UTC)
-
-// canaries are planted in every kind of source; none may survive in a bundle.
-var canaries = map[string]string{
-	"envSecret":   "cnry-env-secret-7Qx1",
-	"envPassword": "cnry-env-password-8Rt2",
-	"argToken":    "cnry-arg-token-9Lm3",
-	"argSpace":    "cnry-arg-space-0Kd4",
-	"clientSec":   "cnry-client-secret-1Hj5",
-	"pemBody1":    "MIIEcnryPEMbody1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-	"pemBody2":    "cnryPEMbody2BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
-	"annotation":  "cnry-annotation-token-2Gf6",
-	"agentCfg":    "cnry-agent-config-pw-3Ds7",
-	"bearerKL":    "cnryBearerKubeletLog4As8",
-	"urlKL":       "cnry-url-pw-5Pw9",
-	"tokenKL":     "cnry-kl-token-6Oq0",
-	"jwtPart":     "eyJjbnJ5IjoiMTIzNDU2Nzg5MCJ9",
-	"podPassword": "cnry-podlog-password-7Iu1",
-	"podPEM":      "cnryPodLogPEMlineCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC",
-	"podAuth":     "cnryPodLogAuthHeader8Yt2",
-	"rtAnno":      "cnry-runtime-annotation-9Tr3",
-}
-
-func c(k string) string {
-	v, ok := canaries[k]
-	if !ok {
-		panic("no canary " + k)
-	}
-	return v
-}
-
-const (
-	nodeName = "node1"
-	webUID   = "2a1b3c4d5e6f708192a3b4c5d6e7f809"
+// The canary node is shared with the CLI's and the agent API's corpus tests.
+var (
+	fixedNow = canary.Now
+	canaries = canary.Secrets
 )
 
-// layNode writes a copied node with canary secrets under a temp dir and returns its root.
-func layNode(t *testing.T) string {
-	t.Helper()
-	root := t.TempDir()
-	write := func(rel, data string) {
-		t.Helper()
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("etc/kubernetes/manifests/web.yaml", `apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    example.com/api-token: `+c("annotation")+`
-spec:
-  containers:
-  - name: app
-    image: busybox:1.36
-    command: ["sh", "-c", "exec app --password `+c("argSpace")+`"]
-    args:
-    - --token=`+c("argToken")+`
-    - --client-secret
-    - `+c("clientSec")+`
-    env:
-    - name: APP_SECRET
-      value: `+c("envSecret")+`
-    - name: DB_PASSWORD
-      value: "`+c("envPassword")+`"
-    - name: TLS_KEY
-      value: |
-        -----BEGIN RSA PRIVATE KEY-----
-        `+c("pemBody1")+`
-        `+c("pemBody2")+`
-        -----END RSA PRIVATE KEY-----
-`)
-	write("etc/kubernetes/manifests/invalid.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: invalid\nspec:\n  containers: []\n")
-	write("etc/spdoc/pods.yaml", "pods:\n- name: x\n  password: "+c("agentCfg")+"\n")
+const (
+	nodeName = canary.NodeName
+	webUID   = canary.WebUID
+)
 
-	ts := func(d time.Duration) string {
-		return fmt.Sprintf("%.3f", float64(fixedNow.Add(d).UnixMicro())/1000)
-	}
-	kl := []string{
-		`{"ts":` + ts(-50*time.Minute) + `,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/etc/kubernetes/manifests/invalid.yaml","err":"invalid pod: [spec.containers: Required value]"}`,
-		`{"ts":` + ts(-40*time.Minute) + `,"caller":"x/y.go:1","msg":"request","header":"Authorization: Bearer ` + c("bearerKL") + `","v":2}`,
-		`{"ts":` + ts(-30*time.Minute) + `,"caller":"x/y.go:2","msg":"dial https://admin:` + c("urlKL") + `@10.0.0.1:6443/api","v":2}`,
-		`{"ts":` + ts(-20*time.Minute) + `,"caller":"x/y.go:3","msg":"sa","token":"` + c("tokenKL") + `","jwt":"` + c("jwtPart") + `.eyJzdWIiOiJzeXN0ZW06bm9kZSJ9.c2ln","v":2}`,
-	}
-	write("var/log/kubelet.log", strings.Join(kl, "\n")+"\n")
-
-	logLine := func(d time.Duration, stream, msg string) string {
-		return fixedNow.Add(d).Format(time.RFC3339Nano) + " " + stream + " F " + msg
-	}
-	podDir := "var/log/pods/default_web-" + nodeName + "_" + webUID + "/app/"
-	write(podDir+"0.log", strings.Join([]string{
-		logLine(-15*time.Minute, "stdout", "starting with password="+c("podPassword")),
-		logLine(-14*time.Minute, "stderr", "-----BEGIN PRIVATE KEY-----"),
-		logLine(-14*time.Minute, "stderr", c("podPEM")),
-		logLine(-14*time.Minute, "stderr", "-----END PRIVATE KEY-----"),
-		logLine(-13*time.Minute, "stderr", "fatal: exit"),
-	}, "\n")+"\n")
-	write(podDir+"1.log", logLine(-5*time.Minute, "stdout", "GET / Authorization: Bearer "+c("podAuth"))+"\n"+
-		logLine(-4*time.Minute, "stderr", "boom")+"\n")
-	if err := os.MkdirAll(filepath.Join(root, "var/log/containers"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	id := strings.Repeat("ab", 32)
-	if err := os.Symlink("../pods/default_web-"+nodeName+"_"+webUID+"/app/1.log",
-		filepath.Join(root, "var/log/containers", "web-"+nodeName+"_default_app-"+id+".log")); err != nil {
-		t.Fatal(err)
-	}
-
-	rt := node.RuntimeState{
-		Endpoint: "unix:///run/containerd/containerd.sock", Reachable: true,
-		Status: &cri.RuntimeStatus{RuntimeName: "containerd", RuntimeVersion: "1.6.20", APIVersion: "v1",
-			Conditions: []cri.Condition{{Type: "RuntimeReady", Status: true}, {Type: "NetworkReady", Status: true}}},
-		Sandboxes: []cri.Sandbox{{ID: "sb1", Name: "web-" + nodeName, Namespace: "default", UID: webUID, State: "SANDBOX_READY",
-			CreatedAt: fixedNow.Add(-20 * time.Minute), Annotations: map[string]string{"example.com/api-token": c("rtAnno")}}},
-		Containers: []cri.Container{{ID: id, SandboxID: "sb1", Name: "app", PodName: "web-" + nodeName, PodNamespace: "default",
-			PodUID: webUID, Attempt: 1, RestartCount: 1, Image: "busybox:1.36", State: "CONTAINER_EXITED", ExitCode: 1, Reason: "Error",
-			CreatedAt: fixedNow.Add(-5 * time.Minute), StartedAt: fixedNow.Add(-5 * time.Minute), FinishedAt: fixedNow.Add(-4 * time.Minute),
-			LogPath: "/var/log/pods/default_web-" + nodeName + "_" + webUID + "/app/1.log"}},
-	}
-	data, err := json.Marshal(rt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(node.RuntimeFile, string(data))
-	return root
-}
+func c(k string) string           { return canary.Get(k) }
+func layNode(t *testing.T) string { return canary.LayNode(t) }
 
 func localClient(root string) node.Client {
 	return node.NewLocal(node.LocalOptions{Root: root, NodeName: nodeName})

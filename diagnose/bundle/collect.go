@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -19,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/safefs"
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
@@ -135,16 +136,32 @@ func (col *collector) manifests() {
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	for _, f := range files {
 		name := path.Join(ManifestDir, f.Name)
-		switch f.Kind {
-		case staticpod.KindDir:
+		switch {
+		case f.Kind == staticpod.KindDir:
 			// The kubelet does not recurse; an empty dir keeps the DirectoryIgnored finding.
 			col.dirs = append(col.dirs, name)
-		case staticpod.KindUnreadable:
+		case f.Kind == staticpod.KindUnreadable:
 			col.fail("manifest "+f.Path, errors.New(orDefault(f.Err, "unreadable")))
+		case f.Link != "" && !insideDir(scan.Dir, f.Path):
+			// It may be /etc/shadow: record where it points, never its bytes.
+			col.fail("manifest "+f.Path, fmt.Errorf("a symlink to %q, outside the manifest dir: its target's path is recorded, its content is not copied", f.Link))
 		default:
 			col.file("manifest "+f.Path, f.Path, name, rawManifest)
 		}
 	}
+}
+
+// insideDir reports whether path, all symlinks followed, lies under dir.
+func insideDir(dir, path string) bool {
+	resolved, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false
+	}
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
+	}
+	rel, err := filepath.Rel(dir, resolved)
+	return err == nil && filepath.IsLocal(rel)
 }
 
 // configFiles copies the agent config and the kubelet config when they exist.
@@ -153,7 +170,7 @@ func (col *collector) configFiles() {
 	if root := col.snap.Paths.Root; root != "" {
 		agentCfg = filepath.Join(root, agentCfg)
 	}
-	if _, err := os.Stat(agentCfg); err == nil {
+	if _, err := safefs.Stat(agentCfg); err == nil {
 		col.file("agent-config "+agentCfg, agentCfg, AgentConfigPath, rawManifest)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		col.fail("agent-config "+agentCfg, err)
@@ -166,8 +183,17 @@ func (col *collector) configFiles() {
 // file reads src (capped, with the source timeout) into the bundle as name.
 func (col *collector) file(what, src, name string, kind rawKind) {
 	max := col.opts.FileMaxBytes
+	root := col.snap.Paths.Root
 	data, ok := source(col, what, func(context.Context) ([]byte, error) {
-		f, err := os.Open(src)
+		if root != "" {
+			// A copied node's files are read inside it, however its symlinks point.
+			release, err := safefs.Confine(root)
+			if err != nil {
+				return nil, err
+			}
+			defer release()
+		}
+		f, err := safefs.Open(src)
 		if err != nil {
 			return nil, err
 		}
@@ -454,6 +480,13 @@ func (col *collector) finish() ([]entry, *redact.Redactor) {
 		cp := copyJSON(rt)
 		red.In(RuntimePath).Value(cp)
 		addJSON(RuntimePath, cp)
+	}
+	if cp := col.snap.ControlPlane; cp != nil {
+		// Certificate metadata, port owners, mirror pods and the kubelet's pod status, so that
+		// --bundle-in reproduces the control-plane findings (keys are never in it).
+		c := copyJSON(cp)
+		red.In(ControlPlanePath).Value(c)
+		addJSON(ControlPlanePath, c)
 	}
 	info := nodeInfo{Taken: col.snap.Taken, Node: col.snap.Node, Paths: col.snap.Paths, Describe: col.c.Describe()}
 	if kl := col.snap.KubeletLog; kl != nil {

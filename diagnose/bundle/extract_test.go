@@ -63,6 +63,36 @@ func TestExtractUnsafe(t *testing.T) {
 			{name: "d/x", typ: tar.TypeReg, data: "2"},
 		}, true, ""},
 		{"hard link", []tarEntry{{name: "h", typ: tar.TypeLink, link: "x"}}, true, ""},
+		// Each link looks local on its own; together they lead out of the bundle.
+		{"local-looking chain", []tarEntry{
+			{name: "a", typ: tar.TypeSymlink, link: "."},
+			{name: "a/b", typ: tar.TypeSymlink, link: ".."},
+			{name: "c", typ: tar.TypeSymlink, link: "b/.."},
+		}, true, ""},
+		{"local link elsewhere", []tarEntry{
+			{name: "report.txt", typ: tar.TypeReg, data: "x"},
+			{name: "etc/kubernetes/manifests/x.yaml", typ: tar.TypeSymlink, link: "../../../report.txt"},
+		}, true, ""},
+		{"container link to nothing", []tarEntry{
+			{name: "var/log/containers/x.log", typ: tar.TypeSymlink, link: "../pods/p/c/0.log"},
+		}, true, ""},
+		{"container link through pods/..", []tarEntry{
+			{name: "report.txt", typ: tar.TypeReg, data: "x"},
+			{name: "var/log/containers/x.log", typ: tar.TypeSymlink, link: "../pods/../../../report.txt"},
+		}, true, ""},
+		{"container link to a dir", []tarEntry{
+			{name: "var/log/pods/p/c/0.log/", typ: tar.TypeDir},
+			{name: "var/log/containers/x.log", typ: tar.TypeSymlink, link: "../pods/p/c/0.log"},
+		}, true, ""},
+		{"container link to a link", []tarEntry{
+			{name: "var/log/pods/p/c/1.log", typ: tar.TypeReg, data: "x"},
+			{name: "var/log/pods/p/c/0.log", typ: tar.TypeSymlink, link: "1.log"},
+			{name: "var/log/containers/x.log", typ: tar.TypeSymlink, link: "../pods/p/c/0.log"},
+		}, true, ""},
+		{"container link not a log", []tarEntry{
+			{name: "var/log/pods/p/c/0.log", typ: tar.TypeReg, data: "x"},
+			{name: "var/log/containers/x", typ: tar.TypeSymlink, link: "../pods/p/c/0.log"},
+		}, true, ""},
 		{"device", []tarEntry{{name: "dev", typ: tar.TypeChar}}, true, ""},
 		{"duplicate", []tarEntry{{name: "f", typ: tar.TypeReg, data: "1"}, {name: "f", typ: tar.TypeReg, data: "2"}}, true, ""},
 	}

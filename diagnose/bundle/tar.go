@@ -122,6 +122,12 @@ var ErrUnsafe = errors.New("unsafe bundle entry")
 // "..", an absolute name or a symlink planted earlier — can touch anything outside it;
 // symlinks must be relative and point inside dir; entry sizes, the total size and the entry
 // count are capped.
+//
+// The only symlinks a bundle may hold are the ones Write makes:
+// var/log/containers/<name>.log → ../pods/<pod dir>/<container>/<n>.log, each pointing at a
+// regular file of the bundle itself. Every other symlink — however local it looks on its own, a
+// chain of them can lead anywhere — is refused with ErrUnsafe: whoever opens a bundle attached to
+// a ticket must not get their own machine's files read into the report.
 func Extract(ctx context.Context, bundlePath, dir string) error {
 	f, err := os.Open(bundlePath)
 	if err != nil {
@@ -144,13 +150,14 @@ func Extract(ctx context.Context, bundlePath, dir string) error {
 
 	tr := tar.NewReader(gz)
 	var total int64
+	var links []link // made last, once their targets are known to be regular files
 	for n := 0; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return makeLinks(root, links)
 		}
 		if err != nil {
 			return fmt.Errorf("reading bundle %q: %w", bundlePath, err)
@@ -181,22 +188,65 @@ func Extract(ctx context.Context, bundlePath, dir string) error {
 				return fmt.Errorf("bundle entry %q: %w", h.Name, err)
 			}
 		case tar.TypeSymlink:
-			target := h.Linkname
-			if filepath.IsAbs(target) || !filepath.IsLocal(filepath.Join(filepath.Dir(name), target)) {
-				return fmt.Errorf("bundle entry %q: symlink to %q leaves the bundle: %w", h.Name, target, ErrUnsafe)
-			}
-			if err := mkParent(root, name); err != nil {
+			target, err := containerLink(name, h.Linkname)
+			if err != nil {
 				return fmt.Errorf("bundle entry %q: %w", h.Name, err)
 			}
-			if err := root.Symlink(target, name); err != nil {
-				return fmt.Errorf("bundle entry %q: %w", h.Name, err)
-			}
+			links = append(links, link{name: name, target: target, entry: h.Name})
 		case tar.TypeXGlobalHeader:
 			// PAX global header: metadata only.
 		default:
 			return fmt.Errorf("bundle entry %q: type %q is not allowed: %w", h.Name, string(h.Typeflag), ErrUnsafe)
 		}
 	}
+}
+
+// link is a symlink entry, made after every file was extracted.
+type link struct{ name, target, entry string }
+
+// containerLink checks that a symlink entry has the one form a bundle holds and returns its
+// target: var/log/containers/<x>.log → ../pods/<pod dir>/<container>/<n>.log.
+func containerLink(name, target string) (string, error) {
+	slash := filepath.ToSlash(name)
+	if path.Dir(slash) != ContainerLogsDir || !strings.HasSuffix(slash, ".log") {
+		return "", fmt.Errorf("symlink to %q: a bundle holds symlinks only in %s/ (*.log): %w", target, ContainerLogsDir, ErrUnsafe)
+	}
+	parts := strings.Split(target, "/")
+	if len(parts) != 5 || parts[0] != ".." || "var/log/"+parts[1] != PodLogsDir || !strings.HasSuffix(parts[4], ".log") {
+		return "", fmt.Errorf("symlink to %q: want ../pods/<pod>/<container>/<n>.log: %w", target, ErrUnsafe)
+	}
+	for _, p := range parts[2:] {
+		if p == "" || p == "." || p == ".." || strings.ContainsRune(p, '\\') {
+			return "", fmt.Errorf("symlink to %q: want ../pods/<pod>/<container>/<n>.log: %w", target, ErrUnsafe)
+		}
+	}
+	return target, nil
+}
+
+// makeLinks creates the container log links once their targets exist: each must be a regular
+// file extracted from the bundle (no entry made the path's directories symlinks: links are
+// only made here, and only in var/log/containers).
+func makeLinks(root *os.Root, links []link) error {
+	for _, l := range links {
+		resolved := filepath.Join(filepath.Dir(l.name), filepath.FromSlash(l.target))
+		st, err := root.Lstat(resolved)
+		if err != nil {
+			return fmt.Errorf("bundle entry %q: symlink to %q: its target is not in the bundle: %w", l.entry, l.target, ErrUnsafe)
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("bundle entry %q: symlink to %q: its target is not a regular file: %w", l.entry, l.target, ErrUnsafe)
+		}
+		if err := mkParent(root, l.name); err != nil {
+			return fmt.Errorf("bundle entry %q: %w", l.entry, err)
+		}
+		if err := root.Symlink(l.target, l.name); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("bundle entry %q: already exists: %w", l.entry, ErrUnsafe)
+			}
+			return fmt.Errorf("bundle entry %q: %w", l.entry, err)
+		}
+	}
+	return nil
 }
 
 // safeName cleans a tar entry name to a local relative path.

@@ -42,6 +42,7 @@ const (
 	ParamFollow    = "follow"   // "1"/"true"
 	ParamPrevious  = "previous" // "1"/"true": the previous container instance
 	ParamSince     = "since"    // Go duration (10m)
+	ParamRaw       = "raw"      // "1": unredacted data (admins only; every answer is redacted otherwise)
 )
 
 // ContentTypeNDJSON is the media type of watch and log streams.

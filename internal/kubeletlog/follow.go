@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spdoc/spdoc/internal/safefs"
+
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/spdoc/spdoc/internal/tailguard"
@@ -30,7 +32,7 @@ func Follow(ctx context.Context, path string, opts ScanOptions, fn func(*Record)
 	if opts.Source == "" {
 		opts.Source = path
 	}
-	f, err := os.Open(path)
+	f, err := safefs.Open(path)
 	if err != nil {
 		return fmt.Errorf("following kubelet log: %w", err)
 	}
@@ -181,7 +183,7 @@ func (t *tailer) flush() error {
 
 // checkRotation switches to a recreated file or restarts a truncated one.
 func (t *tailer) checkRotation() error {
-	now, err := os.Stat(t.path)
+	now, err := safefs.Stat(t.path)
 	if err != nil {
 		return nil // renamed away and not yet recreated: keep reading the old file
 	}
@@ -197,7 +199,7 @@ func (t *tailer) checkRotation() error {
 		if err := t.flush(); err != nil {
 			return err
 		}
-		nf, err := os.Open(t.path)
+		nf, err := safefs.Open(t.path)
 		if err != nil {
 			return nil // gone again: retry on the next event or poll
 		}

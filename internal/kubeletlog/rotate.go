@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/safefs"
 )
 
 // Rotated lists the rotated siblings of the log file at path, oldest first, so that a caller can
@@ -21,7 +23,7 @@ func Rotated(path string) []string {
 	if dir == "" {
 		dir = "."
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := safefs.ReadDir(dir)
 	if err != nil {
 		return nil
 	}

@@ -8,9 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/safefs"
 )
 
 // MaxLine is the longest line Scan and Follow parse; longer lines are skipped and counted.
@@ -45,7 +46,7 @@ func (o *ScanOptions) parser() Parser {
 // Open opens a log file for reading, transparently gunzipping it when it starts with the gzip
 // magic bytes (whatever its name).
 func Open(path string) (io.ReadCloser, error) {
-	f, err := os.Open(path)
+	f, err := safefs.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening kubelet log: %w", err)
 	}
@@ -244,7 +245,7 @@ func ScanFile(ctx context.Context, path string, opts ScanOptions, fn func(*Recor
 	if opts.Source == "" {
 		opts.Source = path
 	}
-	f, err := os.Open(path)
+	f, err := safefs.Open(path)
 	if err != nil {
 		return Stats{}, fmt.Errorf("opening kubelet log: %w", err)
 	}

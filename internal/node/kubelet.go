@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spdoc/spdoc/internal/safefs"
+
 	"sigs.k8s.io/yaml"
 
 	"github.com/spdoc/spdoc/internal/kubeletlog"
@@ -22,11 +24,16 @@ type KubeletConfig struct {
 	StaticPodPath            string `json:"staticPodPath"`
 	PodLogsDir               string `json:"podLogsDir"`
 	ContainerRuntimeEndpoint string `json:"containerRuntimeEndpoint"`
+	// ReadOnlyPort, Port and TLSCertFile say how the kubelet's API is reached (control-plane checks).
+	ReadOnlyPort int    `json:"readOnlyPort"`
+	Port         int    `json:"port"`
+	TLSCertFile  string `json:"tlsCertFile"`
+	CertDir      string `json:"-"`
 }
 
 // ReadKubeletConfig reads the fields spdoc needs from a KubeletConfiguration file.
 func ReadKubeletConfig(path string) (*KubeletConfig, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefs.ReadFile(path, maxKubeletConfig)
 	if err != nil {
 		return nil, fmt.Errorf("reading kubelet config: %w", err)
 	}
@@ -40,7 +47,9 @@ func ReadKubeletConfig(path string) (*KubeletConfig, error) {
 // kubeletProc is a running kubelet found in /proc.
 type kubeletProc struct {
 	KubeletState
-	configFlag string // its --config
+	configFlag     string // its --config
+	kubeconfigFlag string // its --kubeconfig
+	certDirFlag    string // its --cert-dir
 }
 
 // findKubelet looks for a kubelet process in procDir (/proc): comm or argv[0] base name starting
@@ -68,6 +77,8 @@ func findKubelet(procDir string) *kubeletProc {
 		}
 		k.Running, k.PID = true, pid
 		k.configFlag = flagValue(args[1:], "config")
+		k.kubeconfigFlag = flagValue(args[1:], "kubeconfig")
+		k.certDirFlag = flagValue(args[1:], "cert-dir")
 		return k
 	}
 	return k

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spdoc/spdoc/internal/safefs"
+
 	"github.com/tidwall/gjson"
 
 	"github.com/spdoc/spdoc/internal/cri"
@@ -38,6 +40,10 @@ const (
 	DefaultJournalSince = time.Hour
 	DefaultLogTail      = 20
 	DefaultMaxRecords   = 20000
+	// maxRuntimeFile caps Root/runtime.json (a capture of a busy node is a few MiB).
+	maxRuntimeFile = 256 << 20
+	// maxKubeletConfig caps a KubeletConfiguration file.
+	maxKubeletConfig = 4 << 20
 	// maxTailContainers bounds how many containers get log tails in a snapshot.
 	maxTailContainers = 200
 )
@@ -87,6 +93,13 @@ type LocalOptions struct {
 	RuntimeTimeout time.Duration
 	// Stdin is read when KubeletLog is "-" (default os.Stdin).
 	Stdin io.Reader
+	// Kubeconfig reads mirror pods from the API server: else the kubelet's --kubeconfig, else
+	// /etc/kubernetes/kubelet.conf when present. Live nodes only.
+	Kubeconfig string
+	// NoAPI skips the API server and the kubelet's API (mirror pods, the kubelet's pod status).
+	NoAPI bool
+	// APITimeout bounds each API server and kubelet call (default 3s).
+	APITimeout time.Duration
 }
 
 // Local reads this node (or a copied one) directly.
@@ -125,12 +138,26 @@ func (l *Local) Describe() string {
 
 func (l *Local) Close() error { return nil }
 
-// under puts a node path under Root.
+// under puts a node path under Root. The path is cleaned as an absolute path first, so a
+// kubelet config of the copy naming "/../../etc" stays under Root.
 func (l *Local) under(p string) string {
 	if l.opts.Root == "" {
 		return p
 	}
-	return filepath.Join(l.opts.Root, p)
+	return filepath.Join(l.opts.Root, filepath.Clean("/"+p))
+}
+
+// confine makes every read under Root resolve inside it (safefs.Confine) until release runs:
+// a copied node or an unpacked bundle can hold symlinks that lead anywhere.
+func (l *Local) confine() (release func(), err error) {
+	if l.opts.Root == "" {
+		return func() {}, nil
+	}
+	release, err = safefs.Confine(l.opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("reading the copied node: %w", err)
+	}
+	return release, nil
 }
 
 // resolved are the paths a read uses, with the kubelet config that informed them.
@@ -172,7 +199,7 @@ func (l *Local) resolve() resolved {
 		case cfgVal != "":
 			// On a copied node the config may name paths of a node that was laid out
 			// differently (a test node under /tmp): use them only if the copy has them.
-			if _, err := os.Stat(l.under(cfgVal)); o.Root == "" || err == nil {
+			if _, err := safefs.Stat(l.under(cfgVal)); o.Root == "" || err == nil {
 				return l.under(cfgVal)
 			}
 		}
@@ -206,6 +233,11 @@ func (l *Local) resolve() resolved {
 
 // Snapshot reads the node now; unreadable sources are recorded in Snapshot.Errors.
 func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
+	release, err := l.confine()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	r := l.resolve()
 	s := &Snapshot{Taken: l.now(), Paths: r.Paths}
 	addErr := func(source string, err error) {
@@ -259,6 +291,7 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 			s.Taken = t // a copy's report is as of its capture, not of this read
 		}
 	}
+	s.ControlPlane = l.controlPlane(ctx, s, r, addErr)
 	return s, nil
 }
 
@@ -268,7 +301,7 @@ func (l *Local) runtime(ctx context.Context, r resolved, addErr func(string, err
 		return nil
 	}
 	if l.opts.Root != "" {
-		data, err := os.ReadFile(filepath.Join(l.opts.Root, RuntimeFile))
+		data, err := safefs.ReadFile(filepath.Join(l.opts.Root, RuntimeFile), maxRuntimeFile)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				addErr("runtime", fmt.Errorf("reading %s: %w", RuntimeFile, err))

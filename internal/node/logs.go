@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/safefs"
 
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/podlog"
@@ -126,7 +127,7 @@ func newestLog(d podlog.PodDir) time.Time {
 	var t time.Time
 	for _, c := range d.Containers {
 		if n, ok := podlog.Current(c); ok {
-			if fi, err := os.Stat(c.InstancePath(n)); err == nil && fi.ModTime().After(t) {
+			if fi, err := safefs.Stat(c.InstancePath(n)); err == nil && fi.ModTime().After(t) {
 				t = fi.ModTime()
 			}
 		}
@@ -167,6 +168,11 @@ func (p *podRef) container(name string) (podlog.ContainerDir, error) {
 // current instance (or the previous one), from req.Since ago, then with Follow every new line —
 // across rotation and container restarts (a new <n+1>.log) — until ctx is done.
 func (l *Local) ContainerLog(ctx context.Context, req LogRequest, fn func(podlog.Line) error) error {
+	release, err := l.confine()
+	if err != nil {
+		return err
+	}
+	defer release()
 	r := l.resolve()
 	p, err := l.findPod(r, req.Namespace, req.Pod)
 	if err != nil {
@@ -264,6 +270,11 @@ func nextInstance(cd podlog.ContainerDir, cur int) func() string {
 // pod (see MatchesPod) — from req.Since ago (default: journald 1h, files whole), the last req.Tail
 // (< 0 or 0 with no Follow: all), then with Follow new ones (files only) until ctx is done.
 func (l *Local) KubeletLog(ctx context.Context, req KubeletLogRequest, fn func(kubeletlog.Record) error) error {
+	release, err := l.confine()
+	if err != nil {
+		return err
+	}
+	defer release()
 	r := l.resolve()
 	match := func(*kubeletlog.Record) bool { return true }
 	var prefilter func([]byte) bool

@@ -32,6 +32,8 @@ type RemoteOptions struct {
 	Key  string
 	// Timeout bounds non-streaming requests (default 30 s). Streams (follow, watch) end with ctx.
 	Timeout time.Duration
+	// Raw asks the agent for unredacted data (?raw=1); the agent allows it to admins only.
+	Raw bool
 }
 
 // ErrAgent is wrapped by every error the agent answered (as opposed to transport errors).
@@ -43,6 +45,7 @@ type Remote struct {
 	base    string
 	hc      *http.Client
 	timeout time.Duration
+	raw     bool
 }
 
 var _ Client = (*Remote)(nil)
@@ -71,7 +74,7 @@ func DialRemote(target string, opts RemoteOptions) (*Remote, error) {
 		return nil, fmt.Errorf("invalid agent address %q: %w", target, err)
 	}
 	tr := &http.Transport{MaxIdleConns: 4, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: false}
-	r := &Remote{target: target, timeout: opts.Timeout, hc: &http.Client{Transport: tr}}
+	r := &Remote{target: target, timeout: opts.Timeout, raw: opts.Raw, hc: &http.Client{Transport: tr}}
 	switch u.Scheme {
 	case "unix":
 		path := u.Path
@@ -331,6 +334,10 @@ func (r *Remote) getJSON(ctx context.Context, path string, q url.Values, v any) 
 // get sends GET and turns non-2xx answers into errors carrying the agent's message.
 func (r *Remote) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
 	u := r.base + path
+	if r.raw {
+		q = cloneValues(q)
+		q.Set(api.ParamRaw, "1")
+	}
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -393,4 +400,12 @@ func setBool(q url.Values, k string, v bool) {
 	if v {
 		q.Set(k, "1")
 	}
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
 }

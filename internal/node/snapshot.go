@@ -7,6 +7,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/spdoc/spdoc/internal/controlplane"
 	"github.com/spdoc/spdoc/internal/cri"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/podlog"
@@ -92,6 +93,9 @@ type Snapshot struct {
 	ContainerIDs map[string]string  `json:"containerIDs,omitempty"`
 	LogTails     []ContainerLogTail `json:"logTails,omitempty"`
 	Errors       []SourceError      `json:"errors,omitempty"`
+	// ControlPlane is what the control-plane components among the static pods need: the files
+	// their flags name, their ports, mirror pods and the kubelet's view (nil: none runs here).
+	ControlPlane *controlplane.State `json:"controlPlane,omitempty"`
 }
 
 // LogRequest asks for a container's log.

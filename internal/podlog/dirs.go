@@ -2,11 +2,12 @@ package podlog
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/spdoc/spdoc/internal/safefs"
 )
 
 // ParsePodDirName splits "<ns>_<pod>_<uid>". Namespaces and pod names are DNS names and cannot
@@ -23,7 +24,7 @@ func ParsePodDirName(name string) (ns, pod, uid string, ok bool) {
 // pod name and UID; containers by name; instances ascending. Entries that don't have this shape
 // are ignored. A missing podLogsDir is an error wrapping fs.ErrNotExist.
 func ScanPodDirs(podLogsDir string) ([]PodDir, error) {
-	ents, err := os.ReadDir(podLogsDir)
+	ents, err := safefs.ReadDir(podLogsDir)
 	if err != nil {
 		return nil, fmt.Errorf("reading pod logs dir: %w", err)
 	}
@@ -34,7 +35,7 @@ func ScanPodDirs(podLogsDir string) ([]PodDir, error) {
 			continue
 		}
 		pd := PodDir{Namespace: ns, Name: pod, UID: uid, Path: filepath.Join(podLogsDir, e.Name())}
-		cents, err := os.ReadDir(pd.Path)
+		cents, err := safefs.ReadDir(pd.Path)
 		if err != nil {
 			// Unreadable pod dir: list it without containers rather than hide it.
 			out = append(out, pd)
@@ -66,7 +67,7 @@ func ScanPodDirs(podLogsDir string) ([]PodDir, error) {
 
 // instances returns the restart counts n that have an <n>.log in dir, ascending.
 func instances(dir string) []int {
-	ents, err := os.ReadDir(dir)
+	ents, err := safefs.ReadDir(dir)
 	if err != nil {
 		return nil
 	}
@@ -164,7 +165,7 @@ func isHexID(s string) bool {
 // ContainerIDs maps container IDs to their pod and container from the symlink names in
 // /var/log/containers (which outlive a stopped runtime). Other names are ignored.
 func ContainerIDs(varLogContainersDir string) (map[string]Ref, error) {
-	ents, err := os.ReadDir(varLogContainersDir)
+	ents, err := safefs.ReadDir(varLogContainersDir)
 	if err != nil {
 		return nil, fmt.Errorf("reading container logs dir: %w", err)
 	}

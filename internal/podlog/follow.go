@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spdoc/spdoc/internal/safefs"
+
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/spdoc/spdoc/internal/tailguard"
@@ -41,7 +43,7 @@ func Follow(ctx context.Context, path string, fn func(Line) error) error {
 // file and continues at the start of the new one. A file truncated in place is read again from
 // its start. An error from fn stops following and is returned.
 func FollowWith(ctx context.Context, path string, opts FollowOptions, fn func(Line) error) error {
-	f, err := os.Open(path)
+	f, err := safefs.Open(path)
 	if err != nil {
 		return fmt.Errorf("opening container log: %w", err)
 	}
@@ -214,7 +216,7 @@ func (fl *follower) checkRotation(ctx context.Context, next func() string) (bool
 	if err != nil {
 		return false, fmt.Errorf("container log %q: %w", fl.path, err)
 	}
-	st, err := os.Stat(fl.path)
+	st, err := safefs.Stat(fl.path)
 	switch {
 	case err == nil && !os.SameFile(st, cur):
 		// Rotated: the runtime reopened path. Drain what the old file got before the reopen.
@@ -236,7 +238,7 @@ func (fl *follower) checkRotation(ctx context.Context, next func() string) (bool
 	if p == "" || p == fl.path {
 		return false, nil
 	}
-	if _, err := os.Stat(p); err != nil {
+	if _, err := safefs.Stat(p); err != nil {
 		return false, nil
 	}
 	if _, err := fl.read(ctx); err != nil {
@@ -259,7 +261,7 @@ func (fl *follower) reopen(path string, newInstance bool) error {
 			return err
 		}
 	}
-	f, err := os.Open(path)
+	f, err := safefs.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // gone again between stat and open: keep the old file, retry later

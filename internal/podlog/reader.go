@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/safefs"
 )
 
 // maxRawLine caps one physical line read from a file; the kubelet writes at most 16 KiB of
@@ -111,7 +113,7 @@ func ReadAll(path string) ([]Line, error) {
 // over byte offsets instead of reading the whole file. An error from fn stops the scan and is
 // returned.
 func Scan(ctx context.Context, path string, since time.Time, fn func(Line) error) error {
-	f, err := os.Open(path)
+	f, err := safefs.Open(path)
 	if err != nil {
 		return fmt.Errorf("opening container log: %w", err)
 	}

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/spdoc/spdoc/internal/safefs"
 )
 
 // tailBlock is how much Tail reads per step from the end of the file.
@@ -21,7 +22,7 @@ func Tail(path string, n int) ([]Line, error) {
 // TailEnd is Tail that also returns the offset just after the last complete line, where a
 // Follow continuing the tail starts.
 func TailEnd(path string, n int) ([]Line, int64, error) {
-	f, err := os.Open(path)
+	f, err := safefs.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("opening container log: %w", err)
 	}

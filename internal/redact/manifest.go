@@ -182,11 +182,29 @@ func (m *manifest) mapping(n *yaml.Node, key string) {
 			envName = n.Content[i+1].Value
 		}
 	}
+	headers := headerMap(key)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
 			m.walk(k, "")
 			m.walk(v, "")
+			continue
+		}
+		if headers {
+			// header name → value(s): credentials whatever the header is called.
+			vals := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				vals = v.Content
+			}
+			for _, hv := range vals {
+				if hv.Kind == yaml.ScalarNode && !keepValue(hv.Value) {
+					m.visited[hv] = true
+					m.secret(hv, KindHeader)
+				} else {
+					m.walk(hv, "")
+				}
+			}
+			m.visited[v] = true
 			continue
 		}
 		if v.Kind != yaml.ScalarNode {
@@ -203,6 +221,13 @@ func (m *manifest) mapping(n *yaml.Node, key string) {
 			m.scalar(v)
 		}
 	}
+}
+
+// headerMap reports a mapping of HTTP header names to values: the kubelet config's
+// staticPodURLHeader (map[string][]string), and any field named …Headers/…Header that holds a map.
+func headerMap(key string) bool {
+	k := strings.ToLower(key)
+	return strings.HasSuffix(k, "headers") || strings.HasSuffix(k, "header")
 }
 
 // args handles a command/args list like Redactor.Args, scalar by scalar.

@@ -19,10 +19,11 @@ var strongWords = map[string]bool{
 	"secret": true, "secrets": true, "token": true, "tokens": true,
 	"credential": true, "credentials": true, "creds": true,
 	"apikey": true, "privatekey": true, "clientsecret": true, "accesskey": true,
+	"pat": true, "webhook": true, "webhooks": true, // GITHUB_PAT, SLACK_WEBHOOK: the value is the credential
 }
 
 // strongSubstrings catch names written without separators (DBPASSWORD, mytoken).
-var strongSubstrings = []string{"password", "passwd", "secret", "token", "credential", "apikey", "privatekey", "passphrase"}
+var strongSubstrings = []string{"password", "passwd", "secret", "token", "credential", "apikey", "privatekey", "passphrase", "webhook"}
 
 var weakWords = map[string]bool{
 	"key": true, "keys": true, "cert": true, "certificate": true, "private": true,
@@ -55,7 +56,14 @@ func classify(name string) nameClass {
 		return nameNone
 	}
 	words := splitWords(name)
-	if len(words) == 0 || safeLast[words[len(words)-1]] {
+	if len(words) == 0 {
+		return nameNone
+	}
+	if last := words[len(words)-1]; safeLast[last] {
+		// A webhook's URL is its credential (SLACK_WEBHOOK_URL).
+		if (last == "url" || last == "uri") && strings.Contains(strings.Join(words, ""), "webhook") {
+			return nameStrong
+		}
 		return nameNone
 	}
 	class := nameNone

@@ -85,6 +85,31 @@ var patterns = []pattern{
 		re: regexp.MustCompile(`(?:^|[\s"'])(--?[A-Za-z0-9][A-Za-z0-9_.\-]*)\s+([^\s\-"'\[][^\s"']*)`),
 	},
 	{
+		// curl -u user:pass, --user user:pass, --user=user:pass, -uuser:pass (also inside sh -c)
+		kind: KindUserPassword, needAny: ":", hints: []string{"-u", "--user"}, group: 1,
+		check: func(_, v string) bool { return !isNumber(v) && !keepValue(v) }, // docker -u 1000:1000 is uid:gid
+		re:    regexp.MustCompile(`(?:^|[\s"'])(?:-u\s*|--user(?:\s+|=))["']?[^\s"':@]+:([^\s"']+)`),
+	},
+	{
+		// AWS access key IDs (AKIA… long-term, ASIA… temporary, and the other IAM ID prefixes)
+		kind: KindToken, hints: []string{"akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa"},
+		re: regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b`),
+	},
+	{
+		// GitHub tokens: classic (ghp_ gho_ ghu_ ghs_ ghr_) and fine-grained (github_pat_)
+		kind: KindToken, hints: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"},
+		re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255})\b`),
+	},
+	{
+		// Slack tokens (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xoxo-) and webhook paths
+		kind: KindToken, hint: "xox",
+		re: regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{10,}`),
+	},
+	{
+		kind: KindToken, hint: "hooks.slack.com/", group: 1,
+		re: regexp.MustCompile(`hooks\.slack\.com/(?:services|workflows|triggers)/([A-Za-z0-9/_\-]+)`),
+	},
+	{
 		kind: KindJWT, hint: "eyj",
 		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`),
 	},
@@ -97,7 +122,9 @@ var patterns = []pattern{
 
 // strongHints are lower-case pieces of every strong name (see strongWords and
 // strongSubstrings): a line without any of them has no name/value pair to redact.
-var strongHints = []string{"pass", "pwd", "secret", "token", "cred", "api", "private", "access"}
+// "pat" is only a hint right before a separator: "path" is in nearly every kubelet line.
+var strongHints = []string{"pass", "pwd", "secret", "token", "cred", "api", "private", "access", "webhook",
+	"pat=", "pat:", `pat"`, "pat'", "pat ", `pat\"`}
 
 // applies reports whether the cheap pre-filters let p run on s (lower is s in lower case).
 func (p *pattern) applies(s, lower string) bool {
@@ -149,10 +176,17 @@ func (p *pattern) apply(r *Redactor, s string) string {
 			ok = p.check(name, s[gs:ge])
 		}
 		if !ok {
-			// The value may itself hold a pair ("old: password=x"): search again from it.
-			if gs > loc[0] && restarts < maxRestarts && strings.ContainsAny(s[gs:ge], "=:") {
-				next = gs
-				restarts++
+			// The value may itself be a name ("stderr: password = x") or hold a pair
+			// ("old: password=x"): search again from it. A plain word is searched once more at
+			// most (linear); a value holding separators is bounded by maxRestarts ("a:a:a:…").
+			if gs > loc[0] {
+				switch {
+				case !strings.ContainsAny(s[gs:ge], "=:"):
+					next = gs
+				case restarts < maxRestarts:
+					next = gs
+					restarts++
+				}
 			}
 			pos = next
 			continue

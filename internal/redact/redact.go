@@ -15,7 +15,10 @@
 //   - in any text: PEM blocks (private keys and certificates, also split over several lines or
 //     with escaped \n), Authorization headers and bearer tokens, passwords in URLs
 //     (https://user:pass@host), key=value / "key":"value" / --flag value pairs with a strong
-//     name, JWTs, env name/value pairs inside JSON, and the caller's extra patterns.
+//     name anywhere in a line ("stderr: password = x", INI, dotenv, Python dumps), curl -u/--user
+//     user:password, JWTs, AWS access key IDs, GitHub tokens (ghp_…, github_pat_…), Slack tokens
+//     and webhook URLs, env name/value pairs inside JSON, and the caller's extra patterns.
+//   - in YAML: every value of an HTTP header map (the kubelet config's staticPodURLHeader).
 //
 // Counts (never values) are kept per place and kind for a redactions.json.
 package redact
@@ -49,6 +52,9 @@ const (
 	KindJWT            = "jwt"             // eyJ….eyJ….…
 	KindPattern        = "pattern"         // an Options.Extra pattern
 	KindBase64         = "base64"          // a line that is one long base64 run (a PEM body line seen alone)
+	KindHeader         = "header"          // a value of an HTTP header map (staticPodURLHeader)
+	KindUserPassword   = "user-password"   // curl -u/--user user:password
+	KindToken          = "token"           // a well-known token format: AWS key IDs, GitHub and Slack tokens, Slack webhooks
 )
 
 // Options configure a Redactor.

@@ -77,6 +77,9 @@ func DecodeFile(path string, data []byte) *File {
 		if perr.Line == 0 {
 			perr.Line = idx.errorLine(perr.Msg)
 		}
+		if !looksLikeManifest(data) {
+			perr.Msg = hideContent(perr.Msg)
+		}
 		f.Parse = perr
 		return f
 	}
@@ -95,6 +98,42 @@ func podIssues(pod *corev1.Pod, j []byte, idx *lineIndex) []Issue {
 		issues = append(issues, is)
 	}
 	return issues
+}
+
+// manifestKeyRE finds a top-level apiVersion or kind key (YAML or JSON).
+var manifestKeyRE = regexp.MustCompile(`(?m)(^["']?|[{,]\s*")(apiVersion|kind)["']?\s*:`)
+
+// looksLikeManifest reports whether data sets apiVersion or kind: a file that does not is not a
+// manifest (a symlink to /etc/shadow, a credentials file), and its content must not be quoted.
+func looksLikeManifest(data []byte) bool { return manifestKeyRE.Match(data) }
+
+// echoREs find what decoder errors quote of the input: the whole object of a missing kind or
+// version, `values` of unmarshal errors, map keys.
+var echoREs = []struct {
+	re   *regexp.Regexp
+	repl string
+}{
+	{regexp.MustCompile(`(?s) is missing in '.*'`), " is missing in the file"},
+	{regexp.MustCompile("(?s)`[^`]*`"), "`…`"},
+	{regexp.MustCompile(`(?s)invalid map key: .*`), "invalid map key"},
+}
+
+// hideContent removes the file content a decoder error quotes (the kubelet's own message
+// "Object 'Kind' is missing in '<the whole file as JSON>'" among them), keeping its shape.
+func hideContent(msg string) string {
+	const prefix = "couldn't parse as pod("
+	if strings.HasSuffix(msg, " is missing in 'null')") || strings.HasSuffix(msg, " is missing in '{}')") {
+		return msg // an empty (half-written) file: the kubelet's exact words, nothing to hide
+	}
+	inner := strings.TrimSuffix(strings.TrimPrefix(msg, prefix), ")")
+	hidden := inner
+	for _, e := range echoREs {
+		hidden = e.re.ReplaceAllString(hidden, e.repl)
+	}
+	if hidden == inner {
+		return msg
+	}
+	return prefix + hidden + "; content not shown: the file does not look like a manifest)"
 }
 
 // newStaticPod fills the identity fields of a decoded pod.

@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/spdoc/spdoc/internal/safefs"
 )
 
 // backupSuffixes are editor, package manager and admin leftovers. The kubelet loads them like any
@@ -64,7 +65,7 @@ func isDigits(s string) bool {
 // failures to list it set Err. It never returns nil.
 func ScanDir(dir string) *DirScan {
 	s := &DirScan{Dir: dir, Files: []*File{}}
-	st, err := os.Stat(dir)
+	st, err := safefs.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		s.Err = "path does not exist"
@@ -79,7 +80,7 @@ func ScanDir(dir string) *DirScan {
 		s.Err = fmt.Sprintf("manifest path %q is not a directory", dir)
 		return s
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := safefs.ReadDir(dir)
 	if err != nil {
 		s.Err = fmt.Sprintf("reading manifest directory %q: %v", dir, err)
 		// os.ReadDir returns what it read before the error; keep going with it.
@@ -98,16 +99,17 @@ func ScanFile(path string) *File {
 	if strings.HasPrefix(name, ".") {
 		f.Kind = KindIgnored
 		f.Backup = false // Backup means "loaded anyway"; the kubelet never reads dotfiles (.x.swp)
-		if lst, err := os.Lstat(path); err == nil {
+		if lst, err := safefs.Lstat(path); err == nil {
 			f.Size, f.ModTime = lst.Size(), lst.ModTime()
 		}
 		return f
 	}
-	st, err := os.Stat(path) // follows symlinks, like the kubelet
+	st, err := safefs.Stat(path) // follows symlinks, like the kubelet
+	f.Link = link(path)
 	if err != nil {
 		f.Kind = KindUnreadable
 		f.Err = statError(path, err)
-		if lst, lerr := os.Lstat(path); lerr == nil {
+		if lst, lerr := safefs.Lstat(path); lerr == nil {
 			f.ModTime = lst.ModTime()
 		}
 		return f
@@ -144,7 +146,17 @@ func ScanFile(path string) *File {
 	}
 	d := DecodeFile(path, data)
 	d.ModTime = f.ModTime
+	d.Link = link(path)
 	return d
+}
+
+// link is the target of path when it is a symlink, else "".
+func link(path string) string {
+	if lst, err := safefs.Lstat(path); err != nil || lst.Mode()&fs.ModeSymlink == 0 {
+		return ""
+	}
+	t, _ := safefs.Readlink(path)
+	return t
 }
 
 func statError(path string, err error) string {
@@ -152,7 +164,7 @@ func statError(path string, err error) string {
 	case errors.Is(err, syscall.ELOOP):
 		return fmt.Sprintf("%s: symlink loop (too many levels of symbolic links): the kubelet skips it", path)
 	case errors.Is(err, fs.ErrNotExist):
-		if target, lerr := os.Readlink(path); lerr == nil {
+		if target, lerr := safefs.Readlink(path); lerr == nil {
 			return fmt.Sprintf("%s: dangling symlink to %q: the kubelet skips it", path, target)
 		}
 		return fmt.Sprintf("%s: disappeared while scanning", path)
@@ -164,7 +176,7 @@ func statError(path string, err error) string {
 
 // readCapped reads at most MaxManifestSize bytes, like the kubelet's utilio.ReadAtMost.
 func readCapped(path string) ([]byte, error) {
-	fh, err := os.Open(path)
+	fh, err := safefs.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) {
 			return nil, fmt.Errorf("reading manifest %q: permission denied", path)

@@ -117,16 +117,18 @@ func (e *ParseError) Error() string {
 
 // File is one entry of the manifest directory.
 type File struct {
-	Path    string       `json:"path"`
-	Name    string       `json:"name"`
-	Kind    FileKind     `json:"kind"`
-	Size    int64        `json:"size"`
-	ModTime time.Time    `json:"modTime"`
-	SHA256  string       `json:"sha256,omitempty"`
-	Backup  bool         `json:"backup,omitempty"` // a backup/editor leftover (*.bak, *~, *.swp…) that the kubelet loads anyway
-	Err     string       `json:"err,omitempty"`    // read error for KindUnreadable
-	Parse   *ParseError  `json:"parseError,omitempty"`
-	Pods    []*StaticPod `json:"pods,omitempty"`
+	Path    string    `json:"path"`
+	Name    string    `json:"name"`
+	Kind    FileKind  `json:"kind"`
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"modTime"`
+	SHA256  string    `json:"sha256,omitempty"`
+	Backup  bool      `json:"backup,omitempty"` // a backup/editor leftover (*.bak, *~, *.swp…) that the kubelet loads anyway
+	Err     string    `json:"err,omitempty"`    // read error for KindUnreadable
+	// Link is where the entry points, as written, when it is a symlink.
+	Link  string       `json:"link,omitempty"`
+	Parse *ParseError  `json:"parseError,omitempty"`
+	Pods  []*StaticPod `json:"pods,omitempty"`
 	// Warnings are file-level issues that are not tied to one pod (e.g. more than one YAML
 	// document). Unknown fields of the pod are in the pod's Issues.
 	Warnings []Issue `json:"warnings,omitempty"`
