@@ -452,6 +452,11 @@ func kubectlStatus(p diagnose.PodReport) string {
 	case p.State == "Gone":
 		return "Terminating"
 	}
+	for _, c := range p.Containers {
+		if c.Waiting != "" {
+			return c.Waiting // the kubelet's own answer (its /pods), when it gave one
+		}
+	}
 	if len(p.Containers) > 0 {
 		for _, c := range p.Containers {
 			switch {
