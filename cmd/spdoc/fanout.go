@@ -107,6 +107,10 @@ func snapshotAll(ctx context.Context, ts []nodeTarget, stderr io.Writer) ([]*nod
 		go func() {
 			defer wg.Done()
 			s, err := t.Client.Snapshot(ctx)
+			if errors.Is(err, node.ErrAgentUnreachable) {
+				errs[i] = err // it says which agent and what to do
+				return
+			}
 			if err != nil {
 				errs[i] = fmt.Errorf("reading the node (%s): %w", t.Client.Describe(), err)
 				return
