@@ -60,6 +60,8 @@ type analyzer struct {
 	netBlocks bool
 	// lastActivity is the newest sign of a working runtime in the kubelet log (a PLEG event).
 	lastActivity time.Time
+	// logNode is the node whose records were kept from a log of several talosctl nodes.
+	logNode string
 }
 
 // Analyze explains a snapshot: it attributes every relevant kubelet record, runtime object and
@@ -70,7 +72,8 @@ func Analyze(s *node.Snapshot, opts Options) *Report {
 	if s == nil {
 		s = &node.Snapshot{}
 	}
-	a := &analyzer{s: s, opts: opts.withDefaults(), pods: map[string]*podState{}, files: map[string]*fileState{}}
+	s, logNode := selectLogNode(s, opts.NodeName) // lognode.go: one node of a talosctl -n a,b log
+	a := &analyzer{s: s, opts: opts.withDefaults(), pods: map[string]*podState{}, files: map[string]*fileState{}, logNode: logNode}
 	if s.Manifests != nil {
 		a.dir = s.Manifests.Dir
 	}

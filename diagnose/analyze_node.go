@@ -24,11 +24,7 @@ func (a *analyzer) nodeRules() {
 		a.node.get(KindKubeletLogMissing, "").pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source, Line: s.KubeletLog.Error, Count: 1}}
 	case s.KubeletLog.Stats.Parsed == 0 && len(s.KubeletLog.Records) == 0:
 		logMissing = true
-		line := "the kubelet log is empty"
-		if s.KubeletLog.Stats.Lines > 0 {
-			line = fmt.Sprintf("none of its %d lines is a kubelet log record", s.KubeletLog.Stats.Lines)
-		}
-		a.node.get(KindKubeletLogMissing, "").pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source, Line: line, Count: 1}}
+		a.logWithoutRecords() // kinds_kubelet.go: empty, not a kubelet log, or nothing relevant
 	default:
 		last := s.KubeletLog.Stats.Last
 		// Only on a live node: a copied node (--root) is old by nature.

@@ -32,6 +32,7 @@ func (a *analyzer) report() *Report {
 	if r.Node.KubeletLog == "" {
 		r.Node.KubeletLog = s.Paths.KubeletLog
 	}
+	r.Node.Log = a.logReport()
 	tc := textCtx{dir: a.dir, node: a.ix.nodeName}
 	if s.Runtime != nil {
 		tc.endpoint = s.Runtime.Endpoint

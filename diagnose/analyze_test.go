@@ -280,6 +280,17 @@ func TestAnalyzeRules(t *testing.T) {
 				f.s.Manifests = &staticpod.DirScan{Dir: mdir, Err: "path does not exist"}
 				f.log(0, `{"ts":%T,"caller":"config/file.go:95","msg":"Unable to read config path","path":"/etc/kubernetes/manifests","err":"path does not exist, ignoring"}`)
 			},
+			// no static pod anywhere (manifests, runtime, log): a worker without static pods
+			want:     map[string][]string{"node": {"ManifestDirMissing/info"}},
+			problems: false,
+		},
+		{
+			name: "missing manifest directory where static pods ran",
+			build: func(f *fixture) {
+				f.s.Manifests = &staticpod.DirScan{Dir: mdir, Err: "path does not exist"}
+				f.log(0, `{"ts":%T,"caller":"kubelet/kubelet.go:2433","msg":"SyncLoop ADD","v":0,"source":"file","pods":["default/web-node1"]}`,
+					`{"ts":%T,"caller":"config/file.go:95","msg":"Unable to read config path","path":"/etc/kubernetes/manifests","err":"path does not exist, ignoring"}`)
+			},
 			want:     map[string][]string{"node": {"ManifestDirMissing"}},
 			problems: true,
 		},

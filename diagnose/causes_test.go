@@ -25,6 +25,10 @@ func during(from, to int) func(*findingBuilder) {
 
 func past(b *findingBuilder) { b.f.History = true }
 
+func detail(d string) func(*findingBuilder) {
+	return func(b *findingBuilder) { b.f.Detail = d }
+}
+
 func exit(code int32) func(*findingBuilder) {
 	return func(b *findingBuilder) { b.f.ExitCode = &code }
 }
@@ -96,6 +100,22 @@ func TestCauseRules(t *testing.T) {
 			{"kubelet process missing", fbuild(KindKubeletNotRunning, ""), fbuild(KindPodNotStarted, ""), nil, true},
 			{"only a stale log (warning)", fbuild(KindKubeletNotRunning, "", severity(SeverityWarning)), fbuild(KindPodNotStarted, ""), nil, false},
 			{"a crash loop needs a running kubelet", fbuild(KindKubeletNotRunning, ""), fbuild(KindCrashLoop, "app"), nil, false},
+		},
+		"sandbox image unavailable explains blocked pods": {
+			{"the pod's sandbox", fbuild(KindSandboxImageUnavailable, ""), fbuild(KindSandboxFailed, ""), nil, true},
+			{"a pod that never started", fbuild(KindSandboxImageUnavailable, ""), fbuild(KindPodNotStarted, ""), nil, true},
+			{"a past sandbox failure", fbuild(KindSandboxImageUnavailable, ""), fbuild(KindSandboxFailed, "", past), nil, false},
+			{"an app image pull is the app's", fbuild(KindSandboxImageUnavailable, ""), fbuild(KindImagePullFailed, "app"), nil, false},
+			{"a crash loop ran, so it had a sandbox", fbuild(KindSandboxImageUnavailable, ""), fbuild(KindCrashLoop, "app"), nil, false},
+		},
+		"kubelet crash loop explains a pod that never started": {
+			{"never started", fbuild(KindKubeletCrashLoop, ""), fbuild(KindPodNotStarted, ""), nil, true},
+			{"a container's own crash loop", fbuild(KindKubeletCrashLoop, ""), fbuild(KindCrashLoop, "app"), nil, false},
+		},
+		"known kubelet volume wait explains the mount timeout": {
+			{"the wait", fbuild(KindKubeletKnownIssue, "", detail(issueVolumeWait)), fbuild(KindVolumeMountFailed, ""), nil, true},
+			{"another known issue", fbuild(KindKubeletKnownIssue, "", detail(issueCgroupDriver)), fbuild(KindVolumeMountFailed, ""), nil, false},
+			{"not a volume finding", fbuild(KindKubeletKnownIssue, "", detail(issueVolumeWait)), fbuild(KindCrashLoop, "app"), nil, false},
 		},
 	}
 	for name, cs := range moreCauseCases {

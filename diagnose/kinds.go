@@ -85,6 +85,10 @@ func describeRuntimeUnreachable(f *Finding, b *findingBuilder, tc textCtx) {
 }
 
 func describeKubeletNotRunning(f *Finding, b *findingBuilder, tc textCtx) {
+	if f.Detail == "fatal" {
+		kubeletNotRunningWhy(f, b) // kinds_kubelet.go: its last fatal lines say why
+		return
+	}
 	if f.Detail == "stale" {
 		f.Title = "the kubelet log is stale: " + firstErr(b)
 		f.Detail = "The newest kubelet record is old; the kubelet may be stopped, or it logs somewhere else now."
@@ -300,6 +304,9 @@ func describeContainerRestarted(f *Finding, b *findingBuilder, tc textCtx) {
 }
 
 func describeKubeletLogMissing(f *Finding, b *findingBuilder, tc textCtx) {
+	if describeLogRead(f, b) { // kinds_kubelet.go: a log was read, but…
+		return
+	}
 	f.Title = "no kubelet log was read: why the kubelet did what it did is unknown"
 	f.Detail = "Without the kubelet log, findings come only from the manifests, the runtime and the pod logs; why the kubelet rejected or stopped a pod stays unknown."
 	f.Hint = "pass the log: --kubelet-log FILE, --kubelet-log - (stdin) or --kubelet-log journal"
@@ -329,4 +336,12 @@ func describeMirrorPodFailed(f *Finding, b *findingBuilder, tc textCtx) {
 	f.Title = "no mirror pod in the API server (is the API server reachable?)"
 	f.Detail = "The kubelet publishes a read-only mirror of each static pod to the API server. That failed, so kubectl does not show this pod; the static pod itself runs regardless."
 	f.Hint = "check the API server and the kubelet's kubeconfig; meanwhile spdoc shows the pod"
+	if why, hint, benign := mirrorReason(firstErr(b)); benign {
+		f.Title = "the mirror pod already exists (benign)"
+		f.Detail = "The kubelet tried to create the mirror pod while one was there; it keeps the existing one."
+		f.Hint = hint
+	} else if why != "" {
+		f.Title = "no mirror pod in the API server: " + why
+		f.Hint = hint
+	}
 }

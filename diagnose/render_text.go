@@ -82,6 +82,13 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 	} else {
 		fmt.Fprintf(w, "  %s\n", head)
 	}
+	if l := r.Node.Log.String(); l != "" && o.WrapAll {
+		for _, l := range wrapHard("kubelet log read as "+l, o.Width-2) {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	} else if l != "" {
+		fmt.Fprintf(w, "  kubelet log read as %s\n", l)
+	}
 	if !r.Taken.IsZero() {
 		fmt.Fprintf(w, "  taken %s UTC\n", fmtTS(r.Taken))
 	}

@@ -55,11 +55,13 @@ type FileReport struct {
 
 // NodeReport holds node-level findings: runtime, kubelet, manifest dir.
 type NodeReport struct {
-	Name        string    `json:"name"`
-	ManifestDir string    `json:"manifestDir"`
-	Runtime     string    `json:"runtime,omitempty"` // "containerd 1.6.20", "unreachable", "not consulted"
-	KubeletLog  string    `json:"kubeletLog,omitempty"`
-	Findings    []Finding `json:"findings"`
+	Name        string `json:"name"`
+	ManifestDir string `json:"manifestDir"`
+	Runtime     string `json:"runtime,omitempty"` // "containerd 1.6.20", "unreachable", "not consulted"
+	KubeletLog  string `json:"kubeletLog,omitempty"`
+	// Log says how the kubelet log was read (shape, year source, kubelet version, talosctl nodes).
+	Log      *LogReport `json:"log,omitempty"`
+	Findings []Finding  `json:"findings"`
 }
 
 // Summary counts what the report found.

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Prepares this machine to run spdoc's real-node tests (internal/testnode, internal/e2e): installs the
-# Debian packages they need when any is missing, then builds (or finds cached) the kubelet.
+# Debian packages they need when any is missing, then builds (or finds cached) every binary they run:
+# the kubelet, kubeadm, kube-apiserver, kube-controller-manager and kube-scheduler (hack/build-k8s.sh,
+# one go build) and etcd (hack/build-etcd.sh), all cached in /var/cache/spdoc.
 # Idempotent; needs root. Prints the kubelet binary path on stdout as its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(containerd runc busybox-static containernetworking-plugins jq tmux iproute2)
+packages=(containerd runc busybox-static containernetworking-plugins jq tmux iproute2 util-linux)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -23,4 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y --no-install-recommends "${missing[@]}" >&2
 fi
 # The Debian containerd package starts a system containerd; the tests run their own and do not need it.
+start=$(date +%s)
+hack/build-k8s.sh kubeadm kube-apiserver kube-controller-manager kube-scheduler kubelet >/dev/null
+hack/build-etcd.sh >/dev/null
+echo "setup-node: Kubernetes binaries ready in $(($(date +%s) - start))s" >&2
 hack/build-kubelet.sh

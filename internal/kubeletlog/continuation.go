@@ -51,6 +51,7 @@ func (lp *lineProc) join(b []byte) bool {
 		return false
 	}
 	var sep []byte
+	wrapped := false
 	switch {
 	case indented:
 		// journald indents continuation lines to the message column; klog's block lines
@@ -64,6 +65,7 @@ func (lp *lineProc) join(b []byte) bool {
 		if _, ok := cutMarker(h.line); ok {
 			return false // cut on purpose by a pager: nothing follows
 		}
+		wrapped = true
 	default:
 		return false
 	}
@@ -76,7 +78,10 @@ func (lp *lineProc) join(b []byte) bool {
 	}
 	lp.p.glued = nil
 	rec.Source, rec.Line, rec.Offset = h.rec.Source, h.rec.Line, h.rec.Offset
-	rec.addDamage(DamageJoined)
+	if wrapped || h.rec.Damage != "" {
+		// a hard wrap repaired (a multi-line record is whole, not damaged)
+		rec.addDamage(DamageJoined)
+	}
 	h.rec, h.line = rec, joined
 	h.lines++
 	lp.stats.Joined++

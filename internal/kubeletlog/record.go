@@ -75,6 +75,11 @@ type Stats struct {
 	Damaged int64 `json:"damaged,omitempty"`
 	// Joined counts continuation lines joined to the record before them.
 	Joined int64 `json:"joined,omitempty"`
+	// FirstLine is the first line read (capped), to show what a file that is no kubelet log holds.
+	FirstLine string `json:"firstLine,omitempty"`
+	// Sniffed counts records among the first lines the prefilter dropped: a kubelet log with
+	// nothing relevant has some, a file that is no kubelet log has none.
+	Sniffed int64 `json:"sniffed,omitempty"`
 	// Nodes lists the talosctl node prefixes seen, in order of appearance (capped).
 	Nodes []string `json:"nodes,omitempty"`
 	// Kubelet is what the log says about the kubelet process itself.

@@ -124,7 +124,11 @@ func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
 			return err
 		}
 	}
+	if lp.stats.Lines == 1 {
+		lp.stats.FirstLine = validString(b[:min(len(b), maxFirstLine)])
+	}
 	if lp.opts.Prefilter != nil && !lp.opts.Prefilter(b) {
+		lp.sniff(b, off)
 		return nil
 	}
 	rec := new(Record)

@@ -582,6 +582,9 @@ func (h *hdr) time(loc *time.Location) (time.Time, bool) {
 		if h.zone != nil {
 			loc = h.zone
 		}
+		if loc == nil {
+			loc = time.Local
+		}
 		return time.Date(h.year, time.Month(h.month), h.day, h.hh, h.mm, h.ss, int(h.ns), loc), true
 	}
 	return time.Time{}, false

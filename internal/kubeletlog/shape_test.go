@@ -207,8 +207,8 @@ func TestScanContinuations(t *testing.T) {
 			t.Fatalf("%d records, want 2", len(recs))
 		}
 		want := "invalid pod: [spec.containers: Required value,\nspec.volumes[0].hostPath.path: Required value]"
-		if recs[0].Err != want || recs[0].Damage != DamageJoined || recs[0].Line != 1 || recs[0].Shape != ShapeShort {
-			t.Errorf("err %q damage %q line %d shape %q, want %q joined line 1 short", recs[0].Err, recs[0].Damage, recs[0].Line, recs[0].Shape, want)
+		if recs[0].Err != want || recs[0].Damage != "" || recs[0].Line != 1 || recs[0].Shape != ShapeShort {
+			t.Errorf("err %q damage %q line %d shape %q, want %q, no damage, line 1, short", recs[0].Err, recs[0].Damage, recs[0].Line, recs[0].Shape, want)
 		}
 		if st.Joined != 3 || recs[1].Line != 5 {
 			t.Errorf("joined %d, second record line %d; want 3, 5", st.Joined, recs[1].Line)
@@ -317,5 +317,35 @@ func TestScanKubeletFacts(t *testing.T) {
 	}
 	if k.Fatal[0].Msg != "Failed to run kubelet" || !strings.HasPrefix(k.Fatal[0].Fields["err"]+k.Fatal[0].Err, "running with swap on") {
 		t.Errorf("fatal %+v", k.Fatal[0])
+	}
+}
+
+func TestScanHostileShapes(t *testing.T) {
+	huge := "Nov 24 21:55:04 node1 kubelet[1]: E1124 21:55:04.100165 1 f.go:1] \"x\" err=\"" + strings.Repeat("y", 5<<20) + "\""
+	bigJoin := "E1124 21:55:04.100165 1 f.go:1] \"x\" err=<\n" + strings.Repeat("\tcontinuation line of a block\n", 100000) + " >"
+	in := strings.Join([]string{
+		huge,
+		"Nov 24 21:55:04 n\xffode kubelet[1]: " + klogErr,
+		"\x00\x01\x02\xff\xfe binary",
+		"172.20.0.2: \xff\xfe{\"ts\":1}",
+		bigJoin,
+		klogErr,
+	}, "\n")
+	recs, st := scanString(t, in, ScanOptions{Prefilter: Interesting, RefTime: ref})
+	if st.Skipped < 1 || st.Lines < 6 {
+		t.Errorf("stats %+v", st)
+	}
+	var hosts []string
+	for _, r := range recs {
+		if len(r.Raw) > MaxRaw {
+			t.Errorf("Raw %d bytes", len(r.Raw))
+		}
+		hosts = append(hosts, r.Host)
+	}
+	if len(recs) < 3 || recs[0].Host != "n\uFFFDode" {
+		t.Fatalf("%d records, hosts %q", len(recs), hosts)
+	}
+	if last := recs[len(recs)-1]; last.Path != "/etc/kubernetes/manifests/web.yaml" {
+		t.Errorf("the record after a long block: %+v", last)
 	}
 }

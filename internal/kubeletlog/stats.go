@@ -23,6 +23,25 @@ type KubeletFacts struct {
 	Fatal []Record `json:"fatal,omitempty"`
 }
 
+// sniffLines is how many lines at the start of a pass are parsed even when the prefilter drops
+// them, to tell "a kubelet log with nothing relevant" from "not a kubelet log" (Stats.Sniffed).
+const sniffLines = 64
+
+// maxFirstLine caps Stats.FirstLine.
+const maxFirstLine = 200
+
+// sniff parses one of the first lines the prefilter dropped, without touching the parser's state.
+func (lp *lineProc) sniff(b []byte, off int64) {
+	if lp.stats.Lines > sniffLines || off >= 1<<20 { // the start of the source only (not a parallel half)
+		return
+	}
+	p := lp.p
+	var r Record
+	if p.parseInto(&r, b, 0) {
+		lp.stats.Sniffed++
+	}
+}
+
 // MaxFatal bounds KubeletFacts.Fatal.
 const MaxFatal = 5
 
@@ -107,6 +126,10 @@ func (s *Stats) addFacts(o Stats) {
 	}
 	s.Damaged += o.Damaged
 	s.Joined += o.Joined
+	s.Sniffed += o.Sniffed
+	if s.FirstLine == "" {
+		s.FirstLine = o.FirstLine
+	}
 	for _, n := range o.Nodes {
 		found := false
 		for _, m := range s.Nodes {

@@ -53,8 +53,10 @@ type kubeletProc struct {
 }
 
 // findKubelet looks for a kubelet process in procDir (/proc): comm or argv[0] base name starting
-// with "kubelet". Unreadable entries (processes that ended) are skipped.
-func findKubelet(procDir string) *kubeletProc {
+// with "kubelet". Unreadable entries (processes that ended) are skipped. With several kubelets
+// (test nodes side by side, each in its own mount namespace) it prefers the one whose --config is
+// wantConfig, then one in spdoc's own mount namespace, then the first.
+func findKubelet(procDir string, wantConfig ...string) *kubeletProc {
 	k := &kubeletProc{KubeletState: KubeletState{Checked: true}}
 	ents, err := os.ReadDir(procDir)
 	if err != nil {
@@ -62,6 +64,8 @@ func findKubelet(procDir string) *kubeletProc {
 		return k
 	}
 	self := os.Getpid()
+	myNS, _ := os.Readlink(filepath.Join(procDir, "self", "ns", "mnt"))
+	best, bestScore := (*kubeletProc)(nil), -1
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == self {
@@ -75,13 +79,25 @@ func findKubelet(procDir string) *kubeletProc {
 		if !isKubeletBinary(args[0]) {
 			continue
 		}
-		k.Running, k.PID = true, pid
-		k.configFlag = flagValue(args[1:], "config")
-		k.kubeconfigFlag = flagValue(args[1:], "kubeconfig")
-		k.certDirFlag = flagValue(args[1:], "cert-dir")
+		c := &kubeletProc{KubeletState: KubeletState{Checked: true, Running: true, PID: pid}}
+		c.configFlag = flagValue(args[1:], "config")
+		c.kubeconfigFlag = flagValue(args[1:], "kubeconfig")
+		c.certDirFlag = flagValue(args[1:], "cert-dir")
+		score := 0
+		if len(wantConfig) > 0 && wantConfig[0] != "" && c.configFlag == wantConfig[0] {
+			score += 2
+		}
+		if ns, err := os.Readlink(filepath.Join(procDir, e.Name(), "ns", "mnt")); err == nil && myNS != "" && ns == myNS {
+			score++
+		}
+		if score > bestScore {
+			best, bestScore = c, score
+		}
+	}
+	if best == nil {
 		return k
 	}
-	return k
+	return best
 }
 
 // isKubeletBinary accepts /usr/bin/kubelet, kubelet-v1.34.4 — not kubeletctl-like tools whose

@@ -43,6 +43,9 @@ func (n *Node) Close() error {
 		if err := n.StopContainerd(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping containerd: %w", err))
 		}
+		// The mount namespace ends with its last process: the holder now, the containers and
+		// shims in RemoveDir.
+		n.ns.close()
 		if err := RemoveDir(n.Root); err != nil {
 			errs = append(errs, err)
 		}

@@ -3,10 +3,12 @@ package testnode
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -234,4 +236,75 @@ func busyboxSpec(busybox string) (imageSpec, error) {
 		Env:   []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"},
 		Files: files,
 	}, nil
+}
+
+// importControlPlaneImages imports an image of each control-plane binary under the name kubeadm's
+// manifests use (registry.k8s.io/kube-apiserver:v1.34.4, registry.k8s.io/etcd:3.6.5-0, …), so
+// the kubelet finds them present and nothing is pulled.
+func (c *ControlPlane) importControlPlaneImages(ctx context.Context) error {
+	for _, comp := range ControlPlaneComponents {
+		archive, err := componentArchive(c.Images[comp], comp, c.binaries[comp], filepath.Join(c.Root, "images"))
+		if err != nil {
+			return err
+		}
+		if _, err := c.ctr(ctx, "images", "import", "--snapshotter", c.snapshotter, "--platform", "linux/amd64", archive); err != nil {
+			return fmt.Errorf("importing %s: %w", c.Images[comp], err)
+		}
+	}
+	return nil
+}
+
+// componentArchive returns an OCI archive of an image holding bin as /usr/local/bin/<name> (where
+// the registry.k8s.io images have it, found through PATH as kubeadm's `command:` expects). It is
+// cached beside the binaries ($SPDOC_CACHE, default /var/cache/spdoc), keyed by the binary's
+// digest, since packing ~100 MB per node costs seconds; fallback is the node's own dir.
+func componentArchive(ref, name, bin, fallbackDir string) (string, error) {
+	f, err := os.Open(bin)
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", ref, err)
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	f.Close()
+	if err != nil {
+		return "", fmt.Errorf("image %s: reading %s: %w", ref, bin, err)
+	}
+	dir := os.Getenv("SPDOC_CACHE")
+	if dir == "" {
+		dir = "/var/cache/spdoc"
+	}
+	dir = filepath.Join(dir, "images")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		dir = fallbackDir
+	}
+	base := strings.NewReplacer("/", "_", ":", "_").Replace(ref) + "-" + hex.EncodeToString(h.Sum(nil))[:16] + ".tar"
+	path := filepath.Join(dir, base)
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", ref, err)
+	}
+	files := append(baseFiles(),
+		layerFile{Name: "usr/local", Mode: 0o755, Dir: true},
+		layerFile{Name: "usr/local/bin", Mode: 0o755, Dir: true},
+		layerFile{Name: "usr/local/bin/" + name, Mode: 0o755, Data: data},
+	)
+	spec := imageSpec{
+		Ref:   ref,
+		Env:   []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Files: files,
+	}
+	// Concurrent tests may pack the same image: each writes its own temp file, the rename is atomic.
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	if err := writeOCIArchive(tmp, spec); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("image %s: %w", ref, err)
+	}
+	return path, nil
 }

@@ -88,6 +88,13 @@ type Node struct {
 	closeOnce    sync.Once
 	logf         func(format string, args ...any)
 	manifestTmpN int
+
+	// Set by StartControlPlane (nil/empty for a standalone node):
+	ns           *mountNamespace                   // private mount namespace of containerd, kubelet and tools
+	afterImages  func(ctx context.Context) error   // runs after the base images are imported, before the kubelet
+	kubeletTweak func(cfg map[string]any) []string // edits the kubelet config, returns extra flags
+	kubeletPorts [3]int                            // port, readOnlyPort (0: off), healthzPort of the current config
+	kubeletArgs  []string                          // the kubelet's flags, kept for RestartKubelet
 }
 
 // Start starts a node for a test and stops it (by PID, pass or fail) in t.Cleanup. It fails the
@@ -136,7 +143,13 @@ func Requirements() error {
 }
 
 // New starts a node; the caller must Close it. Start is the testing wrapper.
-func New(ctx context.Context, opts Options) (_ *Node, err error) {
+func New(ctx context.Context, opts Options) (*Node, error) {
+	return newNode(ctx, opts, nil)
+}
+
+// newNode starts a node; prepare (when non-nil) runs first on the unstarted node to set its
+// mount namespace binds and hooks.
+func newNode(ctx context.Context, opts Options, prepare func(n *Node) error) (_ *Node, err error) {
 	if err := Requirements(); err != nil {
 		return nil, err
 	}
@@ -203,6 +216,11 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	if err := n.startReaper(); err != nil {
 		return nil, err
 	}
+	if prepare != nil {
+		if err := prepare(n); err != nil {
+			return nil, err
+		}
+	}
 	if err := n.setupContainerd(ctx, suffix); err != nil {
 		return nil, err
 	}
@@ -211,6 +229,11 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	if err := n.importImages(ctx); err != nil {
 		return nil, err
+	}
+	if n.afterImages != nil {
+		if err := n.afterImages(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := n.startKubelet(); err != nil {
 		return nil, err
@@ -415,7 +438,7 @@ func (n *Node) StartContainerd() error {
 	if n.containerd != nil {
 		return errors.New("containerd is already running")
 	}
-	cmd, done, err := startProcess(n.ContainerdLog, "containerd", "--config", n.ctrConfig)
+	cmd, done, err := n.startDaemon(n.ContainerdLog, "containerd", "--config", n.ctrConfig)
 	if err != nil {
 		return err
 	}
@@ -430,6 +453,28 @@ func (n *Node) StartContainerd() error {
 	}
 	return err
 }
+
+// startDaemon is startProcess inside the node's mount namespace, when it has one.
+func (n *Node) startDaemon(logPath, bin string, args ...string) (*exec.Cmd, chan struct{}, error) {
+	if n.ns != nil {
+		bin, args = n.ns.wrap(bin, args...)
+	}
+	return startProcess(logPath, bin, args...)
+}
+
+// Command returns a command that runs name with args as the node's own processes do: inside its
+// mount namespace when it has one (a control-plane node, where /etc/kubernetes is the node's),
+// else plainly. Tools run against the node this way see the paths its manifests name.
+func (n *Node) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	if n.ns != nil {
+		name, args = n.ns.wrap(name, args...)
+	}
+	return exec.CommandContext(ctx, name, args...)
+}
+
+// HostPath maps a path as the node's processes see it (/etc/kubernetes/pki/ca.crt on a
+// control-plane node) to where the file is on this machine; other paths are returned unchanged.
+func (n *Node) HostPath(p string) string { return n.ns.hostPath(p) }
 
 // startProcess starts bin in its own process group with stdout and stderr appended to logPath;
 // done is closed when it has exited.
@@ -619,21 +664,40 @@ func (n *Node) startKubeletOnce() error {
 		}
 		ports[i] = p
 	}
-	cfg, err := json.MarshalIndent(n.kubeletConfiguration(ports[0], ports[1], ports[2]), "", "  ")
+	cfg := n.kubeletConfiguration(ports[0], ports[1], ports[2])
+	var extra []string
+	if n.kubeletTweak != nil {
+		extra = n.kubeletTweak(cfg)
+	}
+	if ro, ok := cfg["readOnlyPort"].(int); ok && ro == 0 {
+		ports[1] = 0
+	}
+	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding kubelet config: %w", err)
 	}
-	if err := os.WriteFile(n.KubeletConfig, cfg, 0o644); err != nil {
+	if err := os.WriteFile(n.KubeletConfig, data, 0o644); err != nil {
 		return fmt.Errorf("writing kubelet config: %w", err)
 	}
-	n.ReadOnlyURL = fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	n.kubeletPorts = ports
+	n.ReadOnlyURL = ""
+	if ports[1] != 0 {
+		n.ReadOnlyURL = fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	}
 	n.HealthzURL = fmt.Sprintf("http://127.0.0.1:%d/healthz", ports[2])
-	cmd, done, err := startProcess(n.KubeletLog, n.kubeletBin,
+	n.kubeletArgs = append([]string{
 		"--config", n.KubeletConfig,
 		"--root-dir", n.KubeletRootDir,
 		"--cert-dir", filepath.Join(n.KubeletRootDir, "pki"),
 		"--hostname-override", n.NodeName,
-	)
+	}, extra...)
+	return n.launchKubelet()
+}
+
+// launchKubelet starts the kubelet with the config and flags of the last startKubeletOnce and
+// waits for its healthz.
+func (n *Node) launchKubelet() error {
+	cmd, done, err := n.startDaemon(n.KubeletLog, n.kubeletBin, n.kubeletArgs...)
 	if err != nil {
 		return err
 	}
@@ -653,6 +717,16 @@ func (n *Node) startKubeletOnce() error {
 		}
 		return nil
 	})
+}
+
+// RestartKubelet stops the kubelet and starts it again with the same config, flags and ports,
+// as `systemctl restart kubelet` does: running pods stay, the kubelet's memory (sources seen,
+// back-off, probe results) starts empty.
+func (n *Node) RestartKubelet() error {
+	if err := n.StopKubelet(); err != nil {
+		return err
+	}
+	return n.launchKubelet()
 }
 
 // StopKubelet stops the kubelet (pods keep running, as on a real node).
