@@ -277,8 +277,7 @@ func TestTUIGoldenScreens(t *testing.T) {
 			dir := t.TempDir()
 			copyNode(t, dir)
 			s := startCapturedIn(t, "golden", size[0], size[1], dir)
-			time.Sleep(300 * time.Millisecond) // the log panes fill in batches
-			got := s.capture()
+			got := s.stableScreen(5 * time.Second)
 			path := filepath.Join("testdata", name+".golden")
 			if *update {
 				if err := os.MkdirAll("testdata", 0o755); err != nil {
@@ -297,4 +296,22 @@ func TestTUIGoldenScreens(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stableScreen waits until two captures 300 ms apart are the same (the log panes fill in
+// batches) and returns it.
+func (s *tmuxSession) stableScreen(timeout time.Duration) string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	prev := s.capture()
+	for time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		cur := s.capture()
+		if cur == prev {
+			return cur
+		}
+		prev = cur
+	}
+	s.t.Fatalf("the screen kept changing for %s", timeout)
+	return ""
 }
