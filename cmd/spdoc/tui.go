@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -26,6 +27,7 @@ func init() { subcommands = append(subcommands, newTUICmd) }
 type tuiOptions struct {
 	node    nodeFlags
 	agent   string
+	agents  []string // --agent, the same flag type as every command's; one for the TUI
 	creds   agentClientFlags
 	refresh time.Duration
 	buffer  int
@@ -57,7 +59,7 @@ On the live node by default (no agent needed); --agent reads a remote spdoc agen
 	}
 	o.node.AddFlags(cmd.Flags())
 	fs := cmd.Flags()
-	fs.StringVar(&o.agent, "agent", "", "read a remote spdoc agent (unix:///run/spdoc/agent.sock or https://host:port) instead of this machine")
+	fs.StringSliceVar(&o.agents, "agent", nil, "read a remote spdoc agent (unix:///run/spdoc/agent.sock or https://host:port) instead of this machine; the TUI shows one node")
 	o.creds.AddFlags(fs)
 	fs.DurationVar(&o.refresh, "refresh", 2*time.Second, "how often the node is read again")
 	fs.IntVar(&o.buffer, "buffer-lines", 10000, "lines kept per log pane (older lines are dropped)")
@@ -87,6 +89,13 @@ func (o *tuiOptions) Complete(cmd *cobra.Command, _ []string) error {
 }
 
 func (o *tuiOptions) Validate() error {
+	switch len(o.agents) {
+	case 0:
+	case 1:
+		o.agent = o.agents[0]
+	default:
+		return fmt.Errorf("--agent %s: the TUI shows one node; pick one agent (diagnose, get and logs read several)", strings.Join(o.agents, ","))
+	}
 	if o.refresh < 100*time.Millisecond {
 		return fmt.Errorf("--refresh %s: must be at least 100ms", o.refresh)
 	}
