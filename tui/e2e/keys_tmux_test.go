@@ -229,6 +229,11 @@ func TestTUIDiagnoseAtPod(t *testing.T) {
 	s := startCaptured(t, "diag", 80, 24, t.TempDir())
 	s.keys("jjjjjjjj") // default-missing-image
 	s.waitScreen(5*time.Second, "cursor on missing-image", regexp.MustCompile(`(?m)^│> Pending\s+defau.*image`))
+	// A pod that never started says why in its log pane, and a copy is not retried forever.
+	s.waitScreen(5*time.Second, "why there is no log", regexp.MustCompile(`no log: the container`))
+	if strings.Contains(s.capture(), "reconnecting") {
+		t.Errorf("a copied node's missing log is retried:\n%s", s.capture())
+	}
 	s.keys("d")
 	s.waitScreen(5*time.Second, "the report at the pod", regexp.MustCompile(`(?m)^│POD default/missing-image `))
 	s.keys("/")

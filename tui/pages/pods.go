@@ -278,7 +278,10 @@ func (p *Pods) restartStreams() tea.Cmd {
 	}
 	p.ctrLog.Empty, p.kubLog.Empty, p.merged.Empty = "no log lines yet", "no kubelet records for this pod yet", "no log lines yet"
 	o := streamOptions{follow: !p.previous, maxPending: p.env.BufferLines, interval: p.env.BatchInterval,
-		maxBackoff: p.env.MaxBackoff}
+		maxBackoff: p.env.MaxBackoff, copy: p.snap != nil && p.snap.Paths.Root != ""}
+	if it.Top != nil {
+		o.why = it.Top.Title
+	}
 	ns, name, ctr, prev, tail, client := it.Namespace, it.Name, p.container, p.previous, p.env.LogTail, p.env.Client
 	p.ctrStream = startStream(p.streamID, containerStream, func(ctx context.Context, since time.Time, emit func(logview.Line)) error {
 		req := node.LogRequest{Namespace: ns, Pod: name, Container: ctr, Previous: prev, Tail: tail, Follow: !prev}
@@ -335,6 +338,10 @@ func (p *Pods) handleBatch(msg logBatchMsg) tea.Cmd {
 	target.Append(msg.lines)
 	if msg.changed {
 		target.Status = msg.status
+		if why, ok := strings.CutPrefix(msg.status, "no log: "); ok {
+			// Say why in the pane, not only in its (cut) title.
+			target.Status, target.Empty = "no log", "no log: "+why
+		}
 	}
 	if msg.dropped > 0 {
 		target.Status = fmt.Sprintf("%d lines dropped (too fast)", msg.dropped)

@@ -404,11 +404,12 @@ func (m *Model) visibleRows() []string {
 // View draws the pane in its box.
 func (m *Model) View() string {
 	rows := m.visibleRows()
-	if n, kept := m.Counts(); len(rows) == 0 && m.filter != "" && kept > 0 {
+	if _, kept := m.Counts(); len(rows) == 0 && m.filter != "" && kept > 0 {
 		rows = []string{m.c.Styles.Dim.Render(fmt.Sprintf("0 of %d lines match /%s/", kept, m.filter))}
-		_ = n
 	} else if len(rows) == 0 && m.Empty != "" {
-		rows = []string{m.c.Styles.Dim.Render(m.Empty)}
+		for _, l := range strings.Split(ansi.Wordwrap(m.Empty, max(m.width-2, 1), " "), "\n") {
+			rows = append(rows, m.c.Styles.Dim.Render(l))
+		}
 	}
 	return m.c.Box(m.title(), rows, m.width, m.height, m.focused)
 }
