@@ -74,14 +74,20 @@ func describeManifestDirMissing(f *Finding, b *findingBuilder, tc textCtx) {
 	if why := firstErr(b); !strings.Contains(why, "does not exist") && !strings.Contains(why, "no such file") {
 		f.Title = "manifest directory " + orDefault(tc.dir, "(staticPodPath)") + " cannot be read: " + ellipsis(why, 100)
 	}
+	noneExpected := f.Detail == "none expected" // kinds_kubelet.go: no static pod anywhere on the node
 	f.Detail = "The kubelet ignores a missing staticPodPath (\"path does not exist, ignoring\") and runs no static pods from it."
 	f.Hint = "create the directory, or fix staticPodPath in the kubelet config (/var/lib/kubelet/config.yaml); if the manifests are elsewhere: spdoc diagnose --manifests DIR"
+	if noneExpected {
+		f.Detail += " Nothing on this node (runtime, pod logs, kubelet log) shows a static pod, so none is expected: normal on a worker."
+		f.Hint = "nothing to do unless this node should run static pods; then create the directory"
+	}
 }
 
 func describeRuntimeUnreachable(f *Finding, b *findingBuilder, tc textCtx) {
 	f.Title = "the container runtime is unreachable" + suffix(" at ", tc.endpoint)
-	f.Detail = "The kubelet and spdoc talk to the runtime (containerd) over its CRI socket. Without it no pod sandbox or container can be created, inspected or restarted; pod states below are inferred from the logs."
-	f.Hint = "systemctl status containerd; journalctl -u containerd -e; check --runtime-endpoint / containerRuntimeEndpoint"
+	rt, unit := runtimeUnit(tc, b) // kinds_kubelet.go: containerd, CRI-O or cri-dockerd
+	f.Detail = "The kubelet and spdoc talk to the runtime (" + rt + ") over its CRI socket. Without it no pod sandbox or container can be created, inspected or restarted; pod states below are inferred from the logs."
+	f.Hint = "systemctl status " + unit + "; journalctl -u " + unit + " -e; check --runtime-endpoint / containerRuntimeEndpoint"
 }
 
 func describeKubeletNotRunning(f *Finding, b *findingBuilder, tc textCtx) {
@@ -172,7 +178,8 @@ func describeNetworkNotReady(f *Finding, b *findingBuilder, tc textCtx) {
 func describeSandboxFailed(f *Finding, b *findingBuilder, tc textCtx) {
 	f.Title = "the runtime failed to create the pod sandbox: " + tailEllipsis(sandboxReason(firstErr(b)), 110)
 	f.Detail = "Before any container starts, the kubelet asks the runtime (RunPodSandbox) for the pod sandbox: the pause container and its namespaces. That failed, so no container of this pod starts; the kubelet retries with back-off."
-	f.Hint = "read the runtime's error above; then check the runtime: journalctl -u containerd -e"
+	_, unit := runtimeUnit(tc, b)
+	f.Hint = "read the runtime's error above; then check the runtime: journalctl -u " + unit + " -e"
 }
 
 func describeVolumeMountFailed(f *Finding, b *findingBuilder, tc textCtx) {

@@ -658,6 +658,18 @@ func runtimeOf(endpoint string, b *findingBuilder) string {
 	return ""
 }
 
+// runtimeUnit names the runtime of the node and its systemd unit (containerd when unknown, the
+// common case).
+func runtimeUnit(tc textCtx, b *findingBuilder) (name, unit string) {
+	switch runtimeOf(tc.endpoint, b) {
+	case "cri-o":
+		return "CRI-O", "crio"
+	case "docker":
+		return "cri-dockerd/Docker", "cri-docker"
+	}
+	return "containerd", "containerd"
+}
+
 func sandboxImageHint(runtime, img string) string {
 	switch runtime {
 	case "cri-o":

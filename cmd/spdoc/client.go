@@ -35,6 +35,14 @@ type nodeFlags struct {
 
 	// agent is registered only by commands that fan out over agents (AddAgentFlags).
 	agent agentFlags
+	// preset are ready-made node clients (the node folders of a talosctl support bundle).
+	preset []nodeTarget
+}
+
+// AddBundleInFlag registers --bundle-in (get, logs, containers; diagnose and tui register
+// their own, which also open talosctl bundles, and set bundleIn for the next steps).
+func (f *nodeFlags) AddBundleInFlag(fs *pflag.FlagSet) {
+	fs.StringVar(&f.bundleIn, "bundle-in", "", "read a support bundle (tar.gz) written by spdoc diagnose --bundle, as --root of its unpacked copy")
 }
 
 // AddAgentFlags registers --agent and its credentials (get, containers, logs, diagnose).
@@ -43,7 +51,6 @@ func (f *nodeFlags) AddAgentFlags(fs *pflag.FlagSet) { f.agent.AddFlags(fs) }
 // AddFlags registers the node source flags on fs.
 func (f *nodeFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.root, "root", "", "read a copied node filesystem (unpacked support bundle) under DIR instead of this machine; no runtime is asked")
-	fs.StringVar(&f.bundleIn, "bundle-in", "", "read a support bundle (tar.gz) written by spdoc diagnose --bundle, as --root of its unpacked copy")
 	fs.StringVar(&f.manifests, "manifests", "", "static pod manifest dir (default: staticPodPath of the kubelet config, else "+node.DefaultManifestDir+")")
 	fs.StringVar(&f.podLogsDir, "pod-logs-dir", "", "pod log dir (default: podLogsDir of the kubelet config, else "+node.DefaultPodLogsDir+")")
 	fs.StringVar(&f.containerLogsDir, "container-logs-dir", "", "dir of the container log symlinks (default "+node.DefaultContainerLogsDir+")")
@@ -123,6 +130,9 @@ func (f *nodeFlags) LocalOptions() node.LocalOptions {
 
 // Client returns the node client the flags describe (this machine, or --root).
 func (f *nodeFlags) Client(ctx context.Context) (node.Client, error) {
+	if len(f.preset) > 0 {
+		return f.preset[0].Client, nil
+	}
 	if err := f.Validate(); err != nil {
 		return nil, userError(err)
 	}

@@ -45,6 +45,7 @@ With --root it shows the runtime state captured in DIR/runtime.json.`,
 	}
 	o.node.AddFlags(cmd.Flags())
 	o.node.AddAgentFlags(cmd.Flags())
+	o.node.AddBundleInFlag(cmd.Flags())
 	_ = cmd.Flags().MarkHidden("log-tail")    // not used by this command
 	_ = cmd.Flags().MarkHidden("max-records") // not used by this command
 	_ = cmd.Flags().MarkHidden("since")       // not used by this command

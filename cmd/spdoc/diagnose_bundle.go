@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 
 	"github.com/spf13/cobra"
@@ -19,9 +20,13 @@ func init() { diagnoseHooks = append(diagnoseHooks, addBundleFlags) }
 // bundleOptions are the support bundle flags of `spdoc diagnose`.
 type bundleOptions struct {
 	out      string   // --bundle
+	in       string   // --bundle-in
 	patterns []string // --redact-pattern
 
-	stderr io.Writer
+	node     string // --bundle-node
+	stderr   io.Writer
+	unpacked string // temp dir --bundle-in was extracted to
+	closeIn  func() // releases a talosctl bundle
 }
 
 // addBundleFlags adds --bundle, --bundle-in and --redact-pattern to diagnose and hooks them in.
@@ -29,24 +34,28 @@ func addBundleFlags(cmd *cobra.Command, o *diagnoseOptions) {
 	b := &bundleOptions{}
 	fs := cmd.Flags()
 	fs.StringVar(&b.out, "bundle", "", "also write a redacted support bundle (tar.gz) to FILE; unpacked, it is a node copy for --root")
+	fs.StringVar(&b.in, "bundle-in", "", "diagnose a support bundle: a spdoc bundle (tar.gz, written by --bundle) or a talosctl support bundle (zip; one report per node)")
+	fs.StringVar(&b.node, "bundle-node", "", "with a talosctl support bundle: only this node folder")
 	fs.StringArrayVar(&b.patterns, "redact-pattern", nil, "also redact matches of this Go regexp (its first group, if it has one); repeatable")
 	cmd.Example += `
   spdoc diagnose --bundle /tmp/node1-support.tar.gz
-  spdoc diagnose --bundle-in node1-support.tar.gz -o markdown`
+  spdoc diagnose --bundle-in node1-support.tar.gz -o markdown
+  spdoc diagnose --bundle-in support.zip               # talosctl support: one report per node`
 
 	run := cmd.RunE
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		b.stderr = cmd.ErrOrStderr()
+		defer b.cleanup()
 		return run(cmd, args)
 	}
 	o.beforeSnapshot = func(ctx context.Context) error { return b.before(ctx, o) }
-	o.afterReport = func(ctx context.Context, snap *node.Snapshot, _ *diagnose.Report) error {
+	o.afterReport = func(ctx context.Context, snap *node.Snapshot, r *diagnose.Report) error {
+		addBundleLimits(snap, r, o.node.preset)
 		return b.after(ctx, o, snap)
 	}
 }
 
-// before validates the flags and compiles the patterns (--bundle-in is a source flag of every
-// command that reads a node: nodeFlags).
+// before validates the flags, compiles the patterns and unpacks --bundle-in as the node root.
 func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
 	for _, p := range b.patterns {
 		re, err := regexp.Compile(p)
@@ -60,6 +69,33 @@ func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
 	}
 	if b.out != "" && len(o.node.agent.targets) > 0 {
 		return errors.New("--bundle collects this machine's files (manifests, logs, runtime): run it on the node itself, not with --agent")
+	}
+	if b.in == "" {
+		return nil
+	}
+	if len(o.node.agent.targets) > 0 {
+		return errors.New("--bundle-in and --agent both name the node: use one")
+	}
+	if o.node.root != "" {
+		return errors.New("--bundle-in and --root both name the node: use one")
+	}
+	closeIn, err := bundleIn(ctx, &o.node, b.in, b.node, func(p string) error {
+		dir, err := os.MkdirTemp("", "spdoc-bundle-")
+		if err != nil {
+			return err
+		}
+		b.unpacked = dir
+		if err := bundle.Extract(ctx, p, dir); err != nil {
+			return err
+		}
+		o.node.root = dir
+		return nil
+	})
+	// The next steps name the bundle, not the temp dir it was unpacked to (source.go).
+	o.node.bundleIn, o.node.unpacked = b.in, "bundle"
+	b.closeIn = closeIn
+	if err != nil {
+		return fmt.Errorf("--bundle-in: %w", err)
 	}
 	return nil
 }
@@ -94,4 +130,15 @@ func (b *bundleOptions) after(ctx context.Context, o *diagnoseOptions, snap *nod
 	}
 	fmt.Fprintln(b.stderr, msg+")")
 	return nil
+}
+
+func (b *bundleOptions) cleanup() {
+	if b.closeIn != nil {
+		b.closeIn()
+		b.closeIn = nil
+	}
+	if b.unpacked != "" {
+		os.RemoveAll(b.unpacked)
+		b.unpacked = ""
+	}
 }

@@ -60,6 +60,7 @@ type getOptions struct {
 	selector  string
 	watch     bool
 	interval  time.Duration
+	talos     bool // -o yaml|json in the shape of talosctl get staticpodstatus (get_talos.go)
 
 	kind     string
 	refs     []podref.Ref
@@ -114,6 +115,7 @@ spdoc containers. A name that matches nothing is an error (exit 1) with the clos
 	}
 	o.node.AddFlags(cmd.Flags())
 	o.node.AddAgentFlags(cmd.Flags())
+	o.node.AddBundleInFlag(cmd.Flags())
 	hideFlags(cmd, "log-tail")
 	fs := cmd.Flags()
 	fs.StringVarP(&o.output, "output", "o", "", "output format: "+getOutputNames()+" (default: a table that fits 80 columns)")
@@ -122,6 +124,7 @@ spdoc containers. A name that matches nothing is an error (exit 1) with the clos
 	fs.StringVarP(&o.selector, "selector", "l", "", "label selector on the manifests' pod labels (tier=control-plane, app in (a,b), !canary)")
 	fs.BoolVarP(&o.watch, "watch", "w", false, "after the list, print a pod again whenever its row changes (until interrupted)")
 	fs.DurationVar(&o.interval, "watch-interval", 2*time.Second, "with --watch: how often the node is read again")
+	fs.BoolVar(&o.talos, "talos", false, "staticpodstatus -o yaml|json in talosctl's shape (node, metadata, spec: the PodStatus), for scripts written for talosctl get staticpodstatus")
 	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		var out []string
 		for _, f := range getOutputs {
@@ -173,6 +176,8 @@ func (o *getOptions) Validate() error {
 		return fmt.Errorf("--output jsonpath needs a template: -o jsonpath='{.items[*].id}'")
 	case o.format.Name != "jsonpath" && o.template != "":
 		return fmt.Errorf("--output %s takes no =…", o.format.Name)
+	case o.talos && (o.kind != "staticpodstatus" || o.format.Name != "yaml" && o.format.Name != "json"):
+		return fmt.Errorf("--talos prints staticpodstatus as talosctl does: use it with get staticpodstatus -o yaml or -o json")
 	case o.allNS && o.namespace != "":
 		return fmt.Errorf("--namespace and --all-namespaces: pick one")
 	case o.watch && o.interval < 100*time.Millisecond:
@@ -411,10 +416,7 @@ type staticPodStatusItem struct {
 
 func staticPodItems(snap *node.Snapshot) []staticPodItem {
 	var items []staticPodItem
-	if snap.Manifests == nil {
-		return nil
-	}
-	for _, f := range snap.Manifests.Files {
+	for _, f := range snap.SourceFiles() { // the manifests, then the kubelet's staticPodURL list
 		if f.Kind != staticpod.KindManifest {
 			continue
 		}
@@ -574,6 +576,9 @@ func getOutputNames() string {
 }
 
 func (o *getOptions) print(l *getList) error {
+	if o.talos {
+		return printTalos(o.stdout, o.format.Name, talosStatuses(l.Statuses))
+	}
 	if !o.watch {
 		return o.format.Print(o, o.stdout, l)
 	}

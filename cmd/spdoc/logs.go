@@ -84,6 +84,7 @@ for the original lines), all or with --pod only those about one pod.`,
 	}
 	o.node.AddFlags(cmd.Flags())
 	o.node.AddAgentFlags(cmd.Flags())
+	o.node.AddBundleInFlag(cmd.Flags())
 	hideFlags(cmd, "log-tail", "max-records")
 	fs := cmd.Flags()
 	fs.Lookup("since").Usage = "only lines newer than this: 10m, 2h, 1d (for --kubelet the default is 1h from journald, the whole file otherwise)"

@@ -71,10 +71,3 @@ func shortDuration(d time.Duration) string {
 	}
 	return d.String()
 }
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +207,37 @@ func TestRootKubeletTextLog(t *testing.T) {
 		healthy("healthy"),
 		hasFinding(diagnose.KindManifestInvalid, "invalid.yaml", "", nil, "spec.containers"),
 		hasFinding(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", int32p(3)),
-		evidenceHas(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", crashLine)))
+		evidenceHas(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", crashLine),
+		logReadAs("klog", kubeletVersion(t))))
+}
+
+// kubeletVersion is what the kubelet under test says about itself ("v1.34.4"), from
+// `kubelet --version` ("Kubernetes v1.34.4").
+func kubeletVersion(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("SPDOC_KUBELET")
+	if bin == "" {
+		t.Fatal("SPDOC_KUBELET is not set (hack/test.sh sets it)")
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatalf("%s --version: %v", bin, err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) < 2 {
+		t.Fatalf("%s --version printed %q", bin, out)
+	}
+	return f[len(f)-1]
+}
+
+// logReadAs: the report says how the kubelet log was read — its shape and the version the
+// kubelet announced at start-up.
+func logReadAs(shape, version string) expectation {
+	return func(r *diagnose.Report) string {
+		l := r.Node.Log
+		if l == nil || l.Shape != shape || l.KubeletVersion != version {
+			return fmt.Sprintf("log read as %+v, want shape %s, kubelet %s", l, shape, version)
+		}
+		return ""
+	}
 }

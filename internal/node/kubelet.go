@@ -24,6 +24,10 @@ type KubeletConfig struct {
 	StaticPodPath            string `json:"staticPodPath"`
 	PodLogsDir               string `json:"podLogsDir"`
 	ContainerRuntimeEndpoint string `json:"containerRuntimeEndpoint"`
+	// The HTTP static pod source (Talos since 1.3). Header values are secrets.
+	StaticPodURL       string              `json:"staticPodURL"`
+	StaticPodURLHeader map[string][]string `json:"staticPodURLHeader"`
+	HTTPCheckFrequency string              `json:"httpCheckFrequency"`
 	// ReadOnlyPort, Port and TLSCertFile say how the kubelet's API is reached (control-plane checks).
 	ReadOnlyPort int    `json:"readOnlyPort"`
 	Port         int    `json:"port"`
@@ -47,9 +51,10 @@ func ReadKubeletConfig(path string) (*KubeletConfig, error) {
 // kubeletProc is a running kubelet found in /proc.
 type kubeletProc struct {
 	KubeletState
-	configFlag     string // its --config
-	kubeconfigFlag string // its --kubeconfig
-	certDirFlag    string // its --cert-dir
+	configFlag     string   // its --config
+	args           []string // its command line after argv[0] (for --manifest-url)
+	kubeconfigFlag string   // its --kubeconfig
+	certDirFlag    string   // its --cert-dir
 }
 
 // findKubelet looks for a kubelet process in procDir (/proc): comm or argv[0] base name starting
@@ -81,6 +86,7 @@ func findKubelet(procDir string, wantConfig ...string) *kubeletProc {
 		}
 		c := &kubeletProc{KubeletState: KubeletState{Checked: true, Running: true, PID: pid}}
 		c.configFlag = flagValue(args[1:], "config")
+		c.args = args[1:]
 		c.kubeconfigFlag = flagValue(args[1:], "kubeconfig")
 		c.certDirFlag = flagValue(args[1:], "cert-dir")
 		score := 0
@@ -129,7 +135,12 @@ var defaultLiveLogs = []string{"/var/log/kubelet.log", "/var/log/kubelet/kubelet
 // logSince) and calls fn for each record prefilter accepts. It returns the source it read
 // ("journal", "stdin" or a path).
 func (l *Local) scanKubeletLog(ctx context.Context, r resolved, d time.Duration, prefilter func([]byte) bool, fn func(*kubeletlog.Record) error) (string, kubeletlog.Stats, error) {
-	opts := kubeletlog.ScanOptions{Since: l.logSince(r.KubeletLog, d), Prefilter: prefilter}
+	return l.scanKubeletLogOpts(ctx, r, d, kubeletlog.ScanOptions{Prefilter: prefilter}, fn)
+}
+
+// scanKubeletLogOpts is scanKubeletLog with more scan options (Since and Source are set here).
+func (l *Local) scanKubeletLogOpts(ctx context.Context, r resolved, d time.Duration, opts kubeletlog.ScanOptions, fn func(*kubeletlog.Record) error) (string, kubeletlog.Stats, error) {
+	opts.Since = l.logSince(r.KubeletLog, d)
 	journalSince := l.logSince(KubeletLogJournal, d)
 	switch src := r.KubeletLog; src {
 	case KubeletLogStdin:
@@ -203,11 +214,15 @@ func (l *Local) logSince(src string, d time.Duration) time.Time {
 // kubeletLog reads the relevant kubelet records for a snapshot, bounded by MaxRecords.
 func (l *Local) kubeletLog(ctx context.Context, r resolved) *KubeletLogState {
 	keep := &keepRecords{max: l.opts.MaxRecords}
-	src, st, err := l.scanKubeletLog(ctx, r, l.opts.Since, kubeletlog.Interesting, func(rec *kubeletlog.Record) error {
+	// Each file's scan passes on only its newest MaxRecords records (Last): on an error-dense log
+	// the others cost a count, not a record each. keep bounds them across rotated files.
+	opts := kubeletlog.ScanOptions{Prefilter: kubeletlog.Interesting, Last: l.opts.MaxRecords}
+	src, st, err := l.scanKubeletLogOpts(ctx, r, l.opts.Since, opts, func(rec *kubeletlog.Record) error {
 		keep.add(rec)
 		return nil
 	})
-	ks := &KubeletLogState{Source: src, Stats: st, Records: keep.list(), Truncated: keep.truncated}
+	records := keep.list()
+	ks := &KubeletLogState{Source: src, Stats: st, Records: records, Truncated: keep.truncated || st.Relevant > int64(len(records))}
 	if err != nil && !(errors.Is(err, kubeletlog.ErrNoJournalEntries) && st.Lines > 0) {
 		ks.Error = err.Error()
 	}

@@ -257,7 +257,11 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 		s.Kubelet = &k
 	}
 
-	s.Manifests = staticpod.ScanDir(r.ManifestDir)
+	if l.urlOnly(r) {
+		s.Paths.ManifestDir = "" // the kubelet reads no directory: its static pods come from its URL
+	} else {
+		s.Manifests = staticpod.ScanDir(r.ManifestDir)
+	}
 	if s.Manifests != nil && s.Manifests.Err != "" {
 		addErr("manifests", fmt.Errorf("%s: %s", r.ManifestDir, s.Manifests.Err))
 	}
@@ -290,7 +294,11 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 
+	// The URL's pods help detect the node name; the kubelet validates <name>-<node>, so the
+	// list is checked again once the name is known.
+	s.StaticPodURL = l.staticPodURL(ctx, r, l.opts.NodeName, addErr)
 	s.Node = detectNodeName(l.opts.NodeName, s, l.opts.Root == "")
+	s.StaticPodURL.Revalidate(s.Node.Name)
 	s.LogTails = l.logTails(s)
 	if l.opts.Root != "" {
 		if t := capturedAt(l.opts.Root, s); !t.IsZero() {
@@ -435,6 +443,11 @@ type keepRecords struct {
 }
 
 func (k *keepRecords) add(r *kubeletlog.Record) {
+	if k.recs == nil {
+		// all at once rather than by doubling: on a busy log it fills, and the copies of a
+		// growing slice of 20,000 records are the largest allocations of a diagnosis
+		k.recs = make([]kubeletlog.Record, 0, k.max)
+	}
 	if len(k.recs) < k.max {
 		k.recs = append(k.recs, *r)
 		return
@@ -444,7 +457,12 @@ func (k *keepRecords) add(r *kubeletlog.Record) {
 	k.start = (k.start + 1) % k.max
 }
 
+// list returns the records oldest first; the buffer itself when it never wrapped (a scan with
+// Last already kept only the newest), so the snapshot does not hold two copies at once.
 func (k *keepRecords) list() []kubeletlog.Record {
+	if k.start == 0 {
+		return k.recs
+	}
 	return append(append([]kubeletlog.Record(nil), k.recs[k.start:]...), k.recs[:k.start]...)
 }
 
