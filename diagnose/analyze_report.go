@@ -35,6 +35,9 @@ func (a *analyzer) report() *Report {
 	if r.Node.KubeletLog == "" {
 		r.Node.KubeletLog = s.Paths.KubeletLog
 	}
+	if s.ControlPlane != nil {
+		r.Node.KubeletAPI = kubeletAPIText(s.ControlPlane.Kubelet)
+	}
 	r.Node.Log = a.logReport()
 	tc := textCtx{dir: a.dir, node: a.ix.nodeName, url: s.StaticPodURL}
 	if s.Runtime != nil {

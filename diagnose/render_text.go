@@ -82,6 +82,9 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 	} else {
 		fmt.Fprintf(w, "  %s\n", head)
 	}
+	if r.Node.KubeletAPI != "" {
+		fmt.Fprintf(w, "  kubelet API %s\n", r.Node.KubeletAPI)
+	}
 	if l := r.Node.Log.String(); l != "" && o.WrapAll {
 		for _, l := range wrapHard("kubelet log read as "+l, o.Width-2) {
 			fmt.Fprintf(w, "  %s\n", l)

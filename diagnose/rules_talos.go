@@ -41,6 +41,14 @@ func urlEvents(s *node.Snapshot) []urlEvent {
 // already put the failure records on the two kinds' builders; this decides what they mean and
 // writes the evidence in order, the misleading success marked.
 func (a *analyzer) urlSourceRules() {
+	if rt := a.s.Runtime; rt != nil && rt.Endpoint == node.TalosStatusEndpoint {
+		// A talosctl bundle: the container states are Talos's copy of the kubelet's /pods.
+		for _, pod := range a.pods {
+			if len(pod.view.Containers) > 0 && pod.rep.StatusSource == "" {
+				pod.rep.StatusSource = "Talos StaticPodStatus (the kubelet's /pods, as the bundle kept it)"
+			}
+		}
+	}
 	st := a.s.StaticPodURL
 	events := urlEvents(a.s)
 	rejected := a.node.find(KindStaticPodListRejected)

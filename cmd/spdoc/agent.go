@@ -143,6 +143,9 @@ func (o *agentOptions) Validate() error {
 	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
+	if o.serveURL != "" && o.observeOnly {
+		return errors.New("--serve-url serves the pods of the config; --observe-only has none: pick one")
+	}
 	if o.serveURL != "" && o.serveDir == "" {
 		return errors.New("--serve-url needs a --serve-dir for the validated pods")
 	}

@@ -29,7 +29,7 @@ const (
 	talosMaxRecords    = node.DefaultMaxRecords
 	talosLogTail       = node.DefaultLogTail
 	talosDefaultURL    = "http://127.0.0.1 (Talos static pod server)"
-	talosRuntimeSource = "talos:staticpodstatuses"
+	talosRuntimeSource = node.TalosStatusEndpoint
 )
 
 // TalosResource is one document of a resources/*.yaml file: COSI metadata and the spec.

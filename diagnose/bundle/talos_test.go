@@ -199,6 +199,9 @@ func TestTalosFixtureGolden(t *testing.T) {
 				if p.Name == "crashloop" && f.Kind == diagnose.KindCrashLoop {
 					crash = true
 				}
+				if p.Name == "crashloop" && tc.dir == "10.5.0.2" && !strings.Contains(p.StatusSource, "Talos StaticPodStatus") {
+					t.Errorf("the control plane's status source is %q, not Talos's StaticPodStatus", p.StatusSource)
+				}
 			}
 		}
 		if !crash {

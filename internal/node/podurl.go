@@ -18,6 +18,10 @@ import (
 // of a copied node; --root reads it, since a copy cannot fetch the node's 127.0.0.1.
 const StaticPodURLFile = "static-pod-url.json"
 
+// TalosStatusEndpoint is RuntimeState.Endpoint when the runtime view is Talos's StaticPodStatus
+// resources of a talosctl support bundle (the kubelet's /pods as Talos kept it), not the CRI.
+const TalosStatusEndpoint = "talos:staticpodstatuses"
+
 // urlSource is the kubelet's staticPodURL: its config, overridden by the running kubelet's
 // --manifest-url flags. ok is false when none is configured.
 func (r resolved) urlSource() (podurl.Source, bool, error) {
