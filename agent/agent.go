@@ -406,9 +406,11 @@ func (a *Agent) publishFindings() {
 	a.finds.Replace(out)
 }
 
-// findingKey identifies a finding across refreshes: what it is about, not its evidence.
+// findingKey identifies a finding across refreshes and agent restarts by what it is about
+// (diagnose's Identity: kind, pod, file, container, subject), never by its title or evidence, so
+// a crash loop whose restart count grows stays one finding that watch clients see MODIFIED.
 func findingKey(f diagnose.Finding) string {
-	h := sha256.Sum256([]byte(string(f.Kind) + "\x00" + f.Pod + "\x00" + f.File + "\x00" + f.Container + "\x00" + f.Title))
+	h := sha256.Sum256([]byte(f.Identity()))
 	return string(f.Kind) + "-" + hex.EncodeToString(h[:6])
 }
 

@@ -34,6 +34,7 @@ const (
 	KindTransientParseError Kind = "TransientParseError"
 	KindSourceError         Kind = "SourceError"
 	KindContainerRestarted  Kind = "ContainerRestarted"
+	KindKubeletLogTruncated Kind = "KubeletLogTruncated"
 )
 
 // coreKinds is the catalogue of those kinds, in rank order. Ranks step by 10 so a new kind can
@@ -62,6 +63,7 @@ var coreKinds = []kindSpec{
 	{Kind: KindManifestWarning, Rank: 210, Severity: SeverityWarning, Describe: describeManifestWarning},
 	{Kind: KindContainerRestarted, Rank: 220, Severity: SeverityInfo, Container: true, Describe: describeContainerRestarted},
 	{Kind: KindKubeletLogMissing, Rank: 230, Severity: SeverityWarning, Describe: describeKubeletLogMissing},
+	{Kind: KindKubeletLogTruncated, Rank: 235, Severity: SeverityInfo, Describe: describeKubeletLogTruncated},
 	{Kind: KindSourceError, Rank: 240, Severity: SeverityWarning, Describe: describeSourceError},
 	{Kind: KindDirectoryIgnored, Rank: 250, Severity: SeverityInfo, Describe: describeDirectoryIgnored},
 	{Kind: KindMirrorPodFailed, Rank: 260, Severity: SeverityInfo, Describe: describeMirrorPodFailed},
@@ -91,11 +93,11 @@ func describeRuntimeUnreachable(f *Finding, b *findingBuilder, tc textCtx) {
 }
 
 func describeKubeletNotRunning(f *Finding, b *findingBuilder, tc textCtx) {
-	if f.Detail == "fatal" {
+	if b.variant == "fatal" {
 		kubeletNotRunningWhy(f, b) // kinds_kubelet.go: its last fatal lines say why
 		return
 	}
-	if f.Detail == "stale" {
+	if b.variant == "stale" {
 		f.Title = "the kubelet log is stale: " + firstErr(b)
 		f.Detail = "The newest kubelet record is old; the kubelet may be stopped, or it logs somewhere else now."
 	} else {
@@ -320,17 +322,15 @@ func describeKubeletLogMissing(f *Finding, b *findingBuilder, tc textCtx) {
 }
 
 func describeSourceError(f *Finding, b *findingBuilder, tc textCtx) {
-	if f.Detail == "truncated" {
-		f.Title = "kubelet log truncated: " + firstErr(b)
-		f.Container = ""
-		f.Detail = "The kubelet log had more relevant records than spdoc keeps; the oldest were dropped, so older history is missing from this report."
-		f.Hint = "narrow the window with --since, or raise --max-records"
-		return
-	}
-	f.Title = "could not read " + orDefault(f.Container, "a source") + ": " + ellipsis(firstErr(b), 120)
-	f.Container = ""
+	f.Title = "could not read " + orDefault(f.Subject, "a source") + ": " + ellipsis(firstErr(b), 120)
 	f.Detail = "spdoc could not read this source; the rest of the report is still valid."
 	f.Hint = "check the path and permissions (run as root on the node), or point spdoc at it with the matching flag"
+}
+
+func describeKubeletLogTruncated(f *Finding, b *findingBuilder, tc textCtx) {
+	f.Title = "kubelet log truncated: " + firstErr(b)
+	f.Detail = "The kubelet log had more relevant records than spdoc keeps; the oldest were dropped, so older history is missing from this report."
+	f.Hint = "narrow the window with --since, or raise --max-records"
 }
 
 func describeDirectoryIgnored(f *Finding, b *findingBuilder, tc textCtx) {

@@ -22,6 +22,7 @@ import (
 	"github.com/spdoc/spdoc/internal/api"
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/testnode"
+	"github.com/spdoc/spdoc/internal/testtier"
 )
 
 // urlPod is a test node pod (YAML) in kube-system with a "rev" label: changing the label changes
@@ -97,6 +98,7 @@ func diagnoseURLNode(t *testing.T, n *testnode.Node) *diagnose.Report {
 // kubelet rejects the whole list, so the changed pod stays at its old version (frozen), and
 // logs a failure followed by a misleading success. spdoc must name the item that blocks the list.
 func TestRootKubeletURLSourceFreeze(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	requireSpdoc(t)
 	srv := &listServer{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -185,6 +187,7 @@ func TestRootKubeletURLSourceFreeze(t *testing.T) {
 // --serve-url`: a bad pod added to the agent's config never freezes the others — a change made
 // in the same edit is applied — and the bad pod is a finding of the agent.
 func TestRootKubeletAgentServeURL(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	requireSpdoc(t)
 	port, err := freeLoopbackPort()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/testnode"
+	"github.com/spdoc/spdoc/internal/testtier"
 )
 
 const crashLine = "fatal: cannot open /etc/app/config.yaml: no such file or directory"
@@ -18,6 +19,7 @@ const crashLine = "fatal: cannot open /etc/app/config.yaml: no such file or dire
 // every kind of broken static pod, and checks spdoc's diagnosis of each; then edits a running
 // pod's manifest invalid, writes a manifest non-atomically, and stops containerd.
 func TestRootKubeletBrokenNode(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	requireSpdoc(t)
 	n := testnode.Start(t, testnode.Options{})
 	manifests := map[string]string{
@@ -170,6 +172,7 @@ func transientParseError(file string) expectation {
 // TestRootKubeletHealthyPodNetwork runs a pod that is not hostNetwork on a node with a bridge CNI
 // config and expects spdoc to find nothing wrong with it.
 func TestRootKubeletHealthyPodNetwork(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	requireSpdoc(t)
 	n := testnode.Start(t, testnode.Options{CNI: true})
 	if err := n.WriteManifest("web.yaml", testnode.PodNetworkPod("web")); err != nil {
@@ -192,6 +195,7 @@ func TestRootKubeletHealthyPodNetwork(t *testing.T) {
 // TestRootKubeletTextLog checks live diagnosis from a klog text-format kubelet log, the default
 // on kubeadm nodes.
 func TestRootKubeletTextLog(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	requireSpdoc(t)
 	n := testnode.Start(t, testnode.Options{LogFormat: "text"})
 	for name, content := range map[string]string{

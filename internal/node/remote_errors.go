@@ -42,12 +42,10 @@ func (r *Remote) transportError(err error) error {
 	return fmt.Errorf("%s: %w", r.Describe(), err)
 }
 
-// statusError says what an agent's refusal means for the user: 404 is NotFound (what was not
-// found is in the agent's message), 401/403 a certificate without the role asked for.
+// statusError says what an agent's refusal means for the user: 401/403 a certificate without
+// the role asked for (httpError already wraps the class: a 404 is ErrNotFound).
 func statusError(status int, err error) error {
 	switch status {
-	case http.StatusNotFound:
-		return fmt.Errorf("%w (%w)", err, ErrNotFound)
 	case http.StatusUnauthorized, http.StatusForbidden:
 		return fmt.Errorf("%w; this needs a certificate with the role for it (spdoc:admin to change, spdoc:reader to read)", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spdoc/spdoc/internal/testnode"
+	"github.com/spdoc/spdoc/internal/testtier"
 )
 
 func buildSpdoc(t *testing.T) string {
@@ -98,6 +99,7 @@ func (s *tmuxSession) waitScreen(timeout time.Duration, desc string, re *regexp.
 // manifest shows the finding in the pod list within seconds; fixing it with the edit flow (e,
 // $EDITOR, validation, atomic write) brings it back to Running — all in one screen.
 func TestRootKubeletTUIFixInEditor(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	bin := buildSpdoc(t)
 	n := testnode.Start(t, testnode.Options{})
 	healthy := testnode.HealthyPod("web")
@@ -188,6 +190,7 @@ func TestRootKubeletTUIFixInEditor(t *testing.T) {
 // TestRootKubeletTUIRuntimeRestart: when containerd goes away the header says so while the pod
 // list stays; when it comes back the TUI recovers by itself, with no key pressed.
 func TestRootKubeletTUIRuntimeRestart(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	bin := buildSpdoc(t)
 	n := testnode.Start(t, testnode.Options{})
 	if err := n.WriteManifest("web.yaml", testnode.HealthyPod("web")); err != nil {
