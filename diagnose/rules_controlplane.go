@@ -5,6 +5,7 @@ package diagnose
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -839,6 +840,11 @@ func uncheckedPhrase(m *controlplane.MirrorState) string {
 	return ellipsis(m.Error, 120)
 }
 
+// refusedRef matches the API server's refusal of a pod whose namespace or priority class does not
+// exist (NamespaceLifecycle: `namespaces "x" not found`; Priority: `no PriorityClass with name x
+// was found`).
+var refusedRef = regexp.MustCompile(`namespaces "([^"]+)" not found|no PriorityClass with name (\S+) was found`)
+
 func mirrorHint(why, manifest string) string {
 	switch {
 	case strings.Contains(why, "may not reference"):
@@ -851,6 +857,13 @@ func mirrorHint(why, manifest string) string {
 		return "PodSecurity admission refuses it: relax the namespace's pod-security label or fix the fields it names in " + manifest
 	case strings.Contains(why, "already exists"):
 		return "a pod with the mirror's name exists that is not this node's mirror: kubectl delete it"
+	}
+	// Admission refusals that name an object the pod refers to by a field.
+	if m := refusedRef.FindStringSubmatch(why); m != nil {
+		if m[1] != "" {
+			return fmt.Sprintf("the namespace %s does not exist: create it (kubectl create namespace %s) or change metadata.namespace in %s", m[1], m[1], manifest)
+		}
+		return fmt.Sprintf("the PriorityClass %s does not exist: create it or change spec.priorityClassName in %s", m[2], manifest)
 	}
 	return "fix what the API server refuses in " + manifest
 }
