@@ -16,9 +16,11 @@ echo "test.sh: go vet ./..."
 go vet ./... || status=1
 
 # stdin from /dev/null: nothing under test may wait for a terminal or an open pipe; a package that
-# hangs fails at -timeout instead of eating the CI budget.
-echo "test.sh: go test ./... -count=1 -timeout 15m"
-go test ./... -count=1 -timeout 15m </dev/null || status=1
+# hangs fails at -timeout instead of eating the CI budget. internal/e2e runs two kubeadm control
+# planes side by side through their failure scenarios (about 10 minutes on 2 cores) after the
+# standalone-kubelet scenarios, hence 30m.
+echo "test.sh: go test ./... -count=1 -timeout 30m"
+go test ./... -count=1 -timeout 30m </dev/null || status=1
 
 # Every Fuzz target, found by grep so new ones run without editing this script.
 fuzztime=${FUZZTIME:-10s}
