@@ -18,6 +18,7 @@ import (
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/api"
+	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/manifestdir"
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/redact"
@@ -74,7 +75,15 @@ type Options struct {
 	Redact  redact.Options
 	Version string
 	Logger  *slog.Logger
+	// Kube, when set, carries every new report into Kubernetes (node condition, events).
+	Kube *KubeReporter
+	// ObserveOnly runs the agent without a config: it never writes the manifest dir (mounted
+	// read-only in the fleet DaemonSet) and refuses apply; it watches, diagnoses and reports.
+	ObserveOnly bool
 }
+
+// ErrObserveOnly is returned by Apply on an agent started with --observe-only.
+var ErrObserveOnly = errors.New("this agent runs with --observe-only: it manages no static pods and writes no manifests")
 
 // Agent reconciles the config into the manifest dir and keeps the live state of the node.
 type Agent struct {
@@ -95,6 +104,8 @@ type Agent struct {
 	nodeName    string
 
 	lastProbe string // only touched by the refresh goroutine
+
+	metrics *metrics
 }
 
 // New checks the options and builds an Agent; Run starts it.
@@ -130,20 +141,29 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{
+	a := &Agent{
 		opts: opts, log: opts.Logger, rec: rec,
 		pods:        newWatchSet(func(p api.StaticPod) string { return p.ID }),
 		stats:       newWatchSet(func(s api.StaticPodStatus) string { return s.ID }),
 		finds:       newWatchSet(func(f Finding) string { return f.Key }),
 		refreshCh:   make(chan struct{}, 1),
 		reconcileCh: make(chan struct{}, 1),
-	}, nil
+	}
+	a.metrics = newMetrics(a)
+	if opts.Kube != nil {
+		opts.Kube.mu.Lock()
+		opts.Kube.onChange = a.publishFindings
+		opts.Kube.mu.Unlock()
+	}
+	return a, nil
 }
 
 // Run reconciles once, then watches the config file (fsnotify on its directory, so editors that
 // replace the file by rename are seen), the manifest dir and SIGHUP until ctx is done.
 func (a *Agent) Run(ctx context.Context) error {
-	if n, err := manifestdir.CleanTemp(a.opts.ManifestDir); err != nil {
+	if a.opts.ObserveOnly {
+		a.log.Info("observe-only: no config, the manifest directory is never written")
+	} else if n, err := manifestdir.CleanTemp(a.opts.ManifestDir); err != nil {
 		a.log.Warn("cleaning temp files of the manifest dir", "err", err)
 	} else if n > 0 {
 		a.log.Info("removed temp files left by an interrupted write", "count", n, "dir", a.opts.ManifestDir)
@@ -155,7 +175,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	defer w.Close()
 	cfgDir := filepath.Dir(a.opts.ConfigPath)
-	if err := w.Add(cfgDir); err != nil {
+	if a.opts.ObserveOnly {
+		// nothing to follow
+	} else if err := w.Add(cfgDir); err != nil {
 		a.log.Warn("cannot watch the config directory; changes apply on SIGHUP only", "dir", cfgDir, "err", err)
 	}
 	if err := w.Add(a.opts.ManifestDir); err != nil {
@@ -171,6 +193,14 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	for _, tr := range a.opts.Triggers {
 		go tr(ctx, a.triggerRefresh)
+	}
+	if a.opts.Kube != nil {
+		kubeDone := make(chan struct{})
+		go func() {
+			defer close(kubeDone)
+			a.opts.Kube.Run(ctx)
+		}()
+		defer func() { <-kubeDone }()
 	}
 	// Reading the node can take a while (CRI, kubelet log, analysis): it runs on its own
 	// goroutine so a config change is applied at once, never behind a refresh.
@@ -242,6 +272,10 @@ func (a *Agent) refreshLoop(ctx context.Context) {
 	}
 }
 
+// ObserveKubeletRecord counts a followed kubelet record in spdoc_kubelet_log_records_total
+// (the kubelet log triggers call it for every record diagnosis cares about).
+func (a *Agent) ObserveKubeletRecord(r *kubeletlog.Record) { a.metrics.observeRecord(r) }
+
 func (a *Agent) triggerRefresh() {
 	select {
 	case a.refreshCh <- struct{}{}:
@@ -258,7 +292,12 @@ func (a *Agent) Reconcile() {
 }
 
 func (a *Agent) reconcile() *api.ApplyResult {
+	if a.opts.ObserveOnly {
+		return nil
+	}
+	start := time.Now()
 	res := a.rec.Reconcile()
+	a.metrics.observeApply(res, time.Since(start), time.Now())
 	a.pods.Replace(a.rec.Pods())
 	a.publishFindings()
 	return res
@@ -310,11 +349,17 @@ func (a *Agent) refresh(ctx context.Context) {
 	a.mu.Unlock()
 	a.stats.Replace(Statuses(snap))
 	a.publishFindings()
+	if a.opts.Kube != nil && rep != nil {
+		a.opts.Kube.Offer(rep)
+	}
 }
 
 func (a *Agent) publishFindings() {
 	var all []diagnose.Finding
 	all = append(all, a.rec.Findings()...)
+	if a.opts.Kube != nil {
+		all = append(all, a.opts.Kube.Findings()...)
+	}
 	a.mu.RLock()
 	rep := a.report
 	a.mu.RUnlock()
@@ -349,10 +394,15 @@ func findingKey(f diagnose.Finding) string {
 // Apply validates config data, writes it to the config file atomically and reconciles. Nothing is
 // written when the config does not parse or (unless --no-validate) has an invalid pod.
 func (a *Agent) Apply(data []byte) (*api.ApplyResult, error) {
+	if a.opts.ObserveOnly {
+		return nil, ErrObserveOnly
+	}
+	start := time.Now()
 	res, err := a.rec.ReplaceConfig(data)
 	if err != nil {
 		return nil, err
 	}
+	a.metrics.observeApply(res, time.Since(start), time.Now())
 	a.pods.Replace(a.rec.Pods())
 	a.publishFindings()
 	a.triggerRefresh()

@@ -1,11 +1,17 @@
 package agent
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
@@ -105,5 +111,59 @@ func TestDeploySystemdUnit(t *testing.T) {
 	}
 	if out, err := exec.Command(sa, "verify", u).CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestDeployNPDPluginMonitor checks the node-problem-detector config against the contract its
+// custom plugin monitor reads: a permanent rule with a condition declared with a default, a
+// max_output_length equal to the --width spdoc cuts at, and a rule timeout below the plugin's.
+func TestDeployNPDPluginMonitor(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "deploy", "npd", "spdoc-plugin-monitor.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Plugin       string `json:"plugin"`
+		PluginConfig struct {
+			InvokeInterval  string `json:"invoke_interval"`
+			Timeout         string `json:"timeout"`
+			MaxOutputLength int    `json:"max_output_length"`
+			Concurrency     int    `json:"concurrency"`
+			MessageChange   bool   `json:"enable_message_change_based_condition_update"`
+		} `json:"pluginConfig"`
+		Source           string `json:"source"`
+		MetricsReporting bool   `json:"metricsReporting"`
+		Conditions       []struct{ Type, Reason, Message string }
+		Rules            []struct {
+			Type, Condition, Reason, Path, Timeout string
+			Args                                   []string
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		t.Fatalf("spdoc-plugin-monitor.json: %v", err)
+	}
+	if cfg.Plugin != "custom" || cfg.Source == "" || len(cfg.Rules) != 1 || len(cfg.Conditions) != 1 {
+		t.Fatalf("unexpected shape: %+v", cfg)
+	}
+	r, c := cfg.Rules[0], cfg.Conditions[0]
+	if r.Type != "permanent" || r.Condition != c.Type || c.Type != "StaticPodProblem" || r.Reason == c.Reason {
+		t.Errorf("rule %+v / condition %+v: want a permanent StaticPodProblem rule with its own reason", r, c)
+	}
+	width := ""
+	for i, a := range r.Args {
+		if a == "--width" && i+1 < len(r.Args) {
+			width = r.Args[i+1]
+		}
+	}
+	if !slices.Contains(r.Args, "--npd") || width != strconv.Itoa(cfg.PluginConfig.MaxOutputLength) {
+		t.Errorf("args %v: want --npd and --width %d (max_output_length)", r.Args, cfg.PluginConfig.MaxOutputLength)
+	}
+	rt, err1 := time.ParseDuration(r.Timeout)
+	pt, err2 := time.ParseDuration(cfg.PluginConfig.Timeout)
+	iv, err3 := time.ParseDuration(cfg.PluginConfig.InvokeInterval)
+	if err := errors.Join(err1, err2, err3); err != nil || rt > pt || pt > iv {
+		t.Errorf("timeouts rule %s plugin %s interval %s (%v): want rule <= plugin <= interval", r.Timeout, cfg.PluginConfig.Timeout, cfg.PluginConfig.InvokeInterval, err)
 	}
 }

@@ -39,6 +39,7 @@ func NewHandler(a *Agent) http.Handler {
 	mux.HandleFunc("GET "+api.PathConfig, s.require(api.RoleAdmin, s.config, "the agent config may hold secrets"))
 	mux.HandleFunc("GET "+api.PathHealthz, s.reader(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.Health()) }))
 	mux.HandleFunc("GET "+api.PathVersion, s.reader(s.version))
+	mux.Handle("GET "+api.PathMetrics, s.reader(a.MetricsHandler().ServeHTTP))
 	mux.HandleFunc("/", s.reader(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such API path %s %s (this agent serves %s)", r.Method, r.URL.Path, api.Version))
 	}))

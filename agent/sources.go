@@ -141,12 +141,20 @@ func RuntimeEvents(rtc *Runtime, log *slog.Logger) Trigger {
 	}
 }
 
+// RecordHook sees every kubelet record a follower fires on (the agent counts them by kind for
+// spdoc_kubelet_log_records_total). It must be quick.
+type RecordHook func(*kubeletlog.Record)
+
 // KubeletLogFollower follows the kubelet log file (rotation and copytruncate aware) and fires
-// on every record diagnosis cares about. A missing file is retried every retry interval.
-func KubeletLogFollower(path string, retry time.Duration, log *slog.Logger) Trigger {
+// on every record diagnosis cares about. A missing file is retried every retry interval. hook,
+// when not nil, sees each such record.
+func KubeletLogFollower(path string, retry time.Duration, log *slog.Logger, hook RecordHook) Trigger {
 	return func(ctx context.Context, fire func()) {
 		for ctx.Err() == nil {
-			err := kubeletlog.Follow(ctx, path, kubeletlog.ScanOptions{Prefilter: kubeletlog.Interesting}, func(*kubeletlog.Record) error {
+			err := kubeletlog.Follow(ctx, path, kubeletlog.ScanOptions{Prefilter: kubeletlog.Interesting}, func(r *kubeletlog.Record) error {
+				if hook != nil {
+					hook(r)
+				}
 				fire()
 				return nil
 			})
@@ -173,15 +181,16 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // JournalFollower follows the kubelet's journald unit (`journalctl -u UNIT -o cat -f -n 0`,
-// the kubelet's own lines) and fires on every line diagnosis cares about. journalctl is looked
-// up in PATH; when it exits (journald restarted, unit renamed) it is started again after retry.
-func JournalFollower(unit string, retry time.Duration, log *slog.Logger) Trigger {
+// the kubelet's own lines) and fires on every line diagnosis cares about (hook, when not nil,
+// sees its record). journalctl is looked up in PATH; when it exits (journald restarted, unit
+// renamed) it is started again after retry.
+func JournalFollower(unit string, retry time.Duration, log *slog.Logger, hook RecordHook) Trigger {
 	if unit == "" {
 		unit = "kubelet"
 	}
 	return func(ctx context.Context, fire func()) {
 		for ctx.Err() == nil {
-			err := followJournal(ctx, unit, fire)
+			err := followJournal(ctx, unit, fire, hook)
 			if ctx.Err() != nil {
 				return
 			}
@@ -193,7 +202,7 @@ func JournalFollower(unit string, retry time.Duration, log *slog.Logger) Trigger
 	}
 }
 
-func followJournal(ctx context.Context, unit string, fire func()) error {
+func followJournal(ctx context.Context, unit string, fire func(), hook RecordHook) error {
 	bin, err := exec.LookPath("journalctl")
 	if err != nil {
 		return fmt.Errorf("journalctl not found: %w", err)
@@ -210,6 +219,11 @@ func followJournal(ctx context.Context, unit string, fire func()) error {
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
 		if kubeletlog.Interesting(sc.Bytes()) {
+			if hook != nil {
+				if r, ok := kubeletlog.ParseLine(sc.Bytes()); ok {
+					hook(&r)
+				}
+			}
 			fire()
 		}
 	}

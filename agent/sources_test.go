@@ -37,7 +37,7 @@ func TestKubeletLogFollowerFiresOnRelevantRecords(t *testing.T) {
 	if err := os.WriteFile(path, []byte(relevantLine+"\n"), 0o600); err != nil { // history: not a change
 		t.Fatal(err)
 	}
-	fired := runTrigger(t, KubeletLogFollower(path, 50*time.Millisecond, slog.New(slog.DiscardHandler)))
+	fired := runTrigger(t, KubeletLogFollower(path, 50*time.Millisecond, slog.New(slog.DiscardHandler), nil))
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestJournalFollowerFiresOnRelevantLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	fired := runTrigger(t, JournalFollower("", time.Hour, slog.New(slog.DiscardHandler)))
+	fired := runTrigger(t, JournalFollower("", time.Hour, slog.New(slog.DiscardHandler), nil))
 	waitFor(t, "two fires for the two relevant lines", func() bool { return fired.Load() >= 2 })
 	if n := fired.Load(); n != 2 {
 		t.Errorf("fired %d times, want 2", n)

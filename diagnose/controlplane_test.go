@@ -10,6 +10,7 @@ import (
 
 	"github.com/spdoc/spdoc/internal/controlplane"
 	"github.com/spdoc/spdoc/internal/controlplane/pkitest"
+	"github.com/spdoc/spdoc/internal/kubeletlog"
 )
 
 func init() {
@@ -39,6 +40,19 @@ func init() {
 		{"port in use", fbuild(KindStaleInstance, ""), fbuild(KindPortInUse, cp), nil, true},
 		{"crash loop", fbuild(KindStaleInstance, ""), fbuild(KindCrashLoop, cp), nil, true},
 		{"an expired certificate is its own", fbuild(KindStaleInstance, ""), fbuild(KindCertificateExpired, cp), nil, false},
+	}
+	missing := func(b *findingBuilder) {
+		b.pre = append(b.pre, Evidence{Source: "file:/etc/kubernetes/scheduler.conf", Line: "/etc/kubernetes/scheduler.conf does not exist on the node"})
+	}
+	mountRec := func(path string) func(*findingBuilder) {
+		return func(b *findingBuilder) {
+			b.recs = append(b.recs, &kubeletlog.Record{Msg: "Error syncing pod, skipping", Err: `unmounted volumes=[kubeconfig]: MountVolume.SetUp failed for volume "kubeconfig" : hostPath type check failed: ` + path + ` is not a file`})
+		}
+	}
+	moreCauseCases["a missing referenced file explains the kubelet's mount failure"] = []causeCase{
+		{"the same path", fbuild(KindReferencedFileMissing, "kube-scheduler", missing), fbuild(KindVolumeMountFailed, "", mountRec("/etc/kubernetes/scheduler.conf")), nil, true},
+		{"another path", fbuild(KindReferencedFileMissing, "kube-scheduler", missing), fbuild(KindVolumeMountFailed, "", mountRec("/srv/data")), nil, false},
+		{"a past mount failure", fbuild(KindReferencedFileMissing, "kube-scheduler", missing), fbuild(KindVolumeMountFailed, "", mountRec("/etc/kubernetes/scheduler.conf"), past), nil, false},
 	}
 	moreCauseCases["a missing mirror pod explains the kubelet's mirror pod errors"] = []causeCase{
 		{"the kubelet's refusal", fbuild(KindMirrorPodMissing, ""), fbuild(KindMirrorPodFailed, ""), nil, true},
@@ -290,5 +304,25 @@ func TestControlPlaneKubeletStatus(t *testing.T) {
 	r = Analyze(f.s, Options{})
 	if p := r.Pods[0]; p.StatusSource != "cri" || p.Ready != nil || !p.Containers[0].Ready {
 		t.Errorf("pod without the kubelet = source %q ready %v", p.StatusSource, p.Ready)
+	}
+}
+
+func TestControlPlaneKubeletClientCertificate(t *testing.T) {
+	f, root := cpFixture(t, map[string]func(*x509.Certificate){
+		"kubelet.conf": func(c *x509.Certificate) { c.NotAfter = t0.Add(-time.Hour) },
+	}, "kube-apiserver.yaml")
+	f.controlPlane(root)
+	f.s.ControlPlane.Files = append(f.s.ControlPlane.Files,
+		controlplane.CheckKubeletKubeconfig(os.DirFS(root), "/etc/kubernetes/kubelet.conf", "kubeconfig", controlplane.CheckOptions{Now: f.s.Taken}))
+	r := Analyze(f.s, Options{})
+	var got *Finding
+	for i := range r.Node.Findings {
+		if r.Node.Findings[i].Kind == KindCertificateExpired {
+			got = &r.Node.Findings[i]
+		}
+	}
+	if got == nil || !strings.Contains(got.Title, "/etc/kubernetes/kubelet.conf") || !strings.Contains(got.Title, "the kubelet's --kubeconfig") ||
+		!strings.Contains(got.Hint, "rotateCertificates") || !strings.Contains(got.Detail, "mirror pods") {
+		t.Fatalf("kubelet certificate finding = %+v\noutline %v\n%+v", got, outline(r), r.Node.Findings)
 	}
 }

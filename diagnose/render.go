@@ -15,13 +15,17 @@ type RenderOptions struct {
 	Width int
 }
 
-// Formats are the output formats Render accepts.
-var Formats = []string{"text", "markdown", "json"}
+// Formats are the output formats Render accepts. "npd" is node-problem-detector's custom plugin
+// output: one line, root cause first, cut at Width (default 80, NPD's max_output_length).
+var Formats = []string{"text", "markdown", "json", "npd"}
 
 // Render writes r in format: "text" (default when empty), "markdown" or "json".
 func Render(w io.Writer, r *Report, format string, opts RenderOptions) error {
 	if r == nil {
 		r = &Report{}
+	}
+	if format == "npd" {
+		return renderNPD(w, r, opts.Width)
 	}
 	if opts.Width <= 0 {
 		opts.Width = 100

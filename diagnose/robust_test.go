@@ -190,7 +190,8 @@ func TestSecretsNeverRendered(t *testing.T) {
 				t.Errorf("%s output contains secret %q", format, s)
 			}
 		}
-		if !strings.Contains(out, "[REDACTED") {
+		// npd is one line about the first root cause: it need not carry a secret-bearing text at all.
+		if format != "npd" && !strings.Contains(out, "[REDACTED") {
 			t.Errorf("%s output shows no [REDACTED marker", format)
 		}
 	}

@@ -77,6 +77,32 @@ func controlPlaneCauses() []causeRule {
 		})
 	}
 	out = append(out, causeRule{
+		// A hostPath of type File/Directory whose path is missing: the kubelet cannot mount it.
+		Name: "a missing referenced file explains the kubelet's mount failure", Priority: 125, Cause: KindReferencedFileMissing,
+		Explains: func(p *podState, cause, effect *findingBuilder) bool {
+			if effect.f.Kind != KindVolumeMountFailed || effect.f.History {
+				return false
+			}
+			for _, e := range cause.pre {
+				file, ok := strings.CutPrefix(e.Source, "file:")
+				if !ok || file == "" {
+					continue
+				}
+				for _, r := range effect.recs {
+					if strings.Contains(r.Msg+" "+r.Err, file) {
+						return true
+					}
+				}
+				for _, x := range effect.pre {
+					if strings.Contains(x.Line, file) {
+						return true
+					}
+				}
+			}
+			return false
+		},
+	})
+	out = append(out, causeRule{
 		Name: "a missing mirror pod explains the kubelet's mirror pod errors", Priority: 130, Cause: KindMirrorPodMissing,
 		Explains: func(p *podState, cause, effect *findingBuilder) bool {
 			return effect.f.Kind == KindMirrorPodFailed
@@ -153,13 +179,21 @@ func (a *analyzer) cpFiles(cp *controlplane.State) {
 	count := map[*findingBuilder]int{}
 	for i := range cp.Files {
 		f := &cp.Files[i]
-		pod := a.pods[f.Pod]
-		if pod == nil || len(f.Problems) == 0 {
-			continue
+		set := &a.node // the kubelet's own files are the node's
+		if f.Pod != "" {
+			pod := a.pods[f.Pod]
+			if pod == nil {
+				continue
+			}
+			set = &pod.fs
 		}
 		for _, p := range f.Problems {
 			kind := problemKind(p.Kind)
-			b := pod.fs.get(kind, f.Container)
+			container := f.Container
+			if f.Pod == "" {
+				container = ""
+			}
+			b := set.get(kind, container)
 			a.addPre(b, flagEvidence(f))
 			line := p.Message
 			for j := range f.Certs {
@@ -177,12 +211,18 @@ func (a *analyzer) cpFiles(cp *controlplane.State) {
 			if f.Line > 0 {
 				where += fmt.Sprintf(" line %d", f.Line)
 			}
+			if f.Manifest == "" {
+				where = "the " + string(f.Component) + "'s " + f.FlagRef()
+			}
 			file := orDefault(f.HostPath, f.Path)
 			issuer := ""
 			if len(f.Certs) > 0 {
 				issuer = f.Certs[0].Issuer
 			}
 			comp := string(f.Component)
+			if f.Component == controlplane.Kubelet {
+				comp = "the kubelet (its client certificate reaches the API server; without it no mirror pods, no node status)"
+			}
 			switch kind {
 			case KindCertificateExpired:
 				b.f.Title = fmt.Sprintf("certificate %s (%s) %s", file, where, expiryPhrase(p))
@@ -199,6 +239,10 @@ func (a *analyzer) cpFiles(cp *controlplane.State) {
 			case KindReferencedFileMissing:
 				b.f.Title = fmt.Sprintf("%s named by %s (%s) %s", file, f.FlagRef(), manifestBase(f.Manifest)+lineOf(f.Line), missingPhrase(p.Kind))
 				b.f.Detail = p.Message + fmt.Sprintf(". %s reads it at start and exits without it.", comp)
+				if f.Manifest == "" {
+					b.f.Title = fmt.Sprintf("%s named by %s %s", file, where, missingPhrase(p.Kind))
+					b.f.Detail = p.Message + ". Without it the kubelet cannot reach the API server: static pods run, but no mirror pods and no node status."
+				}
 				if f.Volume != "" {
 					b.f.Detail += fmt.Sprintf(" It comes from the hostPath volume %q", f.Volume)
 					if f.HostPathType != "" {
@@ -210,12 +254,20 @@ func (a *analyzer) cpFiles(cp *controlplane.State) {
 			}
 		}
 	}
+	for b := range count {
+		if b.f.Container == "" && strings.Contains(b.f.Title, "the kubelet's") && (b.f.Kind == KindCertificateExpired || b.f.Kind == KindCertificateExpiring) {
+			b.f.Hint = kubeletCertHint
+		}
+	}
 	for b, n := range count {
 		if n > 1 {
 			b.f.Title += fmt.Sprintf(" (and %d more)", n-1)
 		}
 	}
 }
+
+// kubeletCertHint: the kubelet renews its own client certificate; once it has expired it cannot.
+const kubeletCertHint = "the kubelet renews its client certificate itself (rotateCertificates: true in its config; /var/lib/kubelet/pki/kubelet-client-current.pem) — check why it did not: journalctl -u kubelet | grep -i certificate; once expired, issue a new one (kubeadm: kubeadm kubeconfig user --org system:nodes --client-name system:node:$(hostname) > /etc/kubernetes/kubelet.conf on a control-plane node), then systemctl restart kubelet"
 
 func lineOf(n int) string {
 	if n <= 0 {
@@ -288,11 +340,13 @@ func missingHint(f *controlplane.FileCheck) string {
 
 // ---- last words ----
 
-// failing reports whether the container of the pod is failing now (a current crash loop or
-// failure), from the runtime, the kubelet's log or the kubelet's own status.
+// failing reports whether the container of the pod is failing now (a current crash loop,
+// failure or failing probe), from the runtime or the kubelet's log.
 func (a *analyzer) failing(pod *podState, container string) bool {
 	for _, b := range pod.fs.list {
-		if b.f.Container == container && !b.f.History && (b.f.Kind == KindCrashLoop || b.f.Kind == KindContainerFailed || b.f.Kind == KindOOMKilled) {
+		// A failing probe counts too: an etcd waiting on its data dir's lock hangs rather than
+		// exits, and its words say why.
+		if b.f.Container == container && !b.f.History && (b.f.Kind == KindCrashLoop || b.f.Kind == KindContainerFailed || b.f.Kind == KindOOMKilled || b.f.Kind == KindProbeFailed) {
 			return true
 		}
 	}
@@ -572,6 +626,13 @@ func (a *analyzer) portWords(cp *controlplane.State, pod *podState, in *controlp
 func portHint(a *analyzer, pod *podState, hs []controlplane.PortHolder, port int) string {
 	for _, h := range hs {
 		if e, _ := a.holderPod(h); e != nil && e == pod.e {
+			if len(e.pods) > 1 {
+				var files []string
+				for _, sp := range e.pods {
+					files = append(files, sp.Source)
+				}
+				return "the pod is defined twice (" + strings.Join(files, ", ") + "): the kubelet runs both and they fight for the port — remove the copy that should not run (a *.bak in the manifest directory is loaded too)"
+			}
 			return "an old instance of this pod holds it: see StaleInstance; crictl stopp <old sandbox>"
 		}
 		if e, _ := a.holderPod(h); e != nil {
@@ -847,7 +908,7 @@ var refusedRef = regexp.MustCompile(`namespaces "([^"]+)" not found|no PriorityC
 
 func mirrorHint(why, manifest string) string {
 	switch {
-	case strings.Contains(why, "may not reference"):
+	case strings.Contains(why, "may not reference"), strings.Contains(why, "can not create pods that reference"):
 		return "static pods may not reference Secrets, ConfigMaps, ServiceAccounts or other API objects: replace them with hostPath files in " + manifest
 	case strings.Contains(why, "NodeRestriction") || strings.Contains(why, "node restriction"):
 		return "the NodeRestriction admission plugin refuses it: remove what it forbids (other-node references, API object references) from " + manifest

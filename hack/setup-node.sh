@@ -3,11 +3,12 @@
 # Debian packages they need when any is missing, then builds (or finds cached) every binary they run:
 # the kubelet, kubeadm, kube-apiserver, kube-controller-manager and kube-scheduler (hack/build-k8s.sh,
 # one go build) and etcd (hack/build-etcd.sh), all cached in /var/cache/spdoc.
+# prometheus brings prometheus and promtool (the metrics tests); kubectl (kustomize) comes with the image.
 # Idempotent; needs root. Prints the kubelet binary path on stdout as its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(containerd runc busybox-static containernetworking-plugins jq tmux iproute2 util-linux)
+packages=(containerd runc busybox-static containernetworking-plugins jq tmux iproute2 util-linux prometheus)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Kubelet log benchmark: one run, side by side, on a generated realistic kubelet JSON log.
+# Kubelet log benchmark: one run, side by side, on generated kubelet logs.
 #
-#   bench/kubeletlog/run.sh [WORKDIR]        (default WORKDIR: /tmp/spdoc-bench; needs ~3.5 GB there)
+#   bench/kubeletlog/run.sh [WORKDIR]        (default WORKDIR: /tmp/spdoc-bench; needs ~7 GB there)
 #
-# Rows: spdoc diagnose full pass (when cmd/spdoc builds with a diagnose command), the
-# kubeletlog.ScanFile pass it runs (bench/kubeletlog/scan), grep -c -F, the jq one-liner that
-# selects the same records, a full pass over the 2 GiB log (memory must not grow with size), and
-# --since 10m on the 2 GiB log. Each row is the best wall time of $RUNS interleaved rounds with a
-# warm page cache; CPU time (user+sys) and peak RSS of that run from /usr/bin/time. The CPU column
-# matters on a busy machine, where wall times swing with other load.
+# Two workloads, each at SIZE and BIG: quiet (mostly v=1..4 noise, 400 relevant records over 50
+# static pods) and dense (gen -workload dense: a broken node, most lines error records about a
+# dozen pods, from the captured node's own lines). Rows: spdoc diagnose full pass (when cmd/spdoc
+# builds with a diagnose command), the kubeletlog.ScanFile pass it runs (bench/kubeletlog/scan),
+# grep -c -F, the jq one-liner that selects the same records, --since 10m on the quiet BIG log,
+# and the quiet SIZE log as journald short-precise lines. Each row is the median wall time of
+# $RUNS interleaved rounds with a warm page cache; CPU time (user+sys) of that run and the highest
+# peak RSS of all runs from /usr/bin/time. The CPU column matters on a busy machine, where wall
+# times swing with other load.
 # Env: SIZE (1GiB), BIG (2GiB), PODS (50), RUNS (5), JQ_LIMIT_S (120: above this projected time jq
-# runs on a 100 MiB slice and the time is scaled).
+# runs on a 100 MiB slice and the time is scaled), DENSE=0 skips the dense rows.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -27,6 +30,11 @@ SLICE=$WORK/kubelet-100MiB.log
 # The same records as klog text in journalctl -o short-precise lines (JOURNAL=0 skips its rows).
 JOURNAL=${JOURNAL:-1}
 JLOG=$WORK/kubelet-$SIZE-short-precise.log
+DENSE=${DENSE:-1}
+DLOG=$WORK/kubelet-$SIZE-dense.log
+DBIGLOG=$WORK/kubelet-$BIG-dense.log
+DSLICE=$WORK/kubelet-100MiB-dense.log
+DROOT=$WORK/root-dense
 
 command -v jq >/dev/null || { echo "run.sh: jq is missing (apt-get install jq)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "run.sh: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
@@ -49,37 +57,59 @@ echo "## generating logs" >&2
 if [ "$JOURNAL" = 1 ]; then
 	[ -s "$JLOG" ] && [ "$(find "$JLOG" -mmin -60)" ] || "$WORK/gen" -size "$SIZE" -pods "$PODS" -format journal-short-precise -out "$JLOG"
 fi
+if [ "$DENSE" = 1 ]; then
+	[ -s "$DLOG" ] && [ "$(find "$DLOG" -mmin -60)" ] || "$WORK/gen" -workload dense -size "$SIZE" -manifests "$DROOT/etc/kubernetes/manifests" -out "$DLOG"
+	[ -s "$DBIGLOG" ] && [ "$(find "$DBIGLOG" -mmin -60)" ] || "$WORK/gen" -workload dense -size "$BIG" -seed 2 -out "$DBIGLOG"
+	head -c $((100 << 20)) "$DLOG" | sed '$d' >"$DSLICE"
+	mkdir -p "$DROOT/var/log/pods"
+fi
 head -c $((100 << 20)) "$LOG" | sed '$d' >"$SLICE" # whole lines only
 # A node layout for spdoc diagnose --root: the manifests the log talks about are absent, which is
 # realistic for a copied bundle and makes diagnose attribute records by path and pod name.
 ROOT=$WORK/root
 mkdir -p "$ROOT/etc/kubernetes/manifests" "$ROOT/var/log/pods"
 
-for f in "$LOG" "$BIGLOG" "$SLICE" ${JOURNAL/#1/$JLOG}; do [ -f "$f" ] && cat "$f" >/dev/null; done # warm the page cache
+for f in "$LOG" "$BIGLOG" "$SLICE" ${JOURNAL/#1/$JLOG} ${DENSE/#1/$DLOG $DBIGLOG $DSLICE}; do [ -f "$f" ] && cat "$f" >/dev/null; done # warm the page cache
 
-# run_once NAME CMD...: one timed run; keeps the best wall time per NAME with that run's CPU time
-# (user+sys) and peak RSS; stdout of the command goes to $WORK/NAME.out.
-declare -A WALL CPU RSS OUT
+# run_once NAME CMD...: one timed run, appended to NAME's runs (wall, CPU = user+sys, peak RSS);
+# stdout of the command goes to $WORK/NAME.out (a file, never /dev/null: GNU grep stops at the
+# first match when its output is /dev/null).
+declare -A RUNS_OF WALL CPU RSS OUT LOADS
 run_once() {
 	local name=$1
 	shift
-	/usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >"$WORK/$name.out.new" 2>"$WORK/$name.err" || true
+	/usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || true
 	local w m u s
 	read -r w m u s < <(tail -n 1 "$WORK/time.txt") || true
-	if [ -z "${WALL[$name]:-}" ] || awk "BEGIN{exit !($w < ${WALL[$name]})}"; then
-		WALL[$name]=$w RSS[$name]=$m CPU[$name]=$(awk "BEGIN{print $u + $s}")
-		mv "$WORK/$name.out.new" "$WORK/$name.out"
-		case $name in
-		*diagnose) OUT[$name]="$(grep -c '"kind"' "$WORK/$name.out" || true) findings" ;;
-		*) OUT[$name]=$(head -c 200 "$WORK/$name.out" | tr '\n' ' ') ;;
-		esac
-	fi
+	RUNS_OF[$name]+="$w $(awk "BEGIN{print $u + $s}") $m;"
+	case $name in
+	*diagnose*) OUT[$name]="$(grep -c '"kind"' "$WORK/$name.out" || true) findings" ;;
+	*) OUT[$name]=$(head -c 200 "$WORK/$name.out" | tr '\n' ' ') ;;
+	esac
+}
+
+# median NAME: WALL and CPU of the median-wall run, RSS the highest of all runs.
+median() {
+	local name=$1
+	read -r WALL[$name] CPU[$name] < <(tr ';' '\n' <<<"${RUNS_OF[$name]}" | awk 'NF' | sort -n -k1,1 | awk '{w[NR]=$1; c[NR]=$2} END{m=int((NR+1)/2); print w[m], c[m]}')
+	RSS[$name]=$(tr ';' '\n' <<<"${RUNS_OF[$name]}" | awk 'NF{if ($3 > m) m = $3} END{print m}')
 }
 
 # Rounds interleave the tools, so that load from other processes on the machine hits them alike.
 JQ='select(.msg=="Could not process manifest file" or (.err != null))'
-echo "## measuring (best of $RUNS interleaved rounds)" >&2
+echo "## measuring (median of $RUNS interleaved rounds)" >&2
 for ((round = 0; round < RUNS; round++)); do
+	LOADS[$round]=$(cut -d' ' -f1 /proc/loadavg)
+	if [ "$DENSE" = 1 ]; then
+		if [ -n "$SPDOC" ]; then
+			run_once dense_diagnose "$SPDOC" diagnose --root "$DROOT" --kubelet-log "$DLOG" -o json
+			run_once dense_big_diagnose "$SPDOC" diagnose --root "$DROOT" --kubelet-log "$DBIGLOG" -o json
+		fi
+		run_once dense_scan "$WORK/scan" "$DLOG"
+		run_once dense_grep grep -c -F 'Could not process manifest file' "$DLOG"
+		run_once dense_big_grep grep -c -F 'Could not process manifest file' "$DBIGLOG"
+		run_once dense_jq_slice sh -c "jq -c '$JQ' '$DSLICE' | wc -l"
+	fi
 	if [ -n "$SPDOC" ]; then
 		run_once diagnose "$SPDOC" diagnose --root "$ROOT" --kubelet-log "$LOG" -o json
 	fi
@@ -94,15 +124,21 @@ for ((round = 0; round < RUNS; round++)); do
 		fi
 	fi
 	run_once scan_big "$WORK/scan" "$BIGLOG"
+	run_once grep_big grep -c -F 'Could not process manifest file' "$BIGLOG"
+	if [ -n "$SPDOC" ]; then
+		run_once big_diagnose "$SPDOC" diagnose --root "$ROOT" --kubelet-log "$BIGLOG" -o json
+	fi
 	run_once since_scan "$WORK/scan" -since 10m "$BIGLOG"
 	if [ -n "$SPDOC" ] && "$SPDOC" diagnose --help 2>&1 | grep -q -- '--since'; then
 		run_once since_diagnose "$SPDOC" diagnose --root "$ROOT" --kubelet-log "$BIGLOG" --since 10m -o json
 	fi
 done
+for name in "${!RUNS_OF[@]}"; do median "$name"; done
 SCALE=$(awk "BEGIN{print $(stat -c %s "$LOG") / $(stat -c %s "$SLICE")}")
 JQ_PROJECTED=$(awk "BEGIN{print ${WALL[jq_slice]} * $SCALE}")
 if awk "BEGIN{exit !($JQ_PROJECTED <= $JQ_LIMIT_S)}"; then
 	run_once jq sh -c "jq -c '$JQ' '$LOG' | wc -l"
+	median jq
 	JQ_NOTE="full file, 1 run"
 else
 	WALL[jq]=$JQ_PROJECTED
@@ -111,20 +147,36 @@ else
 	OUT[jq]="(scaled)"
 	JQ_NOTE="100 MiB slice x $SCALE (projected: full run over ${JQ_LIMIT_S}s)"
 fi
+if [ "$DENSE" = 1 ]; then # jq on the dense log: always the slice, scaled (a full run takes minutes)
+	DSCALE=$(awk "BEGIN{print $(stat -c %s "$DLOG") / $(stat -c %s "$DSLICE")}")
+	WALL[dense_jq]=$(awk "BEGIN{print ${WALL[dense_jq_slice]} * $DSCALE}")
+	CPU[dense_jq]=$(awk "BEGIN{print ${CPU[dense_jq_slice]} * $DSCALE}")
+	RSS[dense_jq]=${RSS[dense_jq_slice]}
+	OUT[dense_jq]="(scaled)"
+fi
 for name in "${!WALL[@]}"; do echo "$name: ${WALL[$name]}s wall, ${CPU[$name]}s CPU, $((RSS[$name] / 1024)) MB: ${OUT[$name]}" >&2; done
 
 ratio() { awk "BEGIN{printf \"%.1f\", $1 / $2}"; }
 mb() { echo $(($1 / 1024)); }
 {
 	echo "Machine: $(nproc) CPUs, $(awk '/model name/{$1=$2=$3="";print;exit}' /proc/cpuinfo | sed 's/^ *//'), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "Log: $SIZE ($(stat -c %s "$LOG") bytes, $(wc -l <"$LOG") lines), since log: $BIG; warm page cache; best wall of $RUNS interleaved rounds (CPU and RSS of that run)"
+	echo "Load average (1 min) at the start of each round: ${LOADS[*]}"
+	echo "Quiet log: $SIZE ($(stat -c %s "$LOG") bytes, $(wc -l <"$LOG") lines) and $BIG; dense log: $SIZE and $BIG (gen -workload dense); warm page cache; median wall of $RUNS interleaved rounds (CPU of that run, highest peak RSS of all runs)"
 	echo
 	echo "| what | wall s | CPU s | peak RSS MB | wall vs grep | jq / this (wall) | output |"
 	echo "|---|---:|---:|---:|---:|---:|---|"
-	for name in diagnose scan grep jq diagnose_journal scan_journal grep_journal scan_big since_scan since_diagnose; do
+	for name in dense_diagnose dense_scan dense_grep dense_jq dense_big_diagnose dense_big_grep diagnose scan grep jq big_diagnose scan_big grep_big diagnose_journal scan_journal grep_journal since_scan since_diagnose; do
 		[ -n "${WALL[$name]:-}" ] || continue
 		case $name in
-		diagnose) label="spdoc diagnose --root … --kubelet-log $SIZE -o json" ;;
+		dense_diagnose) label="**dense** $SIZE: spdoc diagnose --root … --kubelet-log … -o json" ;;
+		dense_scan) label="dense $SIZE: kubeletlog.ScanFile + Interesting (bench/kubeletlog/scan)" ;;
+		dense_grep) label="dense $SIZE: grep -c -F 'Could not process manifest file'" ;;
+		dense_jq) label="dense $SIZE: jq -c '$JQ' \\| wc -l (100 MiB slice x $DSCALE)" ;;
+		dense_big_diagnose) label="**dense** $BIG: spdoc diagnose" ;;
+		dense_big_grep) label="dense $BIG: grep -c -F" ;;
+		big_diagnose) label="quiet $BIG: spdoc diagnose" ;;
+		grep_big) label="quiet $BIG: grep -c -F" ;;
+		diagnose) label="quiet $SIZE: spdoc diagnose --root … --kubelet-log … -o json" ;;
 		scan) label="kubeletlog.ScanFile + Interesting ($SIZE, bench/kubeletlog/scan)" ;;
 		grep) label="grep -c -F 'Could not process manifest file' ($SIZE)" ;;
 		jq) label="jq -c '$JQ' \\| wc -l ($JQ_NOTE)" ;;
@@ -137,8 +189,11 @@ mb() { echo $(($1 / 1024)); }
 		esac
 		vs_grep=$(ratio "${WALL[$name]}" "${WALL[grep]}") vs_jq=$(ratio "${WALL[jq]}" "${WALL[$name]}")
 		case $name in
-		scan_big | since_*) vs_grep="—" vs_jq="—" ;; # other file
+		since_*) vs_grep="—" vs_jq="—" ;; # other file
+		scan_big | big_diagnose | grep_big) vs_grep=$(ratio "${WALL[$name]}" "${WALL[grep_big]}") vs_jq="—" ;;
 		*_journal) vs_grep=$(ratio "${WALL[$name]}" "${WALL[grep_journal]}") vs_jq="—" ;;
+		dense_big_*) vs_grep=$(ratio "${WALL[$name]}" "${WALL[dense_big_grep]}") vs_jq="—" ;;
+		dense_*) vs_grep=$(ratio "${WALL[$name]}" "${WALL[dense_grep]}") vs_jq=$(ratio "${WALL[dense_jq]}" "${WALL[$name]}") ;;
 		esac
 		echo "| $label | ${WALL[$name]} | ${CPU[$name]} | $(mb "${RSS[$name]}") | $vs_grep | $vs_jq | ${OUT[$name]:0:60} |"
 	done

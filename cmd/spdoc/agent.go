@@ -16,6 +16,7 @@ import (
 	"github.com/spdoc/spdoc/agent"
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/cri"
+	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/node"
 )
 
@@ -30,10 +31,11 @@ type agentOptions struct {
 	prefix      string
 	noValidate  bool
 
-	listen   string
-	tlsCert  string
-	tlsKey   string
-	clientCA string
+	listen        string
+	metricsListen []string
+	tlsCert       string
+	tlsKey        string
+	clientCA      string
 
 	runtimeEndpoint string
 	noRuntime       bool
@@ -43,6 +45,10 @@ type agentOptions struct {
 	nodeName        string
 	since           time.Duration
 
+	observeOnly      bool
+	kubeconfig       string
+	reportNodeStatus bool
+
 	refresh     time.Duration
 	fullRefresh time.Duration
 	minGap      time.Duration
@@ -51,8 +57,10 @@ type agentOptions struct {
 	memLimitMB  int
 }
 
-func newAgentCmd() *cobra.Command {
-	o := &agentOptions{}
+func newAgentCmd() *cobra.Command { return newAgentCmdWith(&agentOptions{}) }
+
+// newAgentCmdWith binds the flags to o (tests parse the shipped deploy manifests' args with it).
+func newAgentCmdWith(o *agentOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run the node agent: render static pods from a config, keep live state, serve the API",
@@ -82,6 +90,7 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.StringVar(&o.prefix, "prefix", agent.DefaultPrefix, "file name prefix of the manifests the agent owns (talos- matches Talos)")
 	f.BoolVar(&o.noValidate, "no-validate", false, "write pods the validator rejects (like Talos); they still show as findings")
 	f.StringVar(&o.listen, "listen", agent.DefaultListen, "API address: unix:///path or tcp://host:port (TCP requires --tls-cert, --tls-key, --client-ca)")
+	f.StringSliceVar(&o.metricsListen, "metrics-listen", nil, "also serve /metrics and /healthz here (repeatable): http://127.0.0.1:PORT (plain, loopback only: probes, a local scraper) or tcp://HOST:PORT (mutual TLS with the --tls-* files); the API socket always serves them")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "server certificate for tcp:// (from spdoc certs)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "server key for tcp://")
 	f.StringVar(&o.clientCA, "client-ca", "", "CA that signs client certificates for tcp://")
@@ -91,6 +100,9 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.StringVar(&o.kubeletConfig, "kubelet-config", "", "kubelet config file (default: the running kubelet's, else /var/lib/kubelet/config.yaml)")
 	f.StringVar(&o.podLogsDir, "pod-logs-dir", "", "pod log directory (default: the kubelet config's, else /var/log/pods)")
 	f.StringVar(&o.nodeName, "node-name", "", "node name as the kubelet knows it (default: detected)")
+	f.BoolVar(&o.observeOnly, "observe-only", false, "no config: never write the manifest directory, only watch, diagnose and report (the fleet DaemonSet's mode)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "API server credentials for the StaticPodsHealthy node condition and events (e.g. the kubelet's /etc/kubernetes/kubelet.conf); default: the service account in a pod, else none")
+	f.BoolVar(&o.reportNodeStatus, "report-node-status", true, "set the StaticPodsHealthy node condition and record events when API credentials are available")
 	f.DurationVar(&o.refresh, "refresh", agent.DefaultRefreshInterval, "how often the runtime and manifest dir are polled for changes")
 	f.DurationVar(&o.minGap, "min-refresh-gap", agent.DefaultMinRefreshGap, "at most one full node read per this interval when changes keep coming")
 	f.DurationVar(&o.fullRefresh, "full-refresh", agent.DefaultFullRefresh, "re-read the whole node at least this often even when nothing seemed to change")
@@ -123,6 +135,11 @@ func (o *agentOptions) Validate() error {
 	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
+	for _, l := range o.metricsListen {
+		if strings.HasPrefix(l, "tcp://") && (o.tlsCert == "" || o.tlsKey == "" || o.clientCA == "") {
+			return fmt.Errorf("--metrics-listen %s: TCP metrics are served with mutual TLS; set --tls-cert, --tls-key and --client-ca, or use http://127.0.0.1:PORT", l)
+		}
+	}
 	if strings.HasPrefix(o.listen, "tcp://") && (o.tlsCert == "" || o.tlsKey == "" || o.clientCA == "") {
 		return fmt.Errorf("--listen %s: TCP is only served with mutual TLS; set --tls-cert, --tls-key and --client-ca (spdoc certs creates them)", o.listen)
 	}
@@ -147,7 +164,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	local := node.NewLocal(node.LocalOptions{
 		ManifestDir: o.manifestDir, PodLogsDir: o.podLogsDir, KubeletLog: o.kubeletLog,
 		KubeletConfig: o.kubeletConfig, RuntimeEndpoint: o.runtimeEndpoint, NoRuntime: o.noRuntime, NodeName: o.nodeName,
-		Since: o.since,
+		Since: o.since, Kubeconfig: o.kubeconfig, // the same credentials read this node's mirror pods
 	})
 	defer local.Close()
 
@@ -168,6 +185,10 @@ func (o *agentOptions) Run(ctx context.Context) error {
 			log.Warn("container runtime not reachable now; statuses follow when it is back", "endpoint", ep, "err", err)
 		}
 	}
+	// The followers count records into the agent's metrics; the agent exists only below, and the
+	// triggers start inside a.Run, after it is set.
+	var a *agent.Agent
+	hook := func(r *kubeletlog.Record) { a.ObserveKubeletRecord(r) }
 	var triggers []agent.Trigger
 	if rt != nil {
 		triggers = append(triggers, agent.RuntimeEvents(rt, log))
@@ -176,21 +197,25 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	case node.KubeletLogStdin:
 		return errors.New("--kubelet-log -: the agent follows its sources, stdin cannot be one; give a file or journal")
 	case node.KubeletLogJournal:
-		triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log))
+		triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log, hook))
 	case node.KubeletLogAuto:
 		// Like the snapshot's detection: journald on systemd nodes, else the usual files.
 		if _, err := exec.LookPath("journalctl"); err == nil {
-			triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log))
+			triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log, hook))
 		}
 		for _, f := range []string{"/var/log/kubelet.log", "/var/log/kubelet/kubelet.log"} {
 			if _, err := os.Stat(f); err == nil {
-				triggers = append(triggers, agent.KubeletLogFollower(f, 5*time.Second, log))
+				triggers = append(triggers, agent.KubeletLogFollower(f, 5*time.Second, log, hook))
 			}
 		}
 	default:
-		triggers = append(triggers, agent.KubeletLogFollower(o.kubeletLog, 5*time.Second, log))
+		triggers = append(triggers, agent.KubeletLogFollower(o.kubeletLog, 5*time.Second, log, hook))
 	}
-	a, err := agent.New(agent.Options{
+	kube, err := o.kubeReporter(log)
+	if err != nil {
+		return err
+	}
+	a, err = agent.New(agent.Options{
 		ConfigPath: o.config, ManifestDir: o.manifestDir, Prefix: o.prefix, NoValidate: o.noValidate,
 		Codec: agent.StaticPodCodec{}, Node: local,
 		Analyze: func(s *node.Snapshot) *diagnose.Report {
@@ -198,7 +223,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		},
 		RefreshInterval: o.refresh, FullRefresh: o.fullRefresh, MinRefreshGap: o.minGap,
 		Probe: agent.NodeProbe(o.manifestDir, rt), Triggers: triggers,
-		HandleSIGHUP: true, Version: agentVersion, Logger: log,
+		HandleSIGHUP: true, Version: agentVersion, Logger: log, Kube: kube, ObserveOnly: o.observeOnly,
 	})
 	if err != nil {
 		return err
@@ -207,15 +232,37 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var mls []*agent.MetricsListener
+	for _, addr := range o.metricsListen {
+		ml, err := agent.ListenMetrics(agent.ListenOptions{Addr: addr, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA})
+		if err != nil {
+			ln.Close()
+			for _, m := range mls {
+				m.Close()
+			}
+			return err
+		}
+		mls = append(mls, ml)
+	}
 	log.Info("spdoc agent started", "config", o.config, "manifestDir", o.manifestDir, "prefix", o.prefix, "listen", o.listen, "version", agentVersion)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- agent.Serve(ctx, a, ln) }()
+	metricsErr := make(chan error, len(mls))
+	for _, ml := range mls {
+		log.Info("serving metrics", "addr", ml.Addr().String())
+		go func() { metricsErr <- agent.ServeMetrics(ctx, a, ml) }()
+	}
 	runErr := a.Run(ctx)
 	cancel()
 	if err := <-serveErr; err != nil && runErr == nil {
 		runErr = fmt.Errorf("serving the API: %w", err)
+	}
+	for range mls {
+		if err := <-metricsErr; err != nil && runErr == nil {
+			runErr = fmt.Errorf("serving metrics: %w", err)
+		}
 	}
 	log.Info("spdoc agent stopped")
 	return runErr

@@ -30,6 +30,7 @@ const (
 	PathConfig          = "/v1/config" // admin only (may hold secrets): the file as ContentTypeYAML, its path in HeaderConfigPath
 	PathHealthz         = "/healthz"
 	PathVersion         = "/version"
+	PathMetrics         = "/metrics" // Prometheus exposition format (any role; also on --metrics-listen)
 )
 
 // Query parameters.

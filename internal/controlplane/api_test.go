@@ -271,3 +271,26 @@ func hostPort(t *testing.T, u string) (string, int) {
 	n, _ := strconv.Atoi(p)
 	return h, n
 }
+
+func TestReadCachesLiveAnswers(t *testing.T) {
+	var calls int
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/pods" {
+			calls++
+		}
+		writeJSON(w, corev1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}})
+	}))
+	defer srv.Close()
+	cache := &LiveCache{TTL: 10 * time.Second}
+	live := &LiveOptions{ProcDir: t.TempDir(), Cache: cache, Mirror: MirrorOptions{Kubeconfig: kubeconfigFor(t, srv), Node: "node1"}}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i, at := range []time.Duration{0, 5 * time.Second, 11 * time.Second} {
+		st := Read(context.Background(), os.DirFS(t.TempDir()), nil, now.Add(at), live)
+		if st.Mirror == nil || !st.Mirror.Checked {
+			t.Fatalf("read %d: mirror %+v", i, st.Mirror)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("API server asked %d times, want 2 (the second read within the TTL is cached)", calls)
+	}
+}

@@ -149,6 +149,24 @@ func Check(fsys fs.FS, instances []*Instance, opts CheckOptions) []FileCheck {
 	return out
 }
 
+// CheckKubeletKubeconfig checks the kubelet's own kubeconfig (a node path): its client
+// certificate's expiry above all — an expired one cuts the kubelet off the API server (no mirror
+// pods, the node NotReady) while every static pod keeps running. flag says where the path came
+// from ("kubeconfig" for the kubelet's --kubeconfig).
+func CheckKubeletKubeconfig(fsys fs.FS, p, flag string, opts CheckOptions) FileCheck {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if opts.ExpiryWarning <= 0 {
+		opts.ExpiryWarning = ExpiryWarning
+	}
+	in := &Instance{Component: Kubelet, Container: "kubelet", onNode: true}
+	fc := FileCheck{Component: Kubelet, Flag: flag, Kind: FileKubeconfig, Path: p, HostPath: path.Clean(p)}
+	checkFile(fsys, in, &fc)
+	expiry(&fc, opts)
+	return fc
+}
+
 // fileRefs lists the files the instance's flags (and defaults) name.
 func (in *Instance) fileRefs() []FileCheck {
 	var out []FileCheck

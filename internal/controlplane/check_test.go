@@ -29,7 +29,23 @@ func kubeadmNode(t *testing.T, o pkitest.Options) (string, []*Instance, *pkitest
 	return root, loadInstances(t, root, kubeadmManifests...), p
 }
 
-func loadInstances(t *testing.T, root string, names ...string) []*Instance {
+// loadInstancesB lays a kubeadm node under root for a benchmark.
+func loadInstancesB(b *testing.B, root string) []*Instance {
+	b.Helper()
+	if _, err := pkitest.Write(root, pkitest.Options{}); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "var/lib/etcd/member"), 0o700); err != nil {
+		b.Fatal(err)
+	}
+	ins := loadInstances(b, root, kubeadmManifests...)
+	if len(ins) != 4 {
+		b.Fatalf("kubeadm node: %d instances", len(ins))
+	}
+	return ins
+}
+
+func loadInstances(t testing.TB, root string, names ...string) []*Instance {
 	t.Helper()
 	var out []*Instance
 	for _, name := range names {

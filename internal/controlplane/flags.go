@@ -17,6 +17,9 @@ const (
 	KubeVIP               Component = "kube-vip"
 	HAProxy               Component = "haproxy"
 	Keepalived            Component = "keepalived"
+	// Kubelet is not a static pod: its kubeconfig (the client certificate it reaches the API
+	// server with) is checked like a component's file.
+	Kubelet Component = "kubelet"
 )
 
 // Components lists every known component in a stable order.

@@ -34,6 +34,8 @@ type Instance struct {
 
 	ci  int // container index in the pod spec
 	pod *corev1.Pod
+	// onNode: the instance runs on the node itself (the kubelet): its paths are node paths.
+	onNode bool
 }
 
 // Flag returns the last value of a flag (the one the component uses) and whether it is set.
@@ -214,6 +216,9 @@ func takesValue(comp Component, name string) bool {
 // hostPathOf maps a path inside the container to the node path it comes from through a hostPath
 // volume (longest mountPath prefix wins). ok is false when the path is not from the node.
 func (in *Instance) hostPathOf(p string) (host, volume, hostPathType string, ok bool) {
+	if in.onNode {
+		return path.Clean(p), "", "", path.IsAbs(p)
+	}
 	if in.pod == nil || in.ci >= len(in.pod.Spec.Containers) {
 		return "", "", "", false
 	}

@@ -1,6 +1,11 @@
 package controlplane
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 // The lines are the components' own output: messages from their sources (file noted) in the
 // framing each component logs them with (klog text for the Kubernetes components, zap JSON for
@@ -111,5 +116,35 @@ func TestLastWordsPrefersTheRootCause(t *testing.T) {
 	}
 	if best.Port() != 2379 {
 		t.Errorf("port = %d", best.Port())
+	}
+}
+
+func TestLastWordsRealOutput(t *testing.T) {
+	tests := []struct {
+		file, kind, reason, flag, addr, path string
+	}{
+		{"kube-apiserver-etcd-refused.log", KindDependencyUnreachable, "dial-refused", "", "127.0.0.1:23791", ""},
+		{"kube-apiserver-port-in-use.log", KindPortInUse, "bind-in-use", "", "127.0.0.1:16444", ""},
+		{"kube-apiserver-unknown-flag.log", KindUnknownFlag, "unknown-flag", "insecure-port", "", ""},
+		{"kube-apiserver-missing-ca.log", KindReferencedFileMissing, "file-missing", "", "", "/etc/kubernetes/pki/nope-ca.crt"},
+		{"kube-apiserver-garbage-cert.log", KindCertificateInvalid, "tls-no-pem", "", "", ""},
+		{"kube-apiserver-key-mismatch.log", KindCertificateInvalid, "tls-key-mismatch", "", "", ""},
+		{"etcd-unknown-flag.log", KindUnknownFlag, "unknown-flag", "experimental-bogus", "", ""},
+		{"etcd-data-dir-not-a-dir.log", KindComponentError, "etcd-data-dir", "", "", ""},
+		{"etcd-port-in-use.log", KindPortInUse, "bind-in-use", "", "127.0.0.1:23851", ""},
+		{"etcd-db-flocked.log", KindComponentError, "etcd-db-locked", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata/lastwords", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, _, ok := LastWords(strings.Split(string(data), "\n"))
+			if !ok || w.Kind != tt.kind || w.Reason != tt.reason || w.Flag != tt.flag || w.Address != tt.addr || w.Path != tt.path {
+				t.Errorf("got %v %s/%s flag=%q addr=%q path=%q, want %s/%s flag=%q addr=%q path=%q",
+					ok, w.Kind, w.Reason, w.Flag, w.Address, w.Path, tt.kind, tt.reason, tt.flag, tt.addr, tt.path)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"sync"
 	"time"
@@ -89,6 +90,8 @@ type LiveOptions struct {
 	Kubelet KubeletOptions
 	// ProcDir is /proc.
 	ProcDir string
+	// Cache, when set, reuses recent API server and kubelet answers.
+	Cache *LiveCache
 }
 
 // Read fills a State: file checks from fsys, and with live set, the ports from /proc, the mirror
@@ -99,21 +102,72 @@ func Read(ctx context.Context, fsys fs.FS, instances []*Instance, now time.Time,
 	if live == nil {
 		return st
 	}
+	cached := live.Cache.get(live, now)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		st.Mirror = ReadMirrorPods(ctx, live.Mirror)
-	}()
-	go func() {
-		defer wg.Done()
-		st.Kubelet = ReadKubeletPods(ctx, live.Kubelet)
-	}()
+	if cached == nil {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			st.Mirror = ReadMirrorPods(ctx, live.Mirror)
+		}()
+		go func() {
+			defer wg.Done()
+			st.Kubelet = ReadKubeletPods(ctx, live.Kubelet)
+		}()
+	} else {
+		st.Mirror, st.Kubelet = cached.mirror, cached.kubelet
+	}
 	ports, err := Ports(live.ProcDir, instances)
 	st.Ports = ports
 	if err != nil {
 		st.PortsError = err.Error()
 	}
 	wg.Wait()
+	if cached == nil {
+		live.Cache.put(live, now, st.Mirror, st.Kubelet)
+	}
 	return st
+}
+
+// LiveCache keeps the API server's and the kubelet's answers for TTL, so a client that takes a
+// snapshot every 2 s (the TUI, the agent) does not ask them — or wait on a hanging API server —
+// every time. A nil cache keeps nothing.
+type LiveCache struct {
+	TTL time.Duration
+
+	mu      sync.Mutex
+	key     string
+	at      time.Time
+	mirror  *MirrorState
+	kubelet *KubeletPods
+}
+
+type liveAnswers struct {
+	mirror  *MirrorState
+	kubelet *KubeletPods
+}
+
+func cacheKey(o *LiveOptions) string {
+	return fmt.Sprintf("%s|%s|%s|%d|%d|%s", o.Mirror.Kubeconfig, o.Mirror.Node, o.Kubelet.Host, o.Kubelet.Port, o.Kubelet.ReadOnlyPort, o.Kubelet.ClientCert)
+}
+
+func (c *LiveCache) get(o *LiveOptions, now time.Time) *liveAnswers {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.key != cacheKey(o) || c.at.IsZero() || now.Sub(c.at) >= c.TTL || now.Before(c.at) {
+		return nil
+	}
+	return &liveAnswers{c.mirror, c.kubelet}
+}
+
+func (c *LiveCache) put(o *LiveOptions, now time.Time, m *MirrorState, k *KubeletPods) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.key, c.at, c.mirror, c.kubelet = cacheKey(o), now, m, k
 }

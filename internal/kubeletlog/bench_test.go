@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand"
+	"os"
 	"testing"
 	"time"
 )
@@ -65,6 +67,59 @@ func BenchmarkInteresting(b *testing.B) {
 // BenchmarkScan is the sequential streaming pass with the Interesting prefilter.
 func BenchmarkScan(b *testing.B) {
 	data := benchLog(64 << 20)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		_, err := Scan(context.Background(), bytes.NewReader(data), ScanOptions{Prefilter: Interesting}, func(*Record) error {
+			n++
+			return nil
+		})
+		if err != nil || n == 0 {
+			b.Fatalf("err %v, %d records", err, n)
+		}
+	}
+}
+
+// denseBenchLog builds about size bytes of the log of a broken node from the real captured one
+// (testdata/nodes/broken, kubelet v1.34.4 JSON): three lines in four are its error and
+// correlation records (Interesting), repeated in a random order with fresh timestamps, the rest
+// its other lines. bench/kubeletlog/gen -workload dense writes the bigger, richer version.
+func denseBenchLog(tb testing.TB, size int) []byte {
+	data, err := os.ReadFile("../../testdata/nodes/broken/var/log/kubelet.log")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var hot, cold [][]byte
+	for _, l := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		i := bytes.IndexByte(l, ',')
+		if !bytes.HasPrefix(l, []byte(`{"ts":`)) || i < 0 {
+			continue
+		}
+		if Interesting(l) {
+			hot = append(hot, l[i:])
+		} else {
+			cold = append(cold, l[i:])
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	ms := time.Date(2024, 11, 24, 0, 0, 0, 0, time.UTC).UnixMilli()
+	var b bytes.Buffer
+	for i := 0; b.Len() < size; i++ {
+		src := cold
+		if rng.Intn(4) != 0 {
+			src = hot
+		}
+		fmt.Fprintf(&b, `{"ts":%d.%d`, ms+int64(i)*37, rng.Intn(10000))
+		b.Write(src[rng.Intn(len(src))])
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// BenchmarkScanDense is Scan + Interesting over the error-dense log of a broken node.
+func BenchmarkScanDense(b *testing.B) {
+	data := denseBenchLog(b, 64<<20)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -35,6 +35,15 @@ type ScanOptions struct {
 	RefTime time.Time
 	// Location is the time zone of klog headers; nil means time.Local.
 	Location *time.Location
+	// Last, when > 0, passes only the last Last records in [Since, Until) to fn, in order, after
+	// the whole pass; the others are only counted in Stats (like a bounded buffer of the newest
+	// records, without building a record for every line of an error-dense log). With Last, fn's
+	// record may be reused once fn returns: copy it to keep it.
+	Last int
+	// NoRepeatCache parses every line in full. By default a line that repeats an earlier one but
+	// for its timestamp gets a copy of that line's record (see repeat.go): the records are the
+	// same, but such records share their strings and Fields map, which must not be modified.
+	NoRepeatCache bool
 
 	refSource string // where RefTime came from (YearFromMtime), for Stats.YearSource
 }
@@ -89,6 +98,9 @@ func Uncompress(r io.Reader) (io.Reader, error) {
 func Scan(ctx context.Context, r io.Reader, opts ScanOptions, fn func(*Record) error) (Stats, error) {
 	lp := newLineProc(opts, 1)
 	err := lp.scan(ctx, r, 0, fn)
+	if err == nil {
+		err = lp.flush(fn)
+	}
 	return lp.stats, err
 }
 
@@ -101,10 +113,45 @@ type lineProc struct {
 	// held is the last record, kept until the next line shows whether it continues it (see
 	// continuation.go).
 	held heldRecord
+
+	repeats *repeatCache // nil: every line is parsed in full
+	tail    *lastRecords // with Last: the last records, passed to fn by flush
+	// scratch is the record of a repeat with Last: it is counted, its line kept, and reused.
+	scratch Record
 }
 
 func newLineProc(opts ScanOptions, firstLine int64) *lineProc {
-	return &lineProc{opts: opts, p: opts.parser(), lineNo: firstLine}
+	lp := &lineProc{opts: opts, p: opts.parser(), lineNo: firstLine}
+	if !opts.NoRepeatCache {
+		lp.repeats = newRepeatCache()
+		if opts.Last > 0 {
+			lp.tail = &lastRecords{max: opts.Last}
+		}
+	}
+	return lp
+}
+
+// parse parses one line (without its newline) through the repeat cache: a fresh record, or with
+// Last the scratch record for a repeat.
+func (lp *lineProc) parse(b []byte) (*Record, bool) {
+	if lp.repeats == nil {
+		return parseFresh(&lp.p, b)
+	}
+	v, ts, hit := lp.repeats.find(&lp.p, b)
+	if !hit {
+		return lp.repeats.miss(&lp.p, b)
+	}
+	lp.p.hitState(ts)
+	if lp.tail == nil {
+		return v.record(b, ts), true
+	}
+	r := &lp.scratch
+	*r = v.rec
+	r.TS = ts
+	if IsFatal(r) { // Stats keeps a copy of the kubelet's last fatal records
+		r.Raw = string(b[v.rawOff:])
+	}
+	return r, true
 }
 
 // line handles one line (with or without its newline) that starts at byte offset off.
@@ -131,8 +178,8 @@ func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
 		lp.sniff(b, off)
 		return nil
 	}
-	rec := new(Record)
-	if !lp.p.parseInto(rec, b, 0) {
+	rec, ok := lp.parse(b)
+	if !ok {
 		if !lp.p.absorbed {
 			lp.stats.Skipped++
 		}
@@ -178,7 +225,24 @@ func (lp *lineProc) emit(rec *Record, fn func(*Record) error) error {
 		return nil
 	}
 	lp.stats.Relevant++
+	if lp.tail != nil {
+		if rec == &lp.scratch {
+			lp.tail.keep(nil, lp.held.line, rec.TS, rec.Line, rec.Offset)
+		} else {
+			lp.tail.keep(rec, nil, rec.TS, rec.Line, rec.Offset)
+		}
+		return nil
+	}
 	return fn(rec)
+}
+
+// flush passes the records Last kept to fn, in order.
+func (lp *lineProc) flush(fn func(*Record) error) error {
+	if lp.tail == nil {
+		return nil
+	}
+	lp.repeats = nil // the pass is over: free it before the records are built
+	return lp.tail.each(lp, 0, fn)
 }
 
 // skipLong counts a line longer than MaxLine.
@@ -193,8 +257,9 @@ func (lp *lineProc) skipLong(n int64) {
 
 // scan reads r (whose first byte is at offset base in the source) to EOF.
 func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*Record) error) error {
-	br := bufio.NewReaderSize(r, MaxLine)
+	br := bufio.NewReaderSize(smallReads{r}, readBuffer)
 	off := base
+	var gather []byte // a line longer than the read buffer, up to MaxLine
 	for n := 0; ; n++ {
 		if n&0xfff == 0 {
 			if err := ctx.Err(); err != nil {
@@ -204,16 +269,31 @@ func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			long := int64(len(line))
+			gather = append(gather[:0], line...)
 			for errors.Is(err, bufio.ErrBufferFull) {
 				line, err = br.ReadSlice('\n')
 				long += int64(len(line))
+				if len(gather) <= MaxLine {
+					gather = append(gather, line...)
+				}
 			}
-			lp.skipLong(long)
-			off += long
-			if err == nil {
-				continue
+			content := long
+			if len(line) > 0 && line[len(line)-1] == '\n' {
+				content--
 			}
-			line = nil
+			if content < MaxLine {
+				line = gather
+			} else {
+				lp.skipLong(long)
+				off += long
+				if err == nil {
+					continue
+				}
+				line = nil
+			}
+			if cap(gather) > 2*readBuffer && content >= MaxLine {
+				gather = nil
+			}
 		}
 		if len(line) > 0 {
 			if ferr := lp.line(line, off, fn); ferr != nil {
@@ -228,6 +308,23 @@ func (lp *lineProc) scan(ctx context.Context, r io.Reader, base int64, fn func(*
 			return fmt.Errorf("reading %s: %w", lp.sourceName(), err)
 		}
 	}
+}
+
+// smallReads caps each read at readChunk bytes: filling a large buffer at once copies the file out
+// of the page cache into memory beyond the CPU caches, and then reads it back; small reads keep
+// the working set cache-sized.
+type smallReads struct{ r io.Reader }
+
+const (
+	readChunk  = 128 << 10
+	readBuffer = 256 << 10 // lines up to MaxLine are gathered beyond it
+)
+
+func (s smallReads) Read(p []byte) (int, error) {
+	if len(p) > readChunk {
+		p = p[:readChunk]
+	}
+	return s.r.Read(p)
 }
 
 func (lp *lineProc) sourceName() string {
@@ -291,5 +388,8 @@ func ScanFile(ctx context.Context, path string, opts ScanOptions, fn func(*Recor
 	}
 	lp := newLineProc(opts, firstLine)
 	err = lp.scan(ctx, io.NewSectionReader(f, start, size-start), start, fn)
+	if err == nil {
+		err = lp.flush(fn)
+	}
 	return lp.stats, err
 }

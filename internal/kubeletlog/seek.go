@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -98,6 +99,10 @@ func scanParallel(ctx context.Context, f io.ReaderAt, start, size, firstLine int
 		{lp: newLineProc(opts, firstLine), batch: make(chan []*Record, 4)},
 		{lp: newLineProc(opts, secondLine), batch: make(chan []*Record, 4)},
 	}
+	if t0, t1 := halves[0].lp.tail, halves[1].lp.tail; t0 != nil {
+		var later atomic.Bool
+		t0.later, t1.later, t1.isLater = &later, &later, true
+	}
 	bounds := [2][2]int64{{start, split}, {split, size}}
 	var wg sync.WaitGroup
 	for i, h := range halves {
@@ -166,6 +171,20 @@ func scanParallel(ctx context.Context, f io.ReaderAt, start, size, firstLine int
 		if h.err != nil {
 			return st, h.err
 		}
+	}
+	if t0, t1 := halves[0].lp.tail, halves[1].lp.tail; t0 != nil {
+		// Last: the second half's kept records, after as many of the first half's as fit.
+		var base int64
+		if firstLine > 0 {
+			base = halves[0].lp.lineNo - 1
+		}
+		halves[0].lp.repeats, halves[1].lp.repeats = nil, nil // the pass is over: free them first
+		if need := opts.Last - t1.len(); need > 0 {
+			if err := t0.eachSkip(halves[0].lp, 0, max(t0.len()-need, 0), fn); err != nil {
+				return st, err
+			}
+		}
+		return st, t1.each(halves[1].lp, base, fn)
 	}
 	return st, nil
 }

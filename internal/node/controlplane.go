@@ -8,14 +8,19 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spdoc/spdoc/internal/controlplane"
+	"github.com/spdoc/spdoc/internal/safefs"
 )
 
 // ControlPlaneFile is the control-plane state a support bundle writes at the top of a copied node
 // (certificate metadata, port owners, mirror pods, the kubelet's pod status — never a key);
 // --root loads it instead of reading /proc and asking the API server.
 const ControlPlaneFile = "controlplane.json"
+
+// maxControlPlaneFile caps controlplane.json (certificate metadata of a few dozen files).
+const maxControlPlaneFile = 16 << 20
 
 // Default kubeadm locations the control-plane checks fall back on.
 const (
@@ -26,27 +31,48 @@ const (
 	DefaultClusterCA         = "/etc/kubernetes/pki/ca.crt"
 )
 
-// nodeFS is how the control-plane checks read node files: the whole filesystem on a live node,
-// an os.Root on a copied one (no symlink in the copy can lead a read outside it).
-func (l *Local) nodeFS() (fs.FS, func(), error) {
-	if l.opts.Root == "" {
-		return os.DirFS("/"), func() {}, nil
+// nodeFS is how the control-plane checks read node files: through safefs, the node package's
+// reader — regular files only, never blocking on a FIFO, and under --root confined to the copy
+// (Snapshot holds the confinement while it reads), so no symlink in it leads a read outside.
+type nodeFS struct{ root string }
+
+func (n nodeFS) path(name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	root, err := os.OpenRoot(l.opts.Root)
+	if n.root == "" {
+		return "/" + name, nil
+	}
+	return filepath.Join(n.root, filepath.FromSlash(name)), nil
+}
+
+func (n nodeFS) Open(name string) (fs.File, error) {
+	p, err := n.path(name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("node root %s: %w", l.opts.Root, err)
+		return nil, err
 	}
-	return root.FS(), func() { root.Close() }, nil
+	return safefs.Open(p)
+}
+
+func (n nodeFS) Stat(name string) (fs.FileInfo, error) {
+	p, err := n.path(name)
+	if err != nil {
+		return nil, err
+	}
+	return safefs.Stat(p)
+}
+
+func (n nodeFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	p, err := n.path(name)
+	if err != nil {
+		return nil, err
+	}
+	return safefs.ReadDir(p)
 }
 
 // controlPlane checks what the control-plane static pods need; nil when none runs here.
 func (l *Local) controlPlane(ctx context.Context, s *Snapshot, r resolved, addErr func(string, error)) *controlplane.State {
-	fsys, done, err := l.nodeFS()
-	if err != nil {
-		addErr("control-plane", err)
-		return nil
-	}
-	defer done()
+	fsys := nodeFS{root: l.opts.Root}
 	// A manifest's path is a node path (under Root on a copied node): read it the same way.
 	read := func(p string) ([]byte, error) {
 		if l.opts.Root != "" {
@@ -56,12 +82,12 @@ func (l *Local) controlPlane(ctx context.Context, s *Snapshot, r resolved, addEr
 			}
 			return fs.ReadFile(fsys, filepath.ToSlash(rel))
 		}
-		return fs.ReadFile(fsys, filepath.ToSlash(p[1:]))
+		return fs.ReadFile(fsys, strings.TrimPrefix(filepath.ToSlash(filepath.Clean(p)), "/"))
 	}
 	instances := controlplane.FromScan(s.Manifests, read)
 	if l.opts.Root != "" {
 		// A bundle carries what was found on the live node.
-		data, err := os.ReadFile(filepath.Join(l.opts.Root, ControlPlaneFile))
+		data, err := safefs.ReadFile(filepath.Join(l.opts.Root, ControlPlaneFile), maxControlPlaneFile)
 		switch {
 		case err == nil:
 			var st controlplane.State
@@ -81,9 +107,24 @@ func (l *Local) controlPlane(ctx context.Context, s *Snapshot, r resolved, addEr
 	// Mirror pods matter for every static pod, but only where there is an API server to ask: a
 	// node with no control-plane pod and no kubeconfig (a standalone kubelet) has nothing to add.
 	if len(instances) == 0 && (live == nil || live.Mirror.Kubeconfig == "") {
-		return nil
+		if _, err := fs.Stat(fsys, strings.TrimPrefix(DefaultKubeletKubeconfig, "/")); l.opts.Root == "" || err != nil {
+			return nil
+		}
 	}
 	st := controlplane.Read(ctx, fsys, instances, s.Taken, live)
+	// The kubelet's own kubeconfig: its client certificate is how it reaches the API server.
+	kc, from := "", ""
+	switch {
+	case live != nil && live.Mirror.Kubeconfig != "":
+		kc, from = live.Mirror.Kubeconfig, "kubeconfig"
+	case l.opts.Root != "":
+		if _, err := fs.Stat(fsys, strings.TrimPrefix(DefaultKubeletKubeconfig, "/")); err == nil {
+			kc, from = DefaultKubeletKubeconfig, "kubeconfig (default)"
+		}
+	}
+	if filepath.IsAbs(kc) && (live == nil || live.Mirror.From != "--kubeconfig") {
+		st.Files = append(st.Files, controlplane.CheckKubeletKubeconfig(fsys, kc, from, controlplane.CheckOptions{Now: s.Taken}))
+	}
 	if l.opts.Root != "" {
 		st.PortsError = "not read: a copied node (--root) has no processes"
 	}
@@ -92,7 +133,7 @@ func (l *Local) controlPlane(ctx context.Context, s *Snapshot, r resolved, addEr
 
 // liveOptions say how to reach the API server and the kubelet on this node.
 func (l *Local) liveOptions(s *Snapshot, r resolved, instances []*controlplane.Instance) *controlplane.LiveOptions {
-	live := &controlplane.LiveOptions{ProcDir: "/proc"}
+	live := &controlplane.LiveOptions{ProcDir: "/proc", Cache: l.live}
 	live.Mirror = controlplane.MirrorOptions{Node: s.Node.Name, Timeout: l.opts.APITimeout}
 	live.Kubelet = controlplane.KubeletOptions{Timeout: l.opts.APITimeout}
 	if l.opts.NoAPI {

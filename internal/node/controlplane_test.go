@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +54,14 @@ func TestSnapshotControlPlaneUnderRoot(t *testing.T) {
 	if err := os.Symlink("/etc/hostname", ca); err != nil {
 		t.Fatal(err)
 	}
+	// A FIFO where a certificate should be must not hang the read.
+	fifo := filepath.Join(root, "etc/kubernetes/pki/etcd/ca.crt")
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	s, err := NewLocal(LocalOptions{Root: root}).Snapshot(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +86,18 @@ func TestSnapshotControlPlaneUnderRoot(t *testing.T) {
 		if f.Flag == "requestheader-client-ca-file" && len(f.Certs) > 0 {
 			t.Errorf("read through a symlink out of the root: %+v", f)
 		}
+	}
+	fifoSeen := false
+	for _, f := range cp.Files {
+		if f.HostPath == "/etc/kubernetes/pki/etcd/ca.crt" {
+			fifoSeen = true
+			if len(f.Problems) == 0 || f.Problems[0].Kind != controlplane.ProblemUnreadable {
+				t.Errorf("FIFO CA: %+v", f)
+			}
+		}
+	}
+	if !fifoSeen {
+		t.Error("the FIFO CA was not checked")
 	}
 	if !expired || !escaped {
 		t.Errorf("expired=%v escaped=%v; files:\n%s", expired, escaped, fileProblems(cp.Files))
@@ -135,4 +156,25 @@ func fileProblems(files []controlplane.FileCheck) string {
 		}
 	}
 	return b.String()
+}
+
+func TestFindKubeletPrefersTheNamedConfig(t *testing.T) {
+	proc := t.TempDir()
+	for pid, cmd := range map[string]string{
+		"10": "/usr/bin/kubelet\x00--config=/a.yaml\x00--kubeconfig=/a.conf\x00",
+		"20": "/usr/bin/kubelet\x00--config=/b.yaml\x00--kubeconfig=/b.conf\x00--cert-dir=/b/pki\x00",
+	} {
+		if err := os.MkdirAll(filepath.Join(proc, pid), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, pid, "cmdline"), []byte(cmd), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k := findKubelet(proc, "/b.yaml"); k.PID != 20 || k.kubeconfigFlag != "/b.conf" || k.certDirFlag != "/b/pki" {
+		t.Errorf("picked %+v", k)
+	}
+	if k := findKubelet(proc, "/a.yaml"); k.PID != 10 || k.kubeconfigFlag != "/a.conf" {
+		t.Errorf("picked %+v", k)
+	}
 }

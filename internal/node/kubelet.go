@@ -53,8 +53,10 @@ type kubeletProc struct {
 }
 
 // findKubelet looks for a kubelet process in procDir (/proc): comm or argv[0] base name starting
-// with "kubelet". Unreadable entries (processes that ended) are skipped.
-func findKubelet(procDir string) *kubeletProc {
+// with "kubelet". Unreadable entries (processes that ended) are skipped. With several kubelets
+// (test nodes side by side, each in its own mount namespace) it prefers the one whose --config is
+// wantConfig, then one in spdoc's own mount namespace, then the first.
+func findKubelet(procDir string, wantConfig ...string) *kubeletProc {
 	k := &kubeletProc{KubeletState: KubeletState{Checked: true}}
 	ents, err := os.ReadDir(procDir)
 	if err != nil {
@@ -62,6 +64,8 @@ func findKubelet(procDir string) *kubeletProc {
 		return k
 	}
 	self := os.Getpid()
+	myNS, _ := os.Readlink(filepath.Join(procDir, "self", "ns", "mnt"))
+	best, bestScore := (*kubeletProc)(nil), -1
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == self {
@@ -75,13 +79,25 @@ func findKubelet(procDir string) *kubeletProc {
 		if !isKubeletBinary(args[0]) {
 			continue
 		}
-		k.Running, k.PID = true, pid
-		k.configFlag = flagValue(args[1:], "config")
-		k.kubeconfigFlag = flagValue(args[1:], "kubeconfig")
-		k.certDirFlag = flagValue(args[1:], "cert-dir")
+		c := &kubeletProc{KubeletState: KubeletState{Checked: true, Running: true, PID: pid}}
+		c.configFlag = flagValue(args[1:], "config")
+		c.kubeconfigFlag = flagValue(args[1:], "kubeconfig")
+		c.certDirFlag = flagValue(args[1:], "cert-dir")
+		score := 0
+		if len(wantConfig) > 0 && wantConfig[0] != "" && c.configFlag == wantConfig[0] {
+			score += 2
+		}
+		if ns, err := os.Readlink(filepath.Join(procDir, e.Name(), "ns", "mnt")); err == nil && myNS != "" && ns == myNS {
+			score++
+		}
+		if score > bestScore {
+			best, bestScore = c, score
+		}
+	}
+	if best == nil {
 		return k
 	}
-	return k
+	return best
 }
 
 // isKubeletBinary accepts /usr/bin/kubelet, kubelet-v1.34.4 — not kubeletctl-like tools whose
@@ -113,7 +129,12 @@ var defaultLiveLogs = []string{"/var/log/kubelet.log", "/var/log/kubelet/kubelet
 // logSince) and calls fn for each record prefilter accepts. It returns the source it read
 // ("journal", "stdin" or a path).
 func (l *Local) scanKubeletLog(ctx context.Context, r resolved, d time.Duration, prefilter func([]byte) bool, fn func(*kubeletlog.Record) error) (string, kubeletlog.Stats, error) {
-	opts := kubeletlog.ScanOptions{Since: l.logSince(r.KubeletLog, d), Prefilter: prefilter}
+	return l.scanKubeletLogOpts(ctx, r, d, kubeletlog.ScanOptions{Prefilter: prefilter}, fn)
+}
+
+// scanKubeletLogOpts is scanKubeletLog with more scan options (Since and Source are set here).
+func (l *Local) scanKubeletLogOpts(ctx context.Context, r resolved, d time.Duration, opts kubeletlog.ScanOptions, fn func(*kubeletlog.Record) error) (string, kubeletlog.Stats, error) {
+	opts.Since = l.logSince(r.KubeletLog, d)
 	journalSince := l.logSince(KubeletLogJournal, d)
 	switch src := r.KubeletLog; src {
 	case KubeletLogStdin:
@@ -184,11 +205,15 @@ func (l *Local) logSince(src string, d time.Duration) time.Time {
 // kubeletLog reads the relevant kubelet records for a snapshot, bounded by MaxRecords.
 func (l *Local) kubeletLog(ctx context.Context, r resolved) *KubeletLogState {
 	keep := &keepRecords{max: l.opts.MaxRecords}
-	src, st, err := l.scanKubeletLog(ctx, r, l.opts.Since, kubeletlog.Interesting, func(rec *kubeletlog.Record) error {
+	// Each file's scan passes on only its newest MaxRecords records (Last): on an error-dense log
+	// the others cost a count, not a record each. keep bounds them across rotated files.
+	opts := kubeletlog.ScanOptions{Prefilter: kubeletlog.Interesting, Last: l.opts.MaxRecords}
+	src, st, err := l.scanKubeletLogOpts(ctx, r, l.opts.Since, opts, func(rec *kubeletlog.Record) error {
 		keep.add(rec)
 		return nil
 	})
-	ks := &KubeletLogState{Source: src, Stats: st, Records: keep.list(), Truncated: keep.truncated}
+	records := keep.list()
+	ks := &KubeletLogState{Source: src, Stats: st, Records: records, Truncated: keep.truncated || st.Relevant > int64(len(records))}
 	if err != nil && !(errors.Is(err, kubeletlog.ErrNoJournalEntries) && st.Lines > 0) {
 		ks.Error = err.Error()
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/spdoc/spdoc/internal/controlplane"
 	"github.com/spdoc/spdoc/internal/cri"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/podlog"
@@ -40,6 +41,9 @@ const (
 	DefaultJournalSince = time.Hour
 	DefaultLogTail      = 20
 	DefaultMaxRecords   = 20000
+	// DefaultAPICacheTTL is how long the API server's and the kubelet's answers are reused
+	// across snapshots (the TUI and the agent take one every 2 s).
+	DefaultAPICacheTTL = 10 * time.Second
 	// maxRuntimeFile caps Root/runtime.json (a capture of a busy node is a few MiB).
 	maxRuntimeFile = 256 << 20
 	// maxKubeletConfig caps a KubeletConfiguration file.
@@ -106,6 +110,8 @@ type LocalOptions struct {
 type Local struct {
 	opts LocalOptions
 	now  func() time.Time
+	// live keeps the API server's and the kubelet's answers for a few seconds across snapshots.
+	live *controlplane.LiveCache
 }
 
 var _ Client = (*Local)(nil)
@@ -126,7 +132,7 @@ func newLocal(opts LocalOptions) *Local {
 	if opts.Stdin == nil {
 		opts.Stdin = os.Stdin
 	}
-	return &Local{opts: opts, now: time.Now}
+	return &Local{opts: opts, now: time.Now, live: &controlplane.LiveCache{TTL: DefaultAPICacheTTL}}
 }
 
 func (l *Local) Describe() string {
@@ -173,7 +179,7 @@ func (l *Local) resolve() resolved {
 	o := l.opts
 	r := resolved{Paths: Paths{Root: o.Root}}
 	if o.Root == "" {
-		r.kubelet = findKubelet("/proc")
+		r.kubelet = findKubelet("/proc", o.KubeletConfig)
 	}
 	r.KubeletConfig = o.KubeletConfig
 	if r.KubeletConfig == "" {
@@ -424,6 +430,11 @@ type keepRecords struct {
 }
 
 func (k *keepRecords) add(r *kubeletlog.Record) {
+	if k.recs == nil {
+		// all at once rather than by doubling: on a busy log it fills, and the copies of a
+		// growing slice of 20,000 records are the largest allocations of a diagnosis
+		k.recs = make([]kubeletlog.Record, 0, k.max)
+	}
 	if len(k.recs) < k.max {
 		k.recs = append(k.recs, *r)
 		return
@@ -433,7 +444,12 @@ func (k *keepRecords) add(r *kubeletlog.Record) {
 	k.start = (k.start + 1) % k.max
 }
 
+// list returns the records oldest first; the buffer itself when it never wrapped (a scan with
+// Last already kept only the newest), so the snapshot does not hold two copies at once.
 func (k *keepRecords) list() []kubeletlog.Record {
+	if k.start == 0 {
+		return k.recs
+	}
 	return append(append([]kubeletlog.Record(nil), k.recs[k.start:]...), k.recs[:k.start]...)
 }
 

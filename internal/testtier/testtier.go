@@ -6,6 +6,7 @@ package testtier
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -33,4 +34,20 @@ func RealNode(t testing.TB) {
 	if !Enabled() {
 		t.Skipf("real-node tier: run with %s=1 as root (hack/test.sh does)", Env)
 	}
+}
+
+// Tool returns the path of a command-line tool a test drives (promtool, kubectl, prometheus).
+// hack/setup-node.sh installs them; in the fast tier a missing tool skips the test, with
+// SPDOC_E2E=1 (CI) it fails it.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if !Enabled() {
+		t.Skipf("%s not installed (hack/setup-node.sh installs it; CI runs this test)", name)
+	}
+	t.Fatalf("%s not in PATH with %s=1: run hack/setup-node.sh", name, Env)
+	return ""
 }

@@ -29,13 +29,24 @@ func main() {
 	end := flag.String("end", "", "time of the last line, RFC 3339 (default now)")
 	out := flag.String("out", "", "output file (required)")
 	seed := flag.Int64("seed", 1, "random seed")
+	workload := flag.String("workload", "quiet", "quiet (noise, a few hundred relevant records) or dense (a broken node: most lines are errors about a dozen pods)")
+	manifests := flag.String("manifests", "", "dense: also write the pods' manifests (the invalid ones broken) into this directory")
 	flag.StringVar(&format, "format", "json", "json, or journal-short-precise (klog text in journald short-precise lines)")
 	flag.Parse()
 	if format != "json" && format != "journal-short-precise" {
 		fmt.Fprintln(os.Stderr, "gen: -format must be json or journal-short-precise")
 		os.Exit(2)
 	}
-	if err := run(*size, *pods, *relevant, *span, *end, *out, *seed); err != nil {
+	var err error
+	switch *workload {
+	case "quiet":
+		err = run(*size, *pods, *relevant, *span, *end, *out, *seed)
+	case "dense":
+		err = runDense(*size, *span, *end, *out, *manifests, *seed)
+	default:
+		err = fmt.Errorf("unknown -workload %q (quiet|dense)", *workload)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(2)
 	}

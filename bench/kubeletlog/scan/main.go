@@ -1,5 +1,6 @@
 // Command scan is the benchmark's stand-in for a full `spdoc diagnose` pass over a kubelet log:
-// kubeletlog.ScanFile with the Interesting prefilter, keeping every record diagnosis would use.
+// kubeletlog.ScanFile with the Interesting prefilter, passing on the newest 20,000 records as
+// diagnose does (-last; counts per message are over those).
 //
 //	go run ./bench/kubeletlog/scan [-since 10m] FILE
 package main
@@ -21,6 +22,8 @@ func main() {
 	all := flag.Bool("all", false, "parse every line (no prefilter)")
 	jsonOut := flag.Bool("json", false, "also print stats and record counts per message as JSON")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	noRepeat := flag.Bool("norepeat", false, "parse every relevant line in full (no repeat cache): the baseline")
+	last := flag.Int("last", 20000, "pass only the newest N records on, like diagnose's --max-records (0: all)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -39,6 +42,7 @@ func main() {
 	if *all {
 		opts.Prefilter = nil
 	}
+	opts.NoRepeatCache, opts.Last = *noRepeat, *last
 	if *since > 0 {
 		opts.Since = time.Now().Add(-*since)
 	}

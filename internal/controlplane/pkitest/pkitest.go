@@ -34,7 +34,7 @@ type Options struct {
 	Server string
 	// Alter changes a certificate template before signing, by its kubeadm name (apiserver,
 	// etcd-server, etcd-peer, apiserver-etcd-client, front-proxy-client, controller-manager.conf,
-	// scheduler.conf, admin.conf, ca, etcd-ca, front-proxy-ca…).
+	// scheduler.conf, admin.conf, kubelet.conf, ca, etcd-ca, front-proxy-ca…).
 	Alter map[string]func(*x509.Certificate)
 }
 
@@ -97,6 +97,7 @@ func Write(root string, o Options) (*PKI, error) {
 		func() error {
 			return p.kubeconfig("admin.conf", "kubernetes-admin", []string{"kubeadm:cluster-admins"})
 		},
+		func() error { return p.kubeconfig("kubelet.conf", "system:node:"+o.NodeName, []string{"system:nodes"}) },
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {

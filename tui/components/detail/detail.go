@@ -68,11 +68,18 @@ func (m *Model) Lines(width int) []string {
 			head += "  pod " + p.KubeletName
 		}
 		out = append(out, st.Header.Render(head))
-		out = append(out, st.Dim.Render("manifest "+p.Manifest))
+		facts := "manifest " + p.Manifest
+		if p.StatusSource != "" {
+			facts += " · status from " + p.StatusSource
+		}
+		out = append(out, st.Dim.Render(facts))
 		for _, c := range p.Containers {
 			l := fmt.Sprintf("%s: %s", c.Name, c.State)
 			if c.Ready {
 				l += " ready"
+			}
+			if c.Waiting != "" {
+				l += " waiting " + c.Waiting
 			}
 			if c.RestartCount > 0 {
 				l += fmt.Sprintf(" restarts %d", c.RestartCount)

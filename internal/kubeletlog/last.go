@@ -1,0 +1,138 @@
+package kubeletlog
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// lastRecords keeps the last max relevant lines of a pass (ScanOptions.Last). A line the repeat
+// cache recognised is kept as its bytes (packed in arena chunks, freed oldest first as the ring
+// wraps) and time, so an error-dense log costs no allocation per line; the record is built when
+// the pass is over. A line parsed in full keeps its record.
+type lastRecords struct {
+	max   int
+	slots []lastSlot
+	next  int   // slot to overwrite once the ring is full
+	total int64 // lines kept so far
+	arena lineArena
+
+	// In a parallel scan: the second half sets later once it kept max records; the first half's
+	// records are then never needed and it stops keeping them.
+	later   *atomic.Bool
+	isLater bool
+}
+
+type lastSlot struct {
+	rec     *Record // parsed in full; nil when line holds the line
+	line    []byte  // in chunk
+	chunk   *arenaChunk
+	ts      time.Time
+	no, off int64
+}
+
+// lineArena packs kept lines into chunks; a chunk goes when no slot uses it any more. Slots are
+// overwritten oldest first, so chunks are freed in order and the arena holds little beyond the
+// lines themselves (per-line buffers would each keep the longest line their slot ever held).
+type lineArena struct {
+	chunks []*arenaChunk // oldest first; the last one takes new lines
+	spare  *arenaChunk   // a chunk no slot uses any more, for the next one
+}
+
+type arenaChunk struct {
+	buf  []byte
+	live int // slots using it
+}
+
+const arenaChunkSize = 256 << 10
+
+func (a *lineArena) put(line []byte) (*arenaChunk, []byte) {
+	var c *arenaChunk
+	if n := len(a.chunks); n > 0 && cap(a.chunks[n-1].buf)-len(a.chunks[n-1].buf) >= len(line) {
+		c = a.chunks[n-1]
+	} else {
+		if c = a.spare; c != nil && cap(c.buf) >= len(line) {
+			a.spare, c.buf = nil, c.buf[:0]
+		} else {
+			c = &arenaChunk{buf: make([]byte, 0, max(arenaChunkSize, len(line)))}
+		}
+		a.chunks = append(a.chunks, c)
+	}
+	start := len(c.buf)
+	c.buf = append(c.buf, line...)
+	c.live++
+	return c, c.buf[start:len(c.buf):len(c.buf)]
+}
+
+func (a *lineArena) release(c *arenaChunk) {
+	c.live--
+	for len(a.chunks) > 1 && a.chunks[0].live == 0 {
+		if cap(a.chunks[0].buf) == arenaChunkSize {
+			a.spare = a.chunks[0] // its lines are gone: nothing points into it
+		}
+		a.chunks[0] = nil
+		a.chunks = a.chunks[1:]
+	}
+}
+
+func (t *lastRecords) keep(rec *Record, line []byte, ts time.Time, no, off int64) {
+	if t.later != nil && !t.isLater && t.later.Load() {
+		t.slots, t.next, t.arena = nil, 0, lineArena{}
+		return
+	}
+	var s *lastSlot
+	if len(t.slots) < t.max {
+		t.slots = append(t.slots, lastSlot{})
+		s = &t.slots[len(t.slots)-1]
+	} else {
+		s = &t.slots[t.next]
+		t.next = (t.next + 1) % t.max
+	}
+	t.total++
+	if t.isLater && t.total == int64(t.max) {
+		t.later.Store(true)
+	}
+	if s.chunk != nil {
+		t.arena.release(s.chunk)
+	}
+	s.rec, s.ts, s.no, s.off, s.chunk, s.line = rec, ts, no, off, nil, nil
+	if rec == nil {
+		s.chunk, s.line = t.arena.put(line)
+	}
+}
+
+// each builds the kept records in order and calls fn for each; lineBase is added to known line
+// numbers (the first half's line count, for the second half of a parallel scan). skip drops that
+// many of the oldest kept records first.
+func (t *lastRecords) each(lp *lineProc, lineBase int64, fn func(*Record) error) error {
+	return t.eachSkip(lp, lineBase, 0, fn)
+}
+
+func (t *lastRecords) len() int { return len(t.slots) }
+
+func (t *lastRecords) eachSkip(lp *lineProc, lineBase int64, skip int, fn func(*Record) error) error {
+	c := newRepeatCache() // the kept lines repeat each other too
+	var scratch Record
+	for i := skip; i < len(t.slots); i++ {
+		s := &t.slots[(t.next+i)%len(t.slots)]
+		rec := s.rec
+		if rec == nil {
+			// The line parsed before (the cache matched it): parse it again, keeping the time
+			// of the pass, where the klog year followed the log. Its Raw stays in the arena.
+			p := lp.p
+			if !c.build(&p, s.line, &scratch) {
+				continue
+			}
+			rec = &scratch
+			rec.TS = s.ts
+		}
+		rec.Source, rec.Line, rec.Offset = lp.opts.Source, s.no, s.off
+		if lineBase > 0 && rec.Line > 0 {
+			rec.Line += lineBase
+		}
+		s.rec, s.line, s.chunk = nil, nil, nil
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
