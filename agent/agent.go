@@ -28,6 +28,7 @@ import (
 const (
 	DefaultConfig          = "/etc/spdoc/pods.yaml"
 	DefaultManifestDir     = "/etc/kubernetes/manifests"
+	DefaultServeDir        = "/var/lib/spdoc/served"
 	DefaultPrefix          = "spdoc-"
 	DefaultListen          = "unix:///run/spdoc/agent.sock"
 	DefaultRefreshInterval = 2 * time.Second
@@ -71,6 +72,9 @@ type Options struct {
 	Debounce time.Duration
 	// HandleSIGHUP makes Run reconcile on SIGHUP.
 	HandleSIGHUP bool
+	// Served, when set, publishes the reconciled pods (ManifestDir is then the agent's store) as
+	// one PodList for the kubelet's staticPodURL after every reconcile.
+	Served *PodListServer
 	// Redact configures the redactor of every API answer (extra patterns); see agent/redact.go.
 	Redact  redact.Options
 	Version string
@@ -283,6 +287,13 @@ func (a *Agent) triggerRefresh() {
 	}
 }
 
+// NodeName is the node name detected by the last node read ("" before the first).
+func (a *Agent) NodeName() string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.nodeName
+}
+
 // Reconcile asks the running agent to re-read its config (like SIGHUP).
 func (a *Agent) Reconcile() {
 	select {
@@ -297,6 +308,9 @@ func (a *Agent) reconcile() *api.ApplyResult {
 	}
 	start := time.Now()
 	res := a.rec.Reconcile()
+	if a.opts.Served != nil {
+		a.opts.Served.Refresh()
+	}
 	a.metrics.observeApply(res, time.Since(start), time.Now())
 	a.pods.Replace(a.rec.Pods())
 	a.publishFindings()
@@ -345,8 +359,12 @@ func (a *Agent) refresh(ctx context.Context) {
 		rep = a.opts.Analyze(snap)
 	}
 	a.mu.Lock()
+	renamed := a.nodeName != snap.Node.Name
 	a.snap, a.report, a.lastRefresh, a.nodeName = snap, rep, time.Now(), snap.Node.Name
 	a.mu.Unlock()
+	if renamed && a.opts.Served != nil {
+		a.opts.Served.Refresh() // the kubelet validates <name>-<node>: check again with the real name
+	}
 	a.stats.Replace(Statuses(snap))
 	a.publishFindings()
 	if a.opts.Kube != nil && rep != nil {
@@ -357,6 +375,9 @@ func (a *Agent) refresh(ctx context.Context) {
 func (a *Agent) publishFindings() {
 	var all []diagnose.Finding
 	all = append(all, a.rec.Findings()...)
+	if a.opts.Served != nil {
+		all = append(all, a.opts.Served.Findings()...)
+	}
 	if a.opts.Kube != nil {
 		all = append(all, a.opts.Kube.Findings()...)
 	}
@@ -385,9 +406,11 @@ func (a *Agent) publishFindings() {
 	a.finds.Replace(out)
 }
 
-// findingKey identifies a finding across refreshes: what it is about, not its evidence.
+// findingKey identifies a finding across refreshes and agent restarts by what it is about
+// (diagnose's Identity: kind, pod, file, container, subject), never by its title or evidence, so
+// a crash loop whose restart count grows stays one finding that watch clients see MODIFIED.
 func findingKey(f diagnose.Finding) string {
-	h := sha256.Sum256([]byte(string(f.Kind) + "\x00" + f.Pod + "\x00" + f.File + "\x00" + f.Container + "\x00" + f.Title))
+	h := sha256.Sum256([]byte(f.Identity()))
 	return string(f.Kind) + "-" + hex.EncodeToString(h[:6])
 }
 

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/spdoc/spdoc/internal/testtier"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/testtier"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -88,6 +89,9 @@ func buildSpdoc(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(agentProcEnv) != "" {
+		os.Exit(runAgentProcess())
+	}
 	code := m.Run()
 	if spdocBin.dir != "" {
 		os.RemoveAll(spdocBin.dir)
@@ -95,12 +99,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestKill9NeverLeavesPartialManifest runs the agent binary while its config changes
+// TestKill9NeverLeavesPartialManifest runs an agent process (agentProcess) while its config changes
 // constantly and a concurrent reader parses every non-dot file of the manifest dir, kills it
 // with SIGKILL mid-loop (several times) and checks that no reader ever saw a partial manifest and
 // that no non-dot temp file is ever left.
 func TestKill9NeverLeavesPartialManifest(t *testing.T) {
-	bin := buildSpdoc(t)
 	root := t.TempDir()
 	md := filepath.Join(root, "manifests")
 	etc := filepath.Join(root, "etc")
@@ -175,8 +178,7 @@ func TestKill9NeverLeavesPartialManifest(t *testing.T) {
 
 	sock := filepath.Join(root, "run", "agent.sock")
 	for round := range 4 {
-		agent := exec.Command(bin, "agent", "--config", cfg, "--manifest-dir", md, "--listen", "unix://"+sock,
-			"--no-runtime", "--kubelet-log", filepath.Join(root, "kubelet.log"), "--refresh", "1h", "--log-level", "warn")
+		agent := agentProcess(cfg, md, sock, filepath.Join(root, "kubelet.log"))
 		var stderr strings.Builder
 		agent.Stderr = &stderr
 		if err := agent.Start(); err != nil {
@@ -231,8 +233,7 @@ func TestKill9NeverLeavesPartialManifest(t *testing.T) {
 			leftovers++
 		}
 	}
-	agent := exec.Command(bin, "agent", "--config", cfg, "--manifest-dir", md, "--listen", "unix://"+sock,
-		"--no-runtime", "--kubelet-log", filepath.Join(root, "kubelet.log"), "--refresh", "1h", "--log-level", "warn")
+	agent := agentProcess(cfg, md, sock, filepath.Join(root, "kubelet.log"))
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
 	}

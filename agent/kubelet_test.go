@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -235,7 +236,7 @@ func TestRootKubeletAgent(t *testing.T) {
 			t.Error("plain HTTP over the TCP port was answered")
 		}
 	}
-	if _, err := reader.Apply(ctx, []byte("pods: []\n")); err == nil || !strings.Contains(err.Error(), "HTTP 403") {
+	if _, err := reader.Apply(ctx, []byte("pods: []\n")); !errors.Is(err, node.ErrForbidden) {
 		t.Errorf("reader apply: %v, want 403", err)
 	}
 	if _, err := os.Stat(manifest); err != nil {

@@ -119,15 +119,13 @@ func (r *Reconciler) Reconcile() *api.ApplyResult {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		res := &api.ApplyResult{Config: r.opts.ConfigPath, ParseError: err.Error()}
-		r.findings = []diagnose.Finding{{
-			Kind:     diagnose.KindSourceError,
-			Severity: diagnose.SeverityError,
-			Title:    "agent config unreadable: manifests left as they are",
-			Detail:   err.Error(),
-			Hint:     fmt.Sprintf("create %s (pods: [...]) or start the agent with --config pointing at it", r.opts.ConfigPath),
-			Evidence: []diagnose.Evidence{{Source: "config:" + r.opts.ConfigPath, Line: err.Error(), Count: 1, TS: time.Now()}},
-			File:     r.opts.ConfigPath,
-		}}
+		f := diagnose.NewFinding(diagnose.KindSourceError, diagnose.About{File: r.opts.ConfigPath, Subject: "agent-config"})
+		f.Severity = diagnose.SeverityError // nothing the agent owns can change until it reads its config
+		f.Title = "agent config unreadable: manifests left as they are"
+		f.Detail = err.Error()
+		f.Hint = fmt.Sprintf("create %s (pods: [...]) or start the agent with --config pointing at it", r.opts.ConfigPath)
+		f.Evidence = []diagnose.Evidence{{Source: "config:" + r.opts.ConfigPath, Line: err.Error(), Count: 1, TS: time.Now()}}
+		r.findings = []diagnose.Finding{f}
 		r.last = time.Now()
 		r.log.Error("reading agent config", "config", r.opts.ConfigPath, "err", err)
 		return res
@@ -201,15 +199,12 @@ func (r *Reconciler) applyLocked(data []byte) *api.ApplyResult {
 	if err != nil {
 		res.ParseError = err.Error()
 		line := errLine(err)
-		r.findings = []diagnose.Finding{{
-			Kind:     diagnose.KindManifestUnparseable,
-			Severity: diagnose.SeverityError,
-			Title:    "agent config does not parse: manifests left as they are",
-			Detail:   err.Error(),
-			Hint:     fmt.Sprintf("fix %s; the agent applies it as soon as it is saved", cfg),
-			Evidence: []diagnose.Evidence{{Source: configSource(cfg, line), Line: err.Error(), Count: 1, TS: now}},
-			File:     cfg,
-		}}
+		f := diagnose.NewFinding(diagnose.KindManifestUnparseable, diagnose.About{File: cfg})
+		f.Title = "agent config does not parse: manifests left as they are"
+		f.Detail = err.Error()
+		f.Hint = fmt.Sprintf("fix %s; the agent applies it as soon as it is saved", cfg)
+		f.Evidence = []diagnose.Evidence{{Source: configSource(cfg, line), Line: err.Error(), Count: 1, TS: now}}
+		r.findings = []diagnose.Finding{f}
 		r.log.Error("agent config does not parse, nothing changed", "config", cfg, "err", err)
 		return res
 	}
@@ -427,15 +422,10 @@ func (r *Reconciler) Last() time.Time {
 }
 
 func invalidFinding(cfg string, sp *api.StaticPod, now time.Time) diagnose.Finding {
-	f := diagnose.Finding{
-		Kind:     diagnose.KindManifestInvalid,
-		Severity: diagnose.SeverityError,
-		Title:    fmt.Sprintf("pod %s in the agent config is invalid: not written", sp.ID),
-		Detail:   strings.Join(issueStrings(errorsOnly(sp.Issues)), "; "),
-		Hint:     fmt.Sprintf("fix the pod in %s (the last good manifest %s stays in place meanwhile)", cfg, sp.Manifest),
-		Pod:      sp.ID,
-		File:     cfg,
-	}
+	f := diagnose.NewFinding(diagnose.KindManifestInvalid, diagnose.About{Pod: sp.ID, File: cfg})
+	f.Title = fmt.Sprintf("pod %s in the agent config is invalid: not written", sp.ID)
+	f.Detail = strings.Join(issueStrings(errorsOnly(sp.Issues)), "; ")
+	f.Hint = fmt.Sprintf("fix the pod in %s (the last good manifest %s stays in place meanwhile)", cfg, sp.Manifest)
 	for _, i := range errorsOnly(sp.Issues) {
 		line := i.Line
 		if line == 0 {
@@ -447,16 +437,13 @@ func invalidFinding(cfg string, sp *api.StaticPod, now time.Time) diagnose.Findi
 }
 
 func writeFinding(cfg string, sp *api.StaticPod, now time.Time) diagnose.Finding {
-	return diagnose.Finding{
-		Kind:     diagnose.KindSourceError,
-		Severity: diagnose.SeverityError,
-		Title:    fmt.Sprintf("manifest for pod %s could not be written: previous file kept", sp.ID),
-		Detail:   sp.WriteError,
-		Hint:     "check free space and permissions of the manifest directory; the agent retries on the next change or SIGHUP",
-		Evidence: []diagnose.Evidence{{Source: configSource(cfg, sp.Line), TS: now, Line: sp.WriteError, Count: 1}},
-		Pod:      sp.ID,
-		File:     sp.Manifest,
-	}
+	f := diagnose.NewFinding(diagnose.KindSourceError, diagnose.About{Pod: sp.ID, File: sp.Manifest, Subject: "manifest-write"})
+	f.Severity = diagnose.SeverityError // the node runs an older version than the config says
+	f.Title = fmt.Sprintf("manifest for pod %s could not be written: previous file kept", sp.ID)
+	f.Detail = sp.WriteError
+	f.Hint = "check free space and permissions of the manifest directory; the agent retries on the next change or SIGHUP"
+	f.Evidence = []diagnose.Evidence{{Source: configSource(cfg, sp.Line), TS: now, Line: sp.WriteError, Count: 1}}
+	return f
 }
 
 func configSource(cfg string, line int) string {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -122,7 +121,7 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request) {
 	res, err := s.a.Apply(data)
 	if err != nil {
 		s.log.Error("apply failed", "who", id.Name, "role", id.Role, "via", id.Via, "err", err)
-		writeError(w, http.StatusInternalServerError, err.Error())
+		writeError(w, node.HTTPStatus(err), err.Error())
 		return
 	}
 	s.log.Info("apply", "who", id.Name, "role", id.Role, "via", id.Via, "bytes", len(data), "ok", res.OK(),
@@ -143,7 +142,7 @@ func (s *server) config(w http.ResponseWriter, r *http.Request) {
 	path := s.a.opts.ConfigPath
 	data, err := readCapped(path, maxConfigSize)
 	if err != nil {
-		writeError(w, statusFor(err), err.Error())
+		writeError(w, node.HTTPStatus(err), err.Error())
 		return
 	}
 	s.log.Info("config read", "who", id.Name, "role", id.Role, "via", id.Via, "bytes", len(data))
@@ -241,24 +240,14 @@ func (s *stream) finish(err error) {
 		return
 	}
 	if !s.started {
-		writeError(s.w, statusFor(err), err.Error())
+		writeError(s.w, node.HTTPStatus(err), err.Error())
 		return
 	}
-	_ = s.enc.Encode(api.Error{Error: err.Error()})
+	_ = s.enc.Encode(api.Error{Error: err.Error(), Status: node.HTTPStatus(err)})
 	_ = s.rc.Flush()
 }
 
 var errClientGone = errors.New("client gone")
-
-func statusFor(err error) int {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return http.StatusNotFound
-	case errors.Is(err, fs.ErrPermission):
-		return http.StatusForbidden
-	}
-	return http.StatusInternalServerError
-}
 
 // serveSet answers a list, or with ?watch=1 streams the current items as ADDED, a BOOKMARK, then
 // every change until the client goes away.
@@ -312,7 +301,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, api.Error{Error: msg})
+	writeJSON(w, status, api.Error{Error: msg, Status: status})
 }
 
 // tailSince reads ?tail (default -1: everything) and ?since.

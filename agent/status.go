@@ -14,12 +14,12 @@ import (
 // Statuses derives a StaticPodStatus for every pod of every manifest in the snapshot's manifest
 // dir (ours and foreign) from the runtime's sandboxes and containers.
 func Statuses(snap *node.Snapshot) []api.StaticPodStatus {
-	if snap == nil || snap.Manifests == nil {
+	if snap == nil {
 		return nil
 	}
 	var out []api.StaticPodStatus
 	seen := map[string]bool{}
-	for _, p := range snap.Manifests.Pods() {
+	for _, p := range snap.StaticPods() { // the manifests' and the kubelet's staticPodURL's
 		id := podID(p)
 		if seen[id] { // a duplicate definition: the kubelet runs one pod, report it once
 			continue

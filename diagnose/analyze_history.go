@@ -11,15 +11,14 @@ import (
 // invalid (or unparseable) for a moment, then fine.
 func (a *analyzer) halfWritten(pod *podState) {
 	const burst = 5 * time.Second
-	for i, b := range pod.fs.list {
+	for _, b := range pod.fs.list {
 		if b.f.Kind != KindManifestInvalid || !b.f.History || len(b.pre) > 0 || b.last.Sub(b.first) > burst || b.f.File == "" {
 			continue
 		}
 		t := a.file(b.f.File).fs.get(KindTransientParseError, "")
 		t.recs = append(t.recs, b.recs...)
 		t.first, t.last = b.first, b.last
-		pod.fs.list = append(pod.fs.list[:i], pod.fs.list[i+1:]...)
-		delete(pod.fs.byKey, string(KindManifestInvalid)+"\x00")
+		pod.fs.remove(b)
 		return
 	}
 }

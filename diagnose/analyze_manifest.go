@@ -12,7 +12,7 @@ import (
 // manifestRules turns the directory scan and validation results into findings.
 func (a *analyzer) manifestRules() {
 	scan := a.s.Manifests
-	if scan == nil || !scan.Exists || (scan.Err != "" && len(scan.Files) == 0) {
+	if (scan == nil || !scan.Exists || (scan.Err != "" && len(scan.Files) == 0)) && !urlOnly(a.s) {
 		b := a.node.get(KindManifestDirMissing, "")
 		msg := "path does not exist"
 		if scan != nil && scan.Err != "" {
@@ -20,10 +20,10 @@ func (a *analyzer) manifestRules() {
 		}
 		b.pre = append(b.pre, Evidence{Source: "manifest:" + a.dir, Line: msg, Count: 1})
 	}
-	if scan == nil {
+	if scan == nil && a.s.StaticPodURL == nil {
 		return
 	}
-	for _, f := range scan.Files {
+	for _, f := range a.s.SourceFiles() { // the manifests, then the kubelet's URL list
 		if f == nil {
 			continue
 		}

@@ -31,14 +31,13 @@ func (a *analyzer) nodeRules() {
 		if s.Paths.Root == "" && (s.Kubelet == nil || !s.Kubelet.Checked) && a.opts.StaleLog > 0 && !last.IsZero() && !s.Taken.IsZero() && s.Taken.Sub(last) > a.opts.StaleLog {
 			b := a.node.getSeverity(KindKubeletNotRunning, "", SeverityWarning)
 			b.pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source, TS: last, Line: fmt.Sprintf("last record %s before the snapshot", s.Taken.Sub(last).Round(time.Second)), Count: 1}}
-			b.f.Detail = "stale"
+			b.variant = "stale"
 		}
 	}
 	if s.KubeletLog != nil && s.KubeletLog.Truncated {
-		b := a.node.getSeverity(KindSourceError, "kubelet-log-truncated", SeverityInfo)
+		b := a.node.getAbout(KindKubeletLogTruncated, About{Subject: "kubelet-log"}, SeverityInfo)
 		b.pre = []Evidence{{Source: "kubelet-log:" + s.KubeletLog.Source,
 			Line: fmt.Sprintf("only the newest %d relevant records were kept", len(s.KubeletLog.Records)), Count: 1}}
-		b.f.Detail = "truncated"
 	}
 	rt := s.Runtime
 	runtimeDown := false
@@ -73,7 +72,7 @@ func (a *analyzer) nodeRules() {
 		if (e.Source == "pod-logs" || e.Source == "container-logs") && strings.Contains(e.Error, "no such file or directory") {
 			sev = SeverityInfo // no container logs (yet): nothing is lost but the log tails
 		}
-		b := a.node.getSeverity(KindSourceError, e.Source, sev) // keyed by source; describe names it
+		b := a.node.getAbout(KindSourceError, About{Subject: e.Source}, sev)
 		b.pre = append(b.pre, Evidence{Source: e.Source, Line: e.Error, Count: 1})
 	}
 }

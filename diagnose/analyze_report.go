@@ -16,6 +16,9 @@ func (a *analyzer) report() *Report {
 	s := a.s
 	r := &Report{Taken: s.Taken, Pods: []PodReport{}, Files: []FileReport{}}
 	r.Node = NodeReport{Name: a.ix.nodeName, ManifestDir: a.dir, Findings: []Finding{}}
+	if r.Node.ManifestDir == "" && s.StaticPodURL != nil {
+		r.Node.ManifestDir = s.StaticPodURL.URL // the kubelet's only static pod source
+	}
 	switch {
 	case s.Runtime == nil:
 		r.Node.Runtime = "not consulted"
@@ -32,8 +35,11 @@ func (a *analyzer) report() *Report {
 	if r.Node.KubeletLog == "" {
 		r.Node.KubeletLog = s.Paths.KubeletLog
 	}
+	if s.ControlPlane != nil {
+		r.Node.KubeletAPI = kubeletAPIText(s.ControlPlane.Kubelet)
+	}
 	r.Node.Log = a.logReport()
-	tc := textCtx{dir: a.dir, node: a.ix.nodeName}
+	tc := textCtx{dir: a.dir, node: a.ix.nodeName, url: s.StaticPodURL}
 	if s.Runtime != nil {
 		tc.endpoint = s.Runtime.Endpoint
 	}

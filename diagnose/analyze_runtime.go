@@ -130,16 +130,19 @@ func (a *analyzer) tailEvidence(pod *podState, container string, previous bool) 
 		if t.Container != container {
 			continue
 		}
-		lines, inst := t.Current, t.Instance
+		lines, inst, from := t.Current, t.Instance, t.CurrentFrom
 		if previous || len(lines) == 0 {
 			if len(t.Previous) > 0 {
-				lines, inst = t.Previous, t.Instance-1
+				lines, inst, from = t.Previous, t.Instance-1, t.PreviousFrom
 			}
 		}
 		if len(lines) > a.opts.TailLines {
 			lines = lines[len(lines)-a.opts.TailLines:]
 		}
 		src := fmt.Sprintf("pod-log:%s/%s/%d.log", strings.ReplaceAll(t.Pod, "/", "_"), container, inst)
+		if from != "" {
+			src = "pod-log:" + from // a talosctl bundle's kubernetes-logs/<ns>/<container>[-exited].log
+		}
 		return logEvidence(src, lines)
 	}
 	return nil

@@ -563,7 +563,34 @@ func TestAnalyzeRules(t *testing.T) {
 		{
 			name:  "truncated kubelet log is context",
 			build: func(f *fixture) { f.s.KubeletLog.Truncated = true },
-			want:  map[string][]string{"node": {"SourceError/info"}},
+			want:  map[string][]string{"node": {"KubeletLogTruncated/info"}},
+		},
+		{
+			name: "node-level findings say what they are about in Subject",
+			build: func(f *fixture) {
+				f.s.KubeletLog.Truncated = true
+				f.s.Errors = append(f.s.Errors, node.SourceError{Source: "pod-logs", Error: "open /var/log/pods: permission denied"})
+			},
+			want:     map[string][]string{"node": {"SourceError", "KubeletLogTruncated/info"}},
+			problems: true, // the unreadable pod logs; the truncation alone is context
+			check: func(t *testing.T, r *Report) {
+				// each says what it is about in its own fields, not in Container or Detail
+				for _, f := range r.Node.Findings {
+					if f.Container != "" {
+						t.Errorf("%s: container %q on a node-level finding", f.Kind, f.Container)
+					}
+					switch f.Kind {
+					case KindSourceError:
+						if f.Subject != "pod-logs" || !strings.HasPrefix(f.Title, "could not read pod-logs: ") {
+							t.Errorf("source error about %q, title %q", f.Subject, f.Title)
+						}
+					case KindKubeletLogTruncated:
+						if f.Subject != "kubelet-log" || !strings.HasPrefix(f.Title, "kubelet log truncated") {
+							t.Errorf("truncation about %q, title %q", f.Subject, f.Title)
+						}
+					}
+				}
+			},
 		},
 		{
 			name: "kubelet log missing",

@@ -23,6 +23,9 @@ type findingBuilder struct {
 	restarts int
 	// explainedBy is the cause rule that folded this finding (nil: none).
 	explainedBy *causeRule
+	// variant tells describe which of a kind's situations this is (KubeletNotRunning: "stale"
+	// when only an old log suggests it); never part of the finding's identity.
+	variant string
 }
 
 func (b *findingBuilder) add(r *kubeletlog.Record) {
@@ -35,7 +38,7 @@ func (b *findingBuilder) add(r *kubeletlog.Record) {
 	}
 }
 
-// findingSet is an ordered set of finding builders keyed by kind and container.
+// findingSet is an ordered set of finding builders keyed by kind, container and subject.
 type findingSet struct {
 	list  []*findingBuilder
 	byKey map[string]*findingBuilder
@@ -49,20 +52,45 @@ func (fs *findingSet) get(kind Kind, container string) *findingBuilder {
 // getSeverity is get with a severity other than the default; an existing finding keeps the more
 // severe of the two.
 func (fs *findingSet) getSeverity(kind Kind, container string, sev Severity) *findingBuilder {
+	return fs.getAbout(kind, About{Container: container}, sev)
+}
+
+// getAbout returns the builder for kind about a (container or subject; the set's owner gives the
+// pod or file), creating it with severity sev.
+func (fs *findingSet) getAbout(kind Kind, a About, sev Severity) *findingBuilder {
 	if fs.byKey == nil {
 		fs.byKey = map[string]*findingBuilder{}
 	}
-	key := string(kind) + "\x00" + container
+	key := setKey(kind, a)
 	if b := fs.byKey[key]; b != nil {
 		if sevRank(sev) < sevRank(b.f.Severity) {
 			b.f.Severity = sev
 		}
 		return b
 	}
-	b := &findingBuilder{f: Finding{Kind: kind, Severity: sev, Container: container}}
+	b := &findingBuilder{f: Finding{Kind: kind, Severity: sev, Container: a.Container, Subject: a.Subject}}
 	fs.byKey[key] = b
 	fs.list = append(fs.list, b)
 	return b
+}
+
+// remove drops a builder from the set.
+func (fs *findingSet) remove(b *findingBuilder) {
+	for i, x := range fs.list {
+		if x == b {
+			fs.list = append(fs.list[:i], fs.list[i+1:]...)
+			break
+		}
+	}
+	for k, x := range fs.byKey {
+		if x == b {
+			delete(fs.byKey, k)
+		}
+	}
+}
+
+func setKey(kind Kind, a About) string {
+	return string(kind) + "\x00" + a.Container + "\x00" + a.Subject
 }
 
 func (fs *findingSet) find(kind Kind) *findingBuilder {

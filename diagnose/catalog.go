@@ -40,9 +40,15 @@
 //   - a causal link (etcd down explains the API server's crash loop): a causeRule row registered
 //     with registerCauseRules, with an explicit Priority (see causes.go).
 //
-// 3. Its tests: a table test for the rule (an input that yields the kind, one that must not), a
-// case per causeRule in TestCauseRules, and the kind's name in README.md's "Kinds:" list
-// (TestCatalogueREADME checks that list against the catalogue).
+// 3. Its tests: a table test for the rule (an input that yields the kind, one that must not); for
+// a record rule, its kubelet lines (as the kubelet of each version writes them) registered from
+// your _test.go with registerRecordSamples — TestRecordRulesSurviveThePrefilter checks the log
+// prefilter keeps them and they classify to your kind; a case per causeRule in TestCauseRules;
+// and the kind's name in README.md's "Kinds:" list (TestCatalogueREADME checks that list).
+//
+// Findings carry what they are about in Pod, File, Container and Subject (About); that, with the
+// kind, is their identity (Finding.Identity, the agent's watch key), so never put a sub-kind in
+// Detail or a source name in Container: use a builder variant or Subject.
 
 package diagnose
 

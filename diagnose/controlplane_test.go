@@ -326,3 +326,37 @@ func TestControlPlaneKubeletClientCertificate(t *testing.T) {
 		t.Fatalf("kubelet certificate finding = %+v\noutline %v\n%+v", got, outline(r), r.Node.Findings)
 	}
 }
+
+func TestControlPlaneKubeletAPIRefusalIsSaid(t *testing.T) {
+	f, root := cpFixture(t, nil, "kube-apiserver.yaml")
+	f.runtime(true).sandbox("kube-system", "kube-apiserver-node1", uidAPI, true).
+		container(uidAPI, "kube-apiserver", cidAPI, "CONTAINER_RUNNING", 0, 0, "", 10)
+	f.controlPlane(root)
+	f.s.ControlPlane.Kubelet = &controlplane.KubeletPods{Status: 500, Reason: controlplane.ReasonWebhookDown,
+		Error: "the kubelet could not authorize the request (500 Authorization error (user=kube-apiserver-kubelet-client, verb=get, resource=nodes, subresource=proxy))"}
+	r := Analyze(f.s, Options{})
+	if !strings.Contains(r.Node.KubeletAPI, "500") || !strings.Contains(r.Node.KubeletAPI, "pod status from CRI") {
+		t.Errorf("kubelet API = %q", r.Node.KubeletAPI)
+	}
+	var buf strings.Builder
+	if err := Render(&buf, r, "text", RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "kubelet API refused or unreachable (500)") || !strings.Contains(buf.String(), "status from cri") {
+		t.Errorf("text report lacks the kubelet API line or the status source:\n%s", buf.String())
+	}
+}
+
+func TestControlPlaneReplacementUnderWayIsNotStale(t *testing.T) {
+	f, root := cpFixture(t, nil, "kube-apiserver.yaml")
+	f.runtime(true).sandbox("kube-system", "kube-apiserver-node1", uidWeb, true).sandbox("kube-system", "kube-apiserver-node1", uidAPI, true)
+	f.s.Runtime.Sandboxes[1].CreatedAt = f.s.Taken.Add(-5 * time.Second)
+	f.container(uidWeb, "kube-apiserver", cidAPI0, "CONTAINER_RUNNING", 0, 0, "", 10)
+	f.controlPlane(root)
+	r := Analyze(f.s, Options{})
+	for _, fd := range r.Pods[0].Findings {
+		if fd.Kind == KindStaleInstance {
+			t.Errorf("a replacement 5 s old is reported stale: %s", fd.Title)
+		}
+	}
+}

@@ -78,11 +78,11 @@ func newIndex(s *node.Snapshot, opts Options) *index {
 		files:   map[string]*staticpod.File{},
 		byBase:  map[string]*staticpod.File{},
 	}
-	if s.Manifests != nil {
-		if s.Manifests.Dir != "" {
+	if s.Manifests != nil || s.StaticPodURL != nil {
+		if s.Manifests != nil && s.Manifests.Dir != "" {
 			ix.dirs = append(ix.dirs, filepath.Clean(s.Manifests.Dir))
 		}
-		for _, f := range s.Manifests.Files {
+		for _, f := range s.SourceFiles() {
 			if f == nil {
 				continue
 			}

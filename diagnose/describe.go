@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/spdoc/spdoc/internal/podurl"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
@@ -18,6 +19,7 @@ type textCtx struct {
 	orphan   bool
 	spec     []*staticpod.StaticPod
 	fileObj  *staticpod.File
+	url      *podurl.State // the kubelet's URL source, when it has one
 }
 
 func (tc textCtx) podRef() string {

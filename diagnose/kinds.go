@@ -34,6 +34,7 @@ const (
 	KindTransientParseError Kind = "TransientParseError"
 	KindSourceError         Kind = "SourceError"
 	KindContainerRestarted  Kind = "ContainerRestarted"
+	KindKubeletLogTruncated Kind = "KubeletLogTruncated"
 )
 
 // coreKinds is the catalogue of those kinds, in rank order. Ranks step by 10 so a new kind can
@@ -62,6 +63,7 @@ var coreKinds = []kindSpec{
 	{Kind: KindManifestWarning, Rank: 210, Severity: SeverityWarning, Describe: describeManifestWarning},
 	{Kind: KindContainerRestarted, Rank: 220, Severity: SeverityInfo, Container: true, Describe: describeContainerRestarted},
 	{Kind: KindKubeletLogMissing, Rank: 230, Severity: SeverityWarning, Describe: describeKubeletLogMissing},
+	{Kind: KindKubeletLogTruncated, Rank: 235, Severity: SeverityInfo, Describe: describeKubeletLogTruncated},
 	{Kind: KindSourceError, Rank: 240, Severity: SeverityWarning, Describe: describeSourceError},
 	{Kind: KindDirectoryIgnored, Rank: 250, Severity: SeverityInfo, Describe: describeDirectoryIgnored},
 	{Kind: KindMirrorPodFailed, Rank: 260, Severity: SeverityInfo, Describe: describeMirrorPodFailed},
@@ -74,22 +76,28 @@ func describeManifestDirMissing(f *Finding, b *findingBuilder, tc textCtx) {
 	if why := firstErr(b); !strings.Contains(why, "does not exist") && !strings.Contains(why, "no such file") {
 		f.Title = "manifest directory " + orDefault(tc.dir, "(staticPodPath)") + " cannot be read: " + ellipsis(why, 100)
 	}
+	noneExpected := f.Detail == "none expected" // kinds_kubelet.go: no static pod anywhere on the node
 	f.Detail = "The kubelet ignores a missing staticPodPath (\"path does not exist, ignoring\") and runs no static pods from it."
 	f.Hint = "create the directory, or fix staticPodPath in the kubelet config (/var/lib/kubelet/config.yaml); if the manifests are elsewhere: spdoc diagnose --manifests DIR"
+	if noneExpected {
+		f.Detail += " Nothing on this node (runtime, pod logs, kubelet log) shows a static pod, so none is expected: normal on a worker."
+		f.Hint = "nothing to do unless this node should run static pods; then create the directory"
+	}
 }
 
 func describeRuntimeUnreachable(f *Finding, b *findingBuilder, tc textCtx) {
 	f.Title = "the container runtime is unreachable" + suffix(" at ", tc.endpoint)
-	f.Detail = "The kubelet and spdoc talk to the runtime (containerd) over its CRI socket. Without it no pod sandbox or container can be created, inspected or restarted; pod states below are inferred from the logs."
-	f.Hint = "systemctl status containerd; journalctl -u containerd -e; check --runtime-endpoint / containerRuntimeEndpoint"
+	rt, unit := runtimeUnit(tc, b) // kinds_kubelet.go: containerd, CRI-O or cri-dockerd
+	f.Detail = "The kubelet and spdoc talk to the runtime (" + rt + ") over its CRI socket. Without it no pod sandbox or container can be created, inspected or restarted; pod states below are inferred from the logs."
+	f.Hint = "systemctl status " + unit + "; journalctl -u " + unit + " -e; check --runtime-endpoint / containerRuntimeEndpoint"
 }
 
 func describeKubeletNotRunning(f *Finding, b *findingBuilder, tc textCtx) {
-	if f.Detail == "fatal" {
+	if b.variant == "fatal" {
 		kubeletNotRunningWhy(f, b) // kinds_kubelet.go: its last fatal lines say why
 		return
 	}
-	if f.Detail == "stale" {
+	if b.variant == "stale" {
 		f.Title = "the kubelet log is stale: " + firstErr(b)
 		f.Detail = "The newest kubelet record is old; the kubelet may be stopped, or it logs somewhere else now."
 	} else {
@@ -172,7 +180,8 @@ func describeNetworkNotReady(f *Finding, b *findingBuilder, tc textCtx) {
 func describeSandboxFailed(f *Finding, b *findingBuilder, tc textCtx) {
 	f.Title = "the runtime failed to create the pod sandbox: " + tailEllipsis(sandboxReason(firstErr(b)), 110)
 	f.Detail = "Before any container starts, the kubelet asks the runtime (RunPodSandbox) for the pod sandbox: the pause container and its namespaces. That failed, so no container of this pod starts; the kubelet retries with back-off."
-	f.Hint = "read the runtime's error above; then check the runtime: journalctl -u containerd -e"
+	_, unit := runtimeUnit(tc, b)
+	f.Hint = "read the runtime's error above; then check the runtime: journalctl -u " + unit + " -e"
 }
 
 func describeVolumeMountFailed(f *Finding, b *findingBuilder, tc textCtx) {
@@ -313,17 +322,15 @@ func describeKubeletLogMissing(f *Finding, b *findingBuilder, tc textCtx) {
 }
 
 func describeSourceError(f *Finding, b *findingBuilder, tc textCtx) {
-	if f.Detail == "truncated" {
-		f.Title = "kubelet log truncated: " + firstErr(b)
-		f.Container = ""
-		f.Detail = "The kubelet log had more relevant records than spdoc keeps; the oldest were dropped, so older history is missing from this report."
-		f.Hint = "narrow the window with --since, or raise --max-records"
-		return
-	}
-	f.Title = "could not read " + orDefault(f.Container, "a source") + ": " + ellipsis(firstErr(b), 120)
-	f.Container = ""
+	f.Title = "could not read " + orDefault(f.Subject, "a source") + ": " + ellipsis(firstErr(b), 120)
 	f.Detail = "spdoc could not read this source; the rest of the report is still valid."
 	f.Hint = "check the path and permissions (run as root on the node), or point spdoc at it with the matching flag"
+}
+
+func describeKubeletLogTruncated(f *Finding, b *findingBuilder, tc textCtx) {
+	f.Title = "kubelet log truncated: " + firstErr(b)
+	f.Detail = "The kubelet log had more relevant records than spdoc keeps; the oldest were dropped, so older history is missing from this report."
+	f.Hint = "narrow the window with --since, or raise --max-records"
 }
 
 func describeDirectoryIgnored(f *Finding, b *findingBuilder, tc textCtx) {

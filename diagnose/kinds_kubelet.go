@@ -43,7 +43,7 @@ var (
 	// and dockershim pulling the pause/infra image inside RunPodSandbox.
 	reSandboxImage = regexp.MustCompile(`(?:failed to get sandbox image|sandbox image|pod infra(?:structure)? (?:container )?image|pause image)[^"\\]*\\*"([^"\\]+)\\*"|(?:pull(?:ing)? image|pull and unpack image|resolve reference) \\*"([^"\\]*pause[^"\\]*)\\*"`)
 	// a non-Pod object in the manifest directory, as the kubelet's decoder says it
-	reNotAPod = regexp.MustCompile(`invalid pods? (?:list)?:? ?&core\.([A-Z][A-Za-z]+)\{|no kind \\*"([A-Za-z]+)\\*" is registered|kind \\*"([A-Za-z]+)\\*" is not a Pod`)
+	reNotAPod = regexp.MustCompile(`invalid pods?(?: list)?: ?&core\.([A-Z][A-Za-z]+)\{|no kind \\*"([A-Za-z]+)\\*" is registered|kind \\*"([A-Za-z]+)\\*" is not a Pod`)
 )
 
 // sandboxImage returns the sandbox image a RunPodSandbox error could not get ("" if it is not that).
@@ -202,12 +202,12 @@ func (a *analyzer) notAPodFiles() {
 		for _, r := range u.recs {
 			n.add(r)
 		}
-		n.f.Detail = kind
+		n.variant = kind // the object kind, for describeNotAPod
 		file.fs.remove(u)
 	}
 	for _, path := range a.fileO {
-		if n := a.files[path].fs.find(KindNotAPod); n != nil && n.f.Detail == "" {
-			n.f.Detail, _ = notAPodKind(firstErr(n))
+		if n := a.files[path].fs.find(KindNotAPod); n != nil && n.variant == "" {
+			n.variant, _ = notAPodKind(firstErr(n))
 		}
 	}
 }
@@ -215,21 +215,6 @@ func (a *analyzer) notAPodFiles() {
 func isKustomization(file *fileState) bool {
 	base := strings.ToLower(baseName(file.path))
 	return base == "kustomization.yaml" || base == "kustomization.yml" || base == "kustomization"
-}
-
-// remove drops a builder from the set.
-func (fs *findingSet) remove(b *findingBuilder) {
-	for i, x := range fs.list {
-		if x == b {
-			fs.list = append(fs.list[:i], fs.list[i+1:]...)
-			break
-		}
-	}
-	for k, x := range fs.byKey {
-		if x == b {
-			delete(fs.byKey, k)
-		}
-	}
 }
 
 // kubeletProcess: a kubelet restarting in a loop (systemd's restart counter, repeated start-up
@@ -267,7 +252,7 @@ func (a *analyzer) kubeletProcess() {
 		for i := range k.Fatal {
 			nr.add(&k.Fatal[i])
 		}
-		nr.f.Detail = "fatal"
+		nr.variant = "fatal"
 		nr.f.Severity = SeverityError
 	case !started && !last.TS.Before(a.logEnd.Add(-maxFatalGap)):
 		// the log ends with the kubelet giving up and no start after it
@@ -275,7 +260,7 @@ func (a *analyzer) kubeletProcess() {
 		for i := range k.Fatal {
 			b.add(&k.Fatal[i])
 		}
-		b.f.Detail = "fatal"
+		b.variant = "fatal"
 	}
 }
 
@@ -449,7 +434,7 @@ func (a *analyzer) manifestDirExpected() {
 		}
 	}
 	b.f.Severity = SeverityInfo
-	b.f.Detail = "none expected"
+	b.variant = "none expected"
 }
 
 // unexplained collects kubelet error and warning records nothing classified, or classified but
@@ -531,18 +516,18 @@ func (a *analyzer) logWithoutRecords() {
 	case st.Lines == 0:
 		b := a.node.get(KindKubeletLogMissing, "")
 		b.pre = []Evidence{{Source: src, Line: "the kubelet log is empty", Count: 1}}
-		b.f.Detail = "empty"
+		b.variant = "empty"
 	case st.Sniffed > 0:
 		b := a.node.getSeverity(KindKubeletLogMissing, "", SeverityInfo)
 		b.pre = []Evidence{{Source: src, Line: fmt.Sprintf("%d lines read, kubelet records among them, none relevant (no error, warning or static pod event)", st.Lines), Count: 1}}
-		b.f.Detail = "irrelevant"
+		b.variant = "irrelevant"
 	default:
 		b := a.node.get(KindKubeletLogMissing, "")
 		b.pre = []Evidence{
 			{Source: src, Line: fmt.Sprintf("none of its %d lines looks like a kubelet log record (klog, JSON, journald, syslog or talosctl)", st.Lines), Count: 1},
 			{Source: src + ":1", Line: "first line: " + st.FirstLine, Count: 1},
 		}
-		b.f.Detail = "foreign"
+		b.variant = "foreign"
 	}
 }
 
@@ -550,7 +535,7 @@ func (a *analyzer) logWithoutRecords() {
 
 // describeLogRead words KubeletLogMissing for a log that was read (see logWithoutRecords).
 func describeLogRead(f *Finding, b *findingBuilder) bool {
-	switch f.Detail {
+	switch b.variant {
 	case "empty":
 		f.Title = "the kubelet log is empty"
 		f.Detail = "The named kubelet log has no lines; why the kubelet did what it did is unknown."
@@ -658,6 +643,18 @@ func runtimeOf(endpoint string, b *findingBuilder) string {
 	return ""
 }
 
+// runtimeUnit names the runtime of the node and its systemd unit (containerd when unknown, the
+// common case).
+func runtimeUnit(tc textCtx, b *findingBuilder) (name, unit string) {
+	switch runtimeOf(tc.endpoint, b) {
+	case "cri-o":
+		return "CRI-O", "crio"
+	case "docker":
+		return "cri-dockerd/Docker", "cri-docker"
+	}
+	return "containerd", "containerd"
+}
+
 func sandboxImageHint(runtime, img string) string {
 	switch runtime {
 	case "cri-o":
@@ -706,7 +703,7 @@ func btoi(b bool) int {
 }
 
 func describeNotAPod(f *Finding, b *findingBuilder, tc textCtx) {
-	kind := f.Detail
+	kind := b.variant
 	if kind == "" {
 		kind = "another object"
 	}

@@ -391,3 +391,22 @@ func TestVocabularyKinds(t *testing.T) {
 		})
 	}
 }
+
+func TestRuntimeAwareHints(t *testing.T) {
+	for _, tc := range []struct{ endpoint, unit, sandboxKey string }{
+		{"unix:///run/containerd/containerd.sock", "containerd", "sandbox_image"},
+		{"unix:///var/run/crio/crio.sock", "crio", "pause_image"},
+		{"unix:///var/run/cri-dockerd.sock", "cri-docker", "--pod-infra-container-image"},
+	} {
+		f := &Finding{Kind: KindRuntimeUnreachable}
+		describe(f, &findingBuilder{f: *f}, textCtx{endpoint: tc.endpoint})
+		if !strings.Contains(f.Hint, "journalctl -u "+tc.unit) {
+			t.Errorf("%s: RuntimeUnreachable hint %q", tc.endpoint, f.Hint)
+		}
+		s := &Finding{Kind: KindSandboxImageUnavailable}
+		describe(s, &findingBuilder{f: *s}, textCtx{endpoint: tc.endpoint})
+		if !strings.Contains(s.Hint, tc.sandboxKey) {
+			t.Errorf("%s: SandboxImageUnavailable hint %q", tc.endpoint, s.Hint)
+		}
+	}
+}

@@ -20,6 +20,9 @@ func renderMarkdown(out io.Writer, r *Report) error {
 		plural(r.Summary.Errors, "error", "errors"), plural(r.Summary.Warnings, "warning", "warnings"))
 	fmt.Fprintf(w, "| | |\n|---|---|\n")
 	fmt.Fprintf(w, "| Manifest dir | `%s` |\n| Runtime | %s |\n| Kubelet log | `%s` |\n", mdCell(r.Node.ManifestDir), mdCell(r.Node.Runtime), mdCell(r.Node.KubeletLog))
+	if r.Node.KubeletAPI != "" {
+		fmt.Fprintf(w, "| Kubelet API | %s |\n", mdCell(r.Node.KubeletAPI))
+	}
 	if l := r.Node.Log.String(); l != "" {
 		fmt.Fprintf(w, "| Read as | %s |\n", mdCell(l))
 	}

@@ -75,6 +75,9 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 	name := orDefault(r.Node.Name, "(unknown node)")
 	fmt.Fprintf(w, "%s %s\n", st.r(st.hd, "spdoc diagnose — node"), st.r(st.hd, name))
 	fmt.Fprintf(w, "  manifests %s · runtime %s · kubelet log %s\n", orDefault(r.Node.ManifestDir, "?"), orDefault(r.Node.Runtime, "?"), orDefault(r.Node.KubeletLog, "none"))
+	if r.Node.KubeletAPI != "" {
+		fmt.Fprintf(w, "  kubelet API %s\n", r.Node.KubeletAPI)
+	}
 	if l := r.Node.Log.String(); l != "" {
 		fmt.Fprintf(w, "  kubelet log read as %s\n", l)
 	}

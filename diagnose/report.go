@@ -59,6 +59,9 @@ type NodeReport struct {
 	ManifestDir string `json:"manifestDir"`
 	Runtime     string `json:"runtime,omitempty"` // "containerd 1.6.20", "unreachable", "not consulted"
 	KubeletLog  string `json:"kubeletLog,omitempty"`
+	// KubeletAPI says whether the kubelet's /pods gave the pods' status, or why not (live
+	// control-plane nodes): "kubelet /pods via read-only port", "refused (403 …): status from CRI".
+	KubeletAPI string `json:"kubeletAPI,omitempty"`
 	// Log says how the kubelet log was read (shape, year source, kubelet version, talosctl nodes).
 	Log      *LogReport `json:"log,omitempty"`
 	Findings []Finding  `json:"findings"`

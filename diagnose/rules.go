@@ -76,13 +76,17 @@ func manifestMsg(r *kubeletlog.Record) bool {
 		strings.HasPrefix(r.Msg, "Can't process config file") || strings.Contains(r.Msg, "Could not process manifest file")
 }
 
+// reDecoderErr is a YAML or JSON decoder's own error ("yaml: line 4: …", "json: cannot unmarshal…"),
+// not a manifest path that ends in .yaml or .json ("open /m/etcd.yaml: permission denied").
+var reDecoderErr = regexp.MustCompile(`(^|[^.\w])(yaml|json): `)
+
 // coreRecordRules are the kubelet wordings spdoc has always classified.
 var coreRecordRules = []recordRule{
 	{100, KindManifestDirMissing, scopeNode, func(r *kubeletlog.Record, t string) bool {
 		return strings.Contains(r.Msg, "Unable to read config path")
 	}},
 	{200, KindManifestUnparseable, scopeFile, func(r *kubeletlog.Record, t string) bool {
-		return manifestMsg(r) && containsAny(r.Err, "couldn't parse as pod", "could not parse as pod", "yaml:", "json:", "Object 'Kind' is missing")
+		return manifestMsg(r) && (containsAny(r.Err, "couldn't parse as pod", "could not parse as pod", "Object 'Kind' is missing") || reDecoderErr.MatchString(r.Err))
 	}},
 	{300, KindManifestInvalid, scopeFile, func(r *kubeletlog.Record, t string) bool {
 		return manifestMsg(r) && strings.Contains(r.Err, "invalid pod")

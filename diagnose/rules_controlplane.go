@@ -177,6 +177,7 @@ func (a *analyzer) addPre(b *findingBuilder, e Evidence) {
 
 func (a *analyzer) cpFiles(cp *controlplane.State) {
 	count := map[*findingBuilder]int{}
+	seen := map[*findingBuilder]map[string]bool{} // distinct files per finding
 	for i := range cp.Files {
 		f := &cp.Files[i]
 		set := &a.node // the kubelet's own files are the node's
@@ -203,6 +204,14 @@ func (a *analyzer) cpFiles(cp *controlplane.State) {
 				}
 			}
 			a.addPre(b, Evidence{Source: "file:" + orDefault(f.HostPath, f.Path), Line: line, Count: 1})
+			if seen[b] == nil {
+				seen[b] = map[string]bool{}
+			}
+			file0 := orDefault(f.HostPath, f.Path)
+			if seen[b][file0] {
+				continue // the same file named by another flag (--kubeconfig and --authentication-kubeconfig)
+			}
+			seen[b][file0] = true
 			count[b]++
 			if count[b] > 1 {
 				continue
@@ -410,8 +419,8 @@ func (a *analyzer) words(cp *controlplane.State, pod *podState, in *controlplane
 	case KindUnknownFlag:
 		line := in.FlagLine(w.Flag)
 		dash := "--"
-		if in.Component == controlplane.Etcd {
-			dash = "--"
+		if len(w.Flag) == 1 {
+			dash = "-" // a shorthand (pflag: unknown shorthand flag 'x')
 		}
 		if line > 0 {
 			a.addPre(b, Evidence{Source: "manifest:" + in.Manifest + ":" + strconv.Itoa(line), Line: dash + w.Flag, Count: 1})
@@ -759,6 +768,10 @@ func dependencyName(port int, in *controlplane.Instance) string {
 
 // ---- stale instances ----
 
+// staleGrace is how long two instances may run side by side before the old one counts as stale:
+// when its sources are ready the kubelet kills the old instance within seconds of the new one.
+const staleGrace = 30 * time.Second
+
 // staleInstances: two ready sandboxes of one static pod with different UIDs — an old instance
 // the kubelet did not delete (it skips deletes until its sources are ready) beside the new one.
 func (a *analyzer) staleInstances() {
@@ -781,6 +794,9 @@ func (a *analyzer) staleInstances() {
 		}
 		sort.Slice(ready, func(i, j int) bool { return ready[i].CreatedAt.Before(ready[j].CreatedAt) })
 		newest := ready[len(ready)-1]
+		if !a.s.Taken.IsZero() && a.s.Taken.Sub(newest.CreatedAt) < staleGrace {
+			continue // a replacement under way: the kubelet kills the old instance within seconds
+		}
 		b := pod.fs.get(KindStaleInstance, "")
 		var olds []string
 		for _, sb := range ready {
@@ -930,6 +946,23 @@ func mirrorHint(why, manifest string) string {
 }
 
 // ---- the kubelet's own pod status ----
+
+// kubeletAPIText says what the kubelet's /pods gave, or why it gave nothing.
+func kubeletAPIText(k *controlplane.KubeletPods) string {
+	switch {
+	case k == nil:
+		return ""
+	case k.OK:
+		return "/pods via " + k.Auth + ": pod status, readiness and waiting reasons from the kubelet"
+	case k.Reason == controlplane.ReasonNoCredentials:
+		return "not asked (" + k.Error + "): pod status from CRI"
+	}
+	s := "refused or unreachable"
+	if k.Status != 0 {
+		s += fmt.Sprintf(" (%d)", k.Status)
+	}
+	return s + ": " + k.Error + " — pod status from CRI"
+}
 
 func (a *analyzer) cpKubelet(cp *controlplane.State) {
 	k := cp.Kubelet

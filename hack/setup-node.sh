@@ -25,6 +25,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update >&2
   apt-get install -y --no-install-recommends "${missing[@]}" >&2
 fi
+# Every test node runs a containerd and a kubelet, each holding inotify instances (CNI conf monitor,
+# cadvisor, config and cert watches); the default of 128 per user runs out when several nodes run at
+# once and containerd's CRI plugin then fails to load ("unknown service runtime.v1.RuntimeService").
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)" -lt 1024 ]; then
+  sysctl -qw fs.inotify.max_user_instances=1024 >&2 || echo "setup-node: cannot raise fs.inotify.max_user_instances (read-only /proc/sys?); parallel test nodes may fail" >&2
+fi
 # The Debian containerd package starts a system containerd; the tests run their own and do not need it.
 start=$(date +%s)
 hack/build-k8s.sh kubeadm kube-apiserver kube-controller-manager kube-scheduler kubelet >/dev/null

@@ -160,7 +160,7 @@ func TestAgentEditForeignPodRefused(t *testing.T) {
 
 func TestAgentEditReaderForbidden(t *testing.T) {
 	env, ag := agentEnv(t)
-	ag.ConfigErr = fmt.Errorf("agent unix:///run/spdoc/agent.sock: GET /v1/config: %w: CN=reader has role spdoc:reader; GET /v1/config needs spdoc:admin (the agent config may hold secrets) (HTTP 403)", node.ErrAgent)
+	ag.ConfigErr = fmt.Errorf("agent unix:///run/spdoc/agent.sock: GET /v1/config: %w: %w: CN=reader has role spdoc:reader; GET /v1/config needs spdoc:admin (the agent config may hold secrets) (HTTP 403)", node.ErrAgent, node.ErrForbidden)
 	m := agentModel(t, env)
 	selectPod(t, m, "default-web")
 	edit(m)

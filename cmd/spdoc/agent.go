@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"runtime/debug"
@@ -55,6 +56,9 @@ type agentOptions struct {
 	logFormat   string
 	logLevel    string
 	memLimitMB  int
+
+	serveURL string // loopback address the kubelet's staticPodURL reads
+	serveDir string // the store of validated pods served there
 }
 
 func newAgentCmd() *cobra.Command { return newAgentCmdWith(&agentOptions{}) }
@@ -108,6 +112,8 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.DurationVar(&o.fullRefresh, "full-refresh", agent.DefaultFullRefresh, "re-read the whole node at least this often even when nothing seemed to change")
 	f.DurationVar(&o.since, "since", time.Hour, "kubelet log history each node read covers (a seek in a time-ordered file, not a scan); the kubelet repeats current problems well within an hour")
 	f.IntVar(&o.memLimitMB, "memory-limit-mb", 0, "soft Go memory limit in MiB (the GC works harder near it, which can stall a busy agent; 0: none; GOMEMLIMIT wins)")
+	f.StringVar(&o.serveURL, "serve-url", "", "serve the pods as one PodList for the kubelet's staticPodURL on this loopback address (127.0.0.1:PORT) instead of writing the manifest dir; a pod the kubelet would reject is held back, never the whole list")
+	f.StringVar(&o.serveDir, "serve-dir", agent.DefaultServeDir, "with --serve-url: where the validated pods are kept (survives restarts; the last good list)")
 	f.StringVar(&o.logFormat, "log-format", "json", "agent log format: json or text")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
@@ -135,6 +141,12 @@ func (o *agentOptions) Validate() error {
 	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
+	if o.serveURL != "" && o.observeOnly {
+		return errors.New("--serve-url serves the pods of the config; --observe-only has none: pick one")
+	}
+	if o.serveURL != "" && o.serveDir == "" {
+		return errors.New("--serve-url needs a --serve-dir for the validated pods")
+	}
 	for _, l := range o.metricsListen {
 		if strings.HasPrefix(l, "tcp://") && (o.tlsCert == "" || o.tlsKey == "" || o.clientCA == "") {
 			return fmt.Errorf("--metrics-listen %s: TCP metrics are served with mutual TLS; set --tls-cert, --tls-key and --client-ca, or use http://127.0.0.1:PORT", l)
@@ -161,8 +173,41 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && o.memLimitMB > 0 {
 		debug.SetMemoryLimit(int64(o.memLimitMB) << 20)
 	}
+	storeDir, nodeManifests := o.manifestDir, o.manifestDir
+	var nodeNameOf *func() string // set to the agent's detected node name once it exists
+	var podList *agent.PodListServer
+	var podListLn net.Listener
+	if o.serveURL != "" {
+		// Serving, the reconciler writes to the agent's own store; the node's manifest dir (if the
+		// kubelet has one) is read like on any node.
+		storeDir, nodeManifests = o.serveDir, ""
+		if err := os.MkdirAll(storeDir, 0o700); err != nil {
+			return fmt.Errorf("--serve-dir: %w", err)
+		}
+		ln, url, err := agent.ListenPodList(o.serveURL)
+		if err != nil {
+			return err
+		}
+		podListLn = ln
+		defer ln.Close()
+		var ag func() string
+		podList = agent.NewPodListServer(agent.PodListServerOptions{Dir: storeDir, Prefix: o.prefix, URL: url, Logger: log,
+			NodeName: func() string {
+				if o.nodeName != "" {
+					return o.nodeName
+				}
+				if ag != nil {
+					if n := ag(); n != "" {
+						return n
+					}
+				}
+				h, _ := os.Hostname()
+				return strings.ToLower(h)
+			}})
+		nodeNameOf = &ag
+	}
 	local := node.NewLocal(node.LocalOptions{
-		ManifestDir: o.manifestDir, PodLogsDir: o.podLogsDir, KubeletLog: o.kubeletLog,
+		ManifestDir: nodeManifests, PodLogsDir: o.podLogsDir, KubeletLog: o.kubeletLog,
 		KubeletConfig: o.kubeletConfig, RuntimeEndpoint: o.runtimeEndpoint, NoRuntime: o.noRuntime, NodeName: o.nodeName,
 		Since: o.since, Kubeconfig: o.kubeconfig, // the same credentials read this node's mirror pods
 	})
@@ -216,7 +261,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		return err
 	}
 	a, err = agent.New(agent.Options{
-		ConfigPath: o.config, ManifestDir: o.manifestDir, Prefix: o.prefix, NoValidate: o.noValidate,
+		ConfigPath: o.config, ManifestDir: storeDir, Prefix: o.prefix, NoValidate: o.noValidate, Served: podList,
 		Codec: agent.StaticPodCodec{}, Node: local,
 		Analyze: func(s *node.Snapshot) *diagnose.Report {
 			return diagnose.Analyze(s, diagnose.Options{NodeName: o.nodeName})
@@ -227,6 +272,9 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if nodeNameOf != nil {
+		*nodeNameOf = a.NodeName
 	}
 	ln, err := agent.Listen(agent.ListenOptions{Addr: o.listen, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA})
 	if err != nil {
@@ -249,6 +297,15 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	defer cancel()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- agent.Serve(ctx, a, ln) }()
+	if podList != nil {
+		log.Info("serving static pods for the kubelet's staticPodURL", "url", "http://"+podListLn.Addr().String()+"/", "store", storeDir)
+		go func() {
+			if err := agent.ServePodList(podListLn, podList); err != nil {
+				log.Error("serving the static pod list", "err", err)
+			}
+		}()
+		go func() { <-ctx.Done(); podListLn.Close() }()
+	}
 	metricsErr := make(chan error, len(mls))
 	for _, ml := range mls {
 		log.Info("serving metrics", "addr", ml.Addr().String())

@@ -33,6 +33,8 @@ type nodeFlags struct {
 
 	// agent is registered only by commands that fan out over agents (AddAgentFlags).
 	agent agentFlags
+	// preset are ready-made node clients (the node folders of a talosctl support bundle).
+	preset []nodeTarget
 }
 
 // AddAgentFlags registers --agent and its credentials (get, containers, logs, diagnose).
@@ -117,6 +119,9 @@ func (f *nodeFlags) LocalOptions() node.LocalOptions {
 
 // Client returns the node client the flags describe (this machine, or --root).
 func (f *nodeFlags) Client(ctx context.Context) (node.Client, error) {
+	if len(f.preset) > 0 {
+		return f.preset[0].Client, nil
+	}
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}

@@ -23,8 +23,10 @@ type bundleOptions struct {
 	in       string   // --bundle-in
 	patterns []string // --redact-pattern
 
+	node     string // --bundle-node
 	stderr   io.Writer
 	unpacked string // temp dir --bundle-in was extracted to
+	closeIn  func() // releases a talosctl bundle
 }
 
 // addBundleFlags adds --bundle, --bundle-in and --redact-pattern to diagnose and hooks them in.
@@ -32,11 +34,13 @@ func addBundleFlags(cmd *cobra.Command, o *diagnoseOptions) {
 	b := &bundleOptions{}
 	fs := cmd.Flags()
 	fs.StringVar(&b.out, "bundle", "", "also write a redacted support bundle (tar.gz) to FILE; unpacked, it is a node copy for --root")
-	fs.StringVar(&b.in, "bundle-in", "", "diagnose a support bundle (tar.gz) written by --bundle, as --root of its unpacked copy")
+	fs.StringVar(&b.in, "bundle-in", "", "diagnose a support bundle: a spdoc bundle (tar.gz, written by --bundle) or a talosctl support bundle (zip; one report per node)")
+	fs.StringVar(&b.node, "bundle-node", "", "with a talosctl support bundle: only this node folder")
 	fs.StringArrayVar(&b.patterns, "redact-pattern", nil, "also redact matches of this Go regexp (its first group, if it has one); repeatable")
 	cmd.Example += `
   spdoc diagnose --bundle /tmp/node1-support.tar.gz
-  spdoc diagnose --bundle-in node1-support.tar.gz -o markdown`
+  spdoc diagnose --bundle-in node1-support.tar.gz -o markdown
+  spdoc diagnose --bundle-in support.zip               # talosctl support: one report per node`
 
 	run := cmd.RunE
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -45,7 +49,8 @@ func addBundleFlags(cmd *cobra.Command, o *diagnoseOptions) {
 		return run(cmd, args)
 	}
 	o.beforeSnapshot = func(ctx context.Context) error { return b.before(ctx, o) }
-	o.afterReport = func(ctx context.Context, snap *node.Snapshot, _ *diagnose.Report) error {
+	o.afterReport = func(ctx context.Context, snap *node.Snapshot, r *diagnose.Report) error {
+		addBundleLimits(snap, r, o.node.preset)
 		return b.after(ctx, o, snap)
 	}
 }
@@ -74,15 +79,22 @@ func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
 	if o.node.root != "" {
 		return errors.New("--bundle-in and --root both name the node: use one")
 	}
-	dir, err := os.MkdirTemp("", "spdoc-bundle-")
+	closeIn, err := bundleIn(ctx, &o.node, b.in, b.node, func(p string) error {
+		dir, err := os.MkdirTemp("", "spdoc-bundle-")
+		if err != nil {
+			return err
+		}
+		b.unpacked = dir
+		if err := bundle.Extract(ctx, p, dir); err != nil {
+			return err
+		}
+		o.node.root = dir
+		return nil
+	})
+	b.closeIn = closeIn
 	if err != nil {
 		return fmt.Errorf("--bundle-in: %w", err)
 	}
-	b.unpacked = dir
-	if err := bundle.Extract(ctx, b.in, dir); err != nil {
-		return fmt.Errorf("--bundle-in: %w", err)
-	}
-	o.node.root = dir
 	return nil
 }
 
@@ -119,6 +131,10 @@ func (b *bundleOptions) after(ctx context.Context, o *diagnoseOptions, snap *nod
 }
 
 func (b *bundleOptions) cleanup() {
+	if b.closeIn != nil {
+		b.closeIn()
+		b.closeIn = nil
+	}
 	if b.unpacked != "" {
 		os.RemoveAll(b.unpacked)
 		b.unpacked = ""

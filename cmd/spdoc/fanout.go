@@ -36,6 +36,9 @@ type nodeTarget struct {
 
 // Targets returns the node clients the flags name: the local node unless --agent is given.
 func (f *nodeFlags) Targets(ctx context.Context) ([]nodeTarget, error) {
+	if len(f.preset) > 0 {
+		return f.preset, nil
+	}
 	if len(f.agent.targets) == 0 {
 		c, err := f.Client(ctx)
 		if err != nil {

@@ -34,6 +34,7 @@ type getOptions struct {
 	output string
 	kind   string
 	ids    []string
+	talos  bool // -o yaml|json in the shape of talosctl get staticpodstatus (get_talos.go)
 
 	stdout io.Writer
 	stderr io.Writer
@@ -61,6 +62,7 @@ IDs are <namespace>-<name>, as in talosctl; with IDs only those pods are listed.
 	o.node.AddFlags(cmd.Flags())
 	o.node.AddAgentFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(outputFormats, "|"))
+	cmd.Flags().BoolVar(&o.talos, "talos", false, "staticpodstatus -o yaml|json in talosctl's shape (node, metadata, spec: the PodStatus), for scripts written for talosctl get staticpodstatus")
 	return cmd
 }
 
@@ -78,6 +80,9 @@ func (o *getOptions) Complete(cmd *cobra.Command, args []string) error {
 func (o *getOptions) Validate() error {
 	if !slices.Contains(outputFormats, o.output) {
 		return fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(outputFormats, ", "))
+	}
+	if o.talos && (o.kind != "staticpodstatus" || o.output == "table") {
+		return fmt.Errorf("--talos prints staticpodstatus as talosctl does: use it with get staticpodstatus -o yaml or -o json")
 	}
 	return o.node.Validate()
 }
@@ -131,7 +136,9 @@ func (o *getOptions) Run(ctx context.Context) error {
 				}
 			}
 		}
-		if o.output == "table" {
+		if o.talos {
+			err = printTalos(o.stdout, o.output, talosStatuses(items))
+		} else if o.output == "table" {
 			err = printStaticPodStatus(o.stdout, items, o.now())
 		} else {
 			err = printStructured(o.stdout, o.output, items)
@@ -145,10 +152,7 @@ func (o *getOptions) Run(ctx context.Context) error {
 
 func staticPodItems(snap *node.Snapshot, want func(string) bool) []staticPodItem {
 	var items []staticPodItem
-	if snap.Manifests == nil {
-		return nil
-	}
-	for _, f := range snap.Manifests.Files {
+	for _, f := range snap.SourceFiles() { // the manifests, then the kubelet's staticPodURL list
 		if f.Kind != staticpod.KindManifest {
 			continue
 		}

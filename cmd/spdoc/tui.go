@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/diagnose/bundle"
 	"github.com/spdoc/spdoc/internal/manifestdir"
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/redact"
@@ -30,6 +31,9 @@ type tuiOptions struct {
 	buffer  int
 	editor  string
 	dir     string
+
+	bundleIn   string // --bundle-in: a spdoc bundle or a talosctl support bundle, read-only
+	bundleNode string // --bundle-node: which node folder of a talosctl bundle
 }
 
 func newTUICmd() *cobra.Command {
@@ -60,6 +64,8 @@ On the live node by default (no agent needed); --agent reads a remote spdoc agen
 	o.creds.AddFlags(fs)
 	fs.DurationVar(&o.refresh, "refresh", 2*time.Second, "how often the node is read again")
 	fs.IntVar(&o.buffer, "buffer-lines", 10000, "lines kept per log pane (older lines are dropped)")
+	fs.StringVar(&o.bundleIn, "bundle-in", "", "open a support bundle read-only: a spdoc bundle (tar.gz) or a talosctl support bundle (zip)")
+	fs.StringVar(&o.bundleNode, "bundle-node", "", "with a talosctl support bundle: the node folder to open (default: the first)")
 	return cmd
 }
 
@@ -68,7 +74,7 @@ On the live node by default (no agent needed); --agent reads a remote spdoc agen
 // the last hour of the kubelet log (a seek, not a scan) rather than a possibly huge whole file;
 // the kubelet repeats every current problem well within that window.
 func (o *tuiOptions) Complete(cmd *cobra.Command, _ []string) error {
-	if o.node.root == "" && !cmd.Flags().Changed("since") {
+	if o.node.root == "" && o.bundleIn == "" && !cmd.Flags().Changed("since") {
 		o.node.since = time.Hour
 	}
 	for _, v := range []string{"VISUAL", "EDITOR"} {
@@ -105,6 +111,30 @@ func (o *tuiOptions) Validate() error {
 func (o *tuiOptions) Run(ctx context.Context) error {
 	var client node.Client
 	var err error
+	if o.bundleIn != "" {
+		if o.agent != "" || o.node.root != "" {
+			return errors.New("--bundle-in names the node: drop --agent and --root")
+		}
+		unpacked := ""
+		closeIn, err := bundleIn(ctx, &o.node, o.bundleIn, o.bundleNode, func(p string) error {
+			dir, err := os.MkdirTemp("", "spdoc-bundle-")
+			if err != nil {
+				return err
+			}
+			unpacked = dir
+			o.node.root = dir
+			return bundle.Extract(ctx, p, dir)
+		})
+		defer func() {
+			closeIn()
+			if unpacked != "" {
+				os.RemoveAll(unpacked)
+			}
+		}()
+		if err != nil {
+			return fmt.Errorf("--bundle-in: %w", err)
+		}
+	}
 	if o.agent != "" {
 		client, err = newClientForAgent(o.agent, o.creds)
 	} else {
@@ -119,6 +149,7 @@ func (o *tuiOptions) Run(ctx context.Context) error {
 		Client: client,
 		Analyze: func(s *node.Snapshot) *diagnose.Report {
 			r := diagnose.Analyze(s, diagnose.Options{})
+			addBundleLimits(s, r, o.node.preset)
 			r.Redact(red.String)
 			return r
 		},
@@ -138,7 +169,7 @@ func (o *tuiOptions) Run(ctx context.Context) error {
 	switch r, isRemote := client.(*node.Remote); {
 	case isRemote:
 		env.Agent = r
-	case o.agent == "" && o.node.root == "":
+	case o.agent == "" && o.node.root == "" && o.bundleIn == "":
 		env.Manifests = tui.LocalManifests{WriteFile: manifestdir.Write}
 	}
 	p := tea.NewProgram(tui.New(env, styles.NewRenderer()), tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))

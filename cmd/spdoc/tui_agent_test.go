@@ -125,10 +125,10 @@ func waitScreen(t *testing.T, tm *teatest.TestModel, want ...string) {
 	}, teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 }
 
-// TestTUIEditsThroughAgent drives the TUI over a real agent on a unix socket (the test runs as
+// TestRootTUIEditsThroughAgent drives the TUI over a real agent on a unix socket (the test runs as
 // root: uid 0 is admin): e on the agent's pod edits the agent's config with a scripted $EDITOR
 // and the agent rewrites the manifest; e on kubeadm's pod is refused.
-func TestTUIEditsThroughAgent(t *testing.T) {
+func TestRootTUIEditsThroughAgent(t *testing.T) {
 	testtier.Root(t)
 	addr, cfg, md := startEditAgent(t, "")
 	r, err := node.DialRemote(addr, node.RemoteOptions{})

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/spdoc/spdoc/internal/podurl"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
@@ -17,6 +20,9 @@ type validateOptions struct {
 	output string
 	strict bool
 	config bool
+
+	podList  bool   // --pod-list: staticPodURL bodies (files or http(s):// URLs)
+	nodeName string // --node-name: the kubelet validates <name>-<node>
 
 	stdout io.Writer
 }
@@ -36,7 +42,8 @@ Each problem is one line: path:line: field: Type: detail (error|warning).
 Exit status: 0 valid, 1 errors found (or warnings with --strict), 2 spdoc itself failed.`,
 		Example: `  spdoc validate /etc/kubernetes/manifests
   spdoc validate --strict image/rootfs/etc/kubernetes/manifests/*.yaml
-  spdoc validate --config /etc/spdoc/pods.yaml -o json`,
+  spdoc validate --config /etc/spdoc/pods.yaml -o json
+  spdoc validate --pod-list --node-name talos-cp-1 http://127.0.0.1:50000/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -51,6 +58,8 @@ Exit status: 0 valid, 1 errors found (or warnings with --strict), 2 spdoc itself
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text|json")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "fail (exit 1) on warnings too")
 	cmd.Flags().BoolVar(&o.config, "config", false, "read files as spdoc agent configs instead of manifests")
+	cmd.Flags().BoolVar(&o.podList, "pod-list", false, "read each argument as what the kubelet's staticPodURL serves (a PodList or Pod): a file, or an http(s):// URL fetched as the kubelet does; says which item makes the kubelet reject the whole list")
+	cmd.Flags().StringVar(&o.nodeName, "node-name", "", "with --pod-list: the node name the kubelet appends to pod names (<name>-<node>) before it validates them")
 	return cmd
 }
 
@@ -64,15 +73,37 @@ func (o *validateOptions) Validate() error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("--output %q: want text or json", o.output)
 	}
+	if o.podList && o.config {
+		return errors.New("--pod-list and --config read files two different ways: pick one")
+	}
 	return nil
 }
 
 // Run validates every path and prints the problems; errors (or warnings with --strict) exit 1.
 func (o *validateOptions) Run() error {
-	res, err := staticpod.CheckPaths(o.paths, staticpod.CheckOptions{Config: o.config})
-	if err != nil {
-		return err
+	var files []string
+	res := &staticpod.CheckResult{Problems: []staticpod.Problem{}}
+	for _, p := range o.paths {
+		if !o.podList || !(strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://")) {
+			files = append(files, p)
+			continue
+		}
+		// Fetched as the kubelet's URL source does (timeout, size cap, 200 only); a URL that
+		// cannot be read is a tool failure, like a missing file.
+		body, _, err := podurl.Get(context.Background(), podurl.Source{URL: p}, nil)
+		if err != nil {
+			return err
+		}
+		res.AddList(staticpod.DecodeList(podurl.RedactURL(p), body, o.nodeName))
 	}
+	if len(files) > 0 {
+		fr, err := staticpod.CheckPaths(files, staticpod.CheckOptions{Config: o.config, PodList: o.podList, NodeName: o.nodeName})
+		if err != nil {
+			return err
+		}
+		res.Merge(fr)
+	}
+	var err error
 	if o.output == "json" {
 		err = res.WriteJSON(o.stdout)
 	} else {

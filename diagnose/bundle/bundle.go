@@ -64,6 +64,7 @@ const (
 	RuntimePath      = node.RuntimeFile
 	ControlPlanePath = node.ControlPlaneFile
 	NodePath         = "node.json"
+	StaticPodURLPath = node.StaticPodURLFile
 	VersionsPath     = "versions.json"
 	ErrorsPath       = "errors.json"
 	RedactionsPath   = "redactions.json"

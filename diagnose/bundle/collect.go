@@ -479,6 +479,13 @@ func (col *collector) finish() ([]entry, *redact.Redactor) {
 		red.In(RuntimePath).Value(cp)
 		addJSON(RuntimePath, cp)
 	}
+	if st := col.snap.StaticPodURL; st != nil {
+		// The kubelet's URL source as fetched (header values were never kept): --root reads it
+		// back, since a copy cannot fetch the node's 127.0.0.1.
+		cp := copyJSON(st)
+		red.In(StaticPodURLPath).Value(cp)
+		addJSON(StaticPodURLPath, cp)
+	}
 	if cp := col.snap.ControlPlane; cp != nil {
 		// Certificate metadata, port owners, mirror pods and the kubelet's pod status, so that
 		// --bundle-in reproduces the control-plane findings (keys are never in it).

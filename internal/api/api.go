@@ -172,6 +172,9 @@ type InvalidPod struct {
 // Error is the body of every non-2xx answer.
 type Error struct {
 	Error string `json:"error"`
+	// Status is the HTTP status of the error's class (404 not found, 403 forbidden, 400 invalid,
+	// 503 unavailable…); it matters on a stream, whose own status was 200 before it failed.
+	Status int `json:"status,omitempty"`
 }
 
 // VersionInfo is the answer of /version.

@@ -422,7 +422,7 @@ func checkKubeconfig(fsys fs.FS, in *Instance, fc *FileCheck, data []byte) {
 		key = k
 	case user.ClientKey != "":
 		ki.ClientKeyFile = kubeconfigPath(fc, user.ClientKey)
-		if host, _, _, ok := hostOfKubeconfigRef(in, ki.ClientKeyFile); ok {
+		if host, _, _, ok := in.hostPathOf(ki.ClientKeyFile); ok {
 			data, err := readCapped(fsys, host)
 			if err != nil {
 				fc.add(problemOf(err), "%s: client-key %s: %v", fc.HostPath, ki.ClientKeyFile, err)
@@ -467,13 +467,6 @@ func kubeconfigPath(fc *FileCheck, p string) string {
 	return path.Join(path.Dir(fc.Path), p)
 }
 
-// hostOfKubeconfigRef maps a container path named in a kubeconfig to the node.
-func hostOfKubeconfigRef(in *Instance, p string) (string, string, string, bool) {
-	return in.hostPathOf(p)
-}
-
-var errNotFromNode = errors.New("not mounted from the node")
-
 func readCertsAt(fsys fs.FS, in *Instance, p, from string) ([]CertInfo, error) {
 	host, _, _, ok := in.hostPathOf(p)
 	if !ok {
@@ -492,8 +485,6 @@ func problemOf(err error) ProblemKind {
 		return ProblemMissing
 	case errors.Is(err, ErrNoPEM):
 		return ProblemGarbage
-	case errors.Is(err, errNotFromNode):
-		return ProblemUnreadable
 	}
 	var perr *fs.PathError
 	if errors.As(err, &perr) {

@@ -233,3 +233,93 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+const kubeVIPManifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: kube-vip
+  namespace: kube-system
+spec:
+  containers:
+  - args:
+    - manager
+    env:
+    - name: vip_arp
+      value: "true"
+    - name: address
+      value: 10.0.0.100
+    - name: port
+      value: "6443"
+    image: ghcr.io/kube-vip/kube-vip:v0.8.9
+    name: kube-vip
+    volumeMounts:
+    - mountPath: /etc/kubernetes/admin.conf
+      name: kubeconfig
+  hostNetwork: true
+  volumes:
+  - hostPath:
+      path: /etc/kubernetes/super-admin.conf
+    name: kubeconfig
+---
+`
+
+const haproxyManifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: haproxy
+  namespace: kube-system
+spec:
+  containers:
+  - name: haproxy
+    image: haproxy:2.8
+    volumeMounts:
+    - mountPath: /usr/local/etc/haproxy/haproxy.cfg
+      name: cfg
+      readOnly: true
+  hostNetwork: true
+  volumes:
+  - hostPath:
+      path: /etc/haproxy/haproxy.cfg
+      type: FileOrCreate
+    name: cfg
+`
+
+// TestCheckLoadBalancerPods: kube-vip reads the kubeconfig mounted at its default path (here
+// kubeadm's super-admin.conf, as kube-vip's docs have it for kubeadm init), haproxy its image's
+// default config path.
+func TestCheckLoadBalancerPods(t *testing.T) {
+	root := t.TempDir()
+	if _, err := pkitest.Write(root, pkitest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.MkdirAll(filepath.Join(root, "etc/haproxy"), 0o755))
+	must(t, os.WriteFile(filepath.Join(root, "etc/haproxy/haproxy.cfg"), nil, 0o644))
+	var ins []*Instance
+	for name, y := range map[string]string{"kube-vip.yaml": kubeVIPManifest, "haproxy.yaml": haproxyManifest} {
+		f := staticpod.DecodeFile("/etc/kubernetes/manifests/"+name, []byte(y))
+		if f.Parse != nil || len(f.Pods) != 1 {
+			t.Fatalf("%s: %+v", name, f.Parse)
+		}
+		ins = append(ins, Instances(f.Pods[0].ID, f.Path, f.Pods[0].Pod, staticpod.FieldLines([]byte(y)))...)
+	}
+	if len(ins) != 2 {
+		t.Fatalf("instances: %d", len(ins))
+	}
+	files := Check(os.DirFS(root), ins, CheckOptions{})
+	var vip, ha *FileCheck
+	for i := range files {
+		switch files[i].Component {
+		case KubeVIP:
+			vip = &files[i]
+		case HAProxy:
+			ha = &files[i]
+		}
+	}
+	// super-admin.conf is not written by pkitest: missing, named by kube-vip's default.
+	if vip == nil || !vip.Default || vip.HostPath != "/etc/kubernetes/super-admin.conf" || len(vip.Problems) == 0 || vip.Problems[0].Kind != ProblemMissing {
+		t.Errorf("kube-vip = %+v", vip)
+	}
+	if ha == nil || len(ha.Problems) == 0 || ha.Problems[0].Kind != ProblemEmpty || !strings.Contains(ha.Problems[0].Message, "FileOrCreate") {
+		t.Errorf("haproxy = %+v", ha)
+	}
+}

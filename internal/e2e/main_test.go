@@ -17,6 +17,7 @@ import (
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/testnode"
+	"github.com/spdoc/spdoc/internal/testtier"
 )
 
 // spdocBin is the spdoc binary built once by TestMain; buildErr says why it is missing.
@@ -32,9 +33,11 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	spdocBin = filepath.Join(dir, "spdoc")
-	out, err := exec.Command("go", "build", "-o", spdocBin, "github.com/spdoc/spdoc/cmd/spdoc").CombinedOutput()
-	if err != nil {
-		buildErr = fmt.Errorf("go build ./cmd/spdoc: %w\n%s", err, out)
+	if testtier.Enabled() { // every test here is real-node: the fast tier builds nothing
+		out, err := exec.Command("go", "build", "-o", spdocBin, "github.com/spdoc/spdoc/cmd/spdoc").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/spdoc: %w\n%s", err, out)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -3,12 +3,14 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/testnode"
+	"github.com/spdoc/spdoc/internal/testtier"
 )
 
 const crashLine = "fatal: cannot open /etc/app/config.yaml: no such file or directory"
@@ -17,6 +19,7 @@ const crashLine = "fatal: cannot open /etc/app/config.yaml: no such file or dire
 // every kind of broken static pod, and checks spdoc's diagnosis of each; then edits a running
 // pod's manifest invalid, writes a manifest non-atomically, and stops containerd.
 func TestRootKubeletBrokenNode(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	requireSpdoc(t)
 	n := testnode.Start(t, testnode.Options{})
 	manifests := map[string]string{
@@ -169,6 +172,7 @@ func transientParseError(file string) expectation {
 // TestRootKubeletHealthyPodNetwork runs a pod that is not hostNetwork on a node with a bridge CNI
 // config and expects spdoc to find nothing wrong with it.
 func TestRootKubeletHealthyPodNetwork(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	requireSpdoc(t)
 	n := testnode.Start(t, testnode.Options{CNI: true})
 	if err := n.WriteManifest("web.yaml", testnode.PodNetworkPod("web")); err != nil {
@@ -191,6 +195,7 @@ func TestRootKubeletHealthyPodNetwork(t *testing.T) {
 // TestRootKubeletTextLog checks live diagnosis from a klog text-format kubelet log, the default
 // on kubeadm nodes.
 func TestRootKubeletTextLog(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	requireSpdoc(t)
 	n := testnode.Start(t, testnode.Options{LogFormat: "text"})
 	for name, content := range map[string]string{
@@ -206,5 +211,37 @@ func TestRootKubeletTextLog(t *testing.T) {
 		healthy("healthy"),
 		hasFinding(diagnose.KindManifestInvalid, "invalid.yaml", "", nil, "spec.containers"),
 		hasFinding(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", int32p(3)),
-		evidenceHas(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", crashLine)))
+		evidenceHas(diagnose.KindCrashLoop, "crashloop.yaml", "crashloop", crashLine),
+		logReadAs("klog", kubeletVersion(t))))
+}
+
+// kubeletVersion is what the kubelet under test says about itself ("v1.34.4"), from
+// `kubelet --version` ("Kubernetes v1.34.4").
+func kubeletVersion(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("SPDOC_KUBELET")
+	if bin == "" {
+		t.Fatal("SPDOC_KUBELET is not set (hack/test.sh sets it)")
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatalf("%s --version: %v", bin, err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) < 2 {
+		t.Fatalf("%s --version printed %q", bin, out)
+	}
+	return f[len(f)-1]
+}
+
+// logReadAs: the report says how the kubelet log was read — its shape and the version the
+// kubelet announced at start-up.
+func logReadAs(shape, version string) expectation {
+	return func(r *diagnose.Report) string {
+		l := r.Node.Log
+		if l == nil || l.Shape != shape || l.KubeletVersion != version {
+			return fmt.Sprintf("log read as %+v, want shape %s, kubelet %s", l, shape, version)
+		}
+		return ""
+	}
 }

@@ -27,6 +27,11 @@ var InterestingMsgs = []string{
 	"Unable to read config path",
 	"Generated UID",
 	"Generated pod name",
+	// the URL source (staticPodURL, Talos): its failures are Info records with an err key, and
+	// the success after a rejected list is misleading (podurl documents the vocabulary)
+	"Adding pod URL with HTTP header",
+	"Watching URL",
+	"read pods from URL",
 	// pod lifecycle the correlation follows
 	"SyncLoop ADD",
 	"SyncLoop REMOVE",

@@ -24,6 +24,10 @@ type KubeletConfig struct {
 	StaticPodPath            string `json:"staticPodPath"`
 	PodLogsDir               string `json:"podLogsDir"`
 	ContainerRuntimeEndpoint string `json:"containerRuntimeEndpoint"`
+	// The HTTP static pod source (Talos since 1.3). Header values are secrets.
+	StaticPodURL       string              `json:"staticPodURL"`
+	StaticPodURLHeader map[string][]string `json:"staticPodURLHeader"`
+	HTTPCheckFrequency string              `json:"httpCheckFrequency"`
 	// ReadOnlyPort, Port and TLSCertFile say how the kubelet's API is reached (control-plane checks).
 	ReadOnlyPort int    `json:"readOnlyPort"`
 	Port         int    `json:"port"`
@@ -47,9 +51,10 @@ func ReadKubeletConfig(path string) (*KubeletConfig, error) {
 // kubeletProc is a running kubelet found in /proc.
 type kubeletProc struct {
 	KubeletState
-	configFlag     string // its --config
-	kubeconfigFlag string // its --kubeconfig
-	certDirFlag    string // its --cert-dir
+	configFlag     string   // its --config
+	args           []string // its command line after argv[0] (for --manifest-url)
+	kubeconfigFlag string   // its --kubeconfig
+	certDirFlag    string   // its --cert-dir
 }
 
 // findKubelet looks for a kubelet process in procDir (/proc): comm or argv[0] base name starting
@@ -81,6 +86,7 @@ func findKubelet(procDir string, wantConfig ...string) *kubeletProc {
 		}
 		c := &kubeletProc{KubeletState: KubeletState{Checked: true, Running: true, PID: pid}}
 		c.configFlag = flagValue(args[1:], "config")
+		c.args = args[1:]
 		c.kubeconfigFlag = flagValue(args[1:], "kubeconfig")
 		c.certDirFlag = flagValue(args[1:], "cert-dir")
 		score := 0

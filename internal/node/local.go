@@ -257,7 +257,11 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 		s.Kubelet = &k
 	}
 
-	s.Manifests = staticpod.ScanDir(r.ManifestDir)
+	if l.urlOnly(r) {
+		s.Paths.ManifestDir = "" // the kubelet reads no directory: its static pods come from its URL
+	} else {
+		s.Manifests = staticpod.ScanDir(r.ManifestDir)
+	}
 	if s.Manifests != nil && s.Manifests.Err != "" {
 		addErr("manifests", fmt.Errorf("%s: %s", r.ManifestDir, s.Manifests.Err))
 	}
@@ -290,7 +294,11 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 
+	// The URL's pods help detect the node name; the kubelet validates <name>-<node>, so the
+	// list is checked again once the name is known.
+	s.StaticPodURL = l.staticPodURL(ctx, r, l.opts.NodeName, addErr)
 	s.Node = detectNodeName(l.opts.NodeName, s, l.opts.Root == "")
+	s.StaticPodURL.Revalidate(s.Node.Name)
 	s.LogTails = l.logTails(s)
 	s.ControlPlane = l.controlPlane(ctx, s, r, addErr)
 	return s, nil

@@ -15,9 +15,6 @@ import (
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
-// ErrNotFound is wrapped when a requested pod, container or log instance does not exist.
-var ErrNotFound = errors.New("not found")
-
 // podRef is a pod resolved to its log dir, manifest and node name.
 type podRef struct {
 	node     string
@@ -140,6 +137,10 @@ func (p *podRef) container(name string) (podlog.ContainerDir, error) {
 // current instance (or the previous one), from req.Since ago, then with Follow every new line —
 // across rotation and container restarts (a new <n+1>.log) — until ctx is done.
 func (l *Local) ContainerLog(ctx context.Context, req LogRequest, fn func(podlog.Line) error) error {
+	return withClass(l.containerLog(ctx, req, fn))
+}
+
+func (l *Local) containerLog(ctx context.Context, req LogRequest, fn func(podlog.Line) error) error {
 	release, err := l.confine()
 	if err != nil {
 		return err
@@ -242,6 +243,10 @@ func nextInstance(cd podlog.ContainerDir, cur int) func() string {
 // pod (see MatchesPod) — from req.Since ago (default: journald 1h, files whole), the last req.Tail
 // (< 0 or 0 with no Follow: all), then with Follow new ones (files only) until ctx is done.
 func (l *Local) KubeletLog(ctx context.Context, req KubeletLogRequest, fn func(kubeletlog.Record) error) error {
+	return withClass(l.kubeletLogRecords(ctx, req, fn))
+}
+
+func (l *Local) kubeletLogRecords(ctx context.Context, req KubeletLogRequest, fn func(kubeletlog.Record) error) error {
 	release, err := l.confine()
 	if err != nil {
 		return err

@@ -26,7 +26,7 @@ func detectNodeName(flag string, s *Snapshot, live bool) NodeInfo {
 	if flag != "" {
 		return NodeInfo{Name: flag, NameSource: NameFromFlag, Hostname: host}
 	}
-	pods := s.Manifests.Pods()
+	pods := s.StaticPods() // the manifests' and the URL source's
 	type seen struct{ ns, name string }
 	var fromDirs, fromLog, fromRuntime []seen
 	for _, d := range s.PodLogs {

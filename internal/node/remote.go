@@ -191,6 +191,9 @@ func streamItems[T any](ctx context.Context, r *Remote, path string, q url.Value
 	return stream(ctx, r, path, q, func(raw json.RawMessage) error {
 		var e api.Error
 		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+			if class := FromHTTPStatus(e.Status); class != nil {
+				return fmt.Errorf("%s: %w: %w: %s", r.Describe(), ErrAgent, class, e.Error)
+			}
 			return fmt.Errorf("%s: %w: %s", r.Describe(), ErrAgent, e.Error)
 		}
 		var v T
@@ -225,6 +228,9 @@ func (r *Remote) Apply(ctx context.Context, config []byte) (*api.ApplyResult, er
 	case http.StatusOK, http.StatusUnprocessableEntity, http.StatusInternalServerError:
 		if json.Unmarshal(body, &res) == nil && res.Config != "" {
 			if resp.StatusCode != http.StatusOK {
+				if class := FromHTTPStatus(resp.StatusCode); class != nil { // 422: the config does not parse or a pod is invalid
+					return &res, fmt.Errorf("%s: %w: %w: config not fully applied (HTTP %d)", r.Describe(), ErrAgent, class, resp.StatusCode)
+				}
 				return &res, fmt.Errorf("%s: %w: config not fully applied (HTTP %d)", r.Describe(), ErrAgent, resp.StatusCode)
 			}
 			return &res, nil
@@ -362,6 +368,9 @@ func (r *Remote) httpError(method, path string, status int, body []byte) error {
 	msg := strings.TrimSpace(string(body))
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
 		msg = e.Error
+	}
+	if class := FromHTTPStatus(status); class != nil {
+		return fmt.Errorf("%s: %s %s: %w: %w: %s (HTTP %d)", r.Describe(), method, path, ErrAgent, class, msg, status)
 	}
 	return fmt.Errorf("%s: %s %s: %w: %s (HTTP %d)", r.Describe(), method, path, ErrAgent, msg, status)
 }

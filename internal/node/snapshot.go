@@ -11,6 +11,7 @@ import (
 	"github.com/spdoc/spdoc/internal/cri"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/podlog"
+	"github.com/spdoc/spdoc/internal/podurl"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
@@ -71,6 +72,10 @@ type ContainerLogTail struct {
 	Instance  int           `json:"instance"` // restart count of Current
 	Current   []podlog.Line `json:"current,omitempty"`
 	Previous  []podlog.Line `json:"previous,omitempty"` // instance-1, when present
+	// CurrentFrom and PreviousFrom name the files when they are not <podLogsDir>/<pod>/<c>/<n>.log
+	// (a talosctl bundle's kubernetes-logs/<ns>/<c>[-exited].log).
+	CurrentFrom  string `json:"currentFrom,omitempty"`
+	PreviousFrom string `json:"previousFrom,omitempty"`
 }
 
 // SourceError records a source that could not be read; the snapshot still holds the rest.
@@ -81,14 +86,17 @@ type SourceError struct {
 
 // Snapshot is what is on a node right now plus the recent history that explains it.
 type Snapshot struct {
-	Taken      time.Time          `json:"taken"`
-	Node       NodeInfo           `json:"node"`
-	Paths      Paths              `json:"paths"`
-	Manifests  *staticpod.DirScan `json:"manifests"`
-	Runtime    *RuntimeState      `json:"runtime,omitempty"`
-	KubeletLog *KubeletLogState   `json:"kubeletLog,omitempty"`
-	Kubelet    *KubeletState      `json:"kubelet,omitempty"`
-	PodLogs    []podlog.PodDir    `json:"podLogs,omitempty"`
+	Taken     time.Time          `json:"taken"`
+	Node      NodeInfo           `json:"node"`
+	Paths     Paths              `json:"paths"`
+	Manifests *staticpod.DirScan `json:"manifests"`
+	// StaticPodURL is the kubelet's HTTP static pod source (staticPodURL) fetched as the kubelet
+	// does, nil when none is configured. Its pods are static pods like the manifests' ones.
+	StaticPodURL *podurl.State    `json:"staticPodURL,omitempty"`
+	Runtime      *RuntimeState    `json:"runtime,omitempty"`
+	KubeletLog   *KubeletLogState `json:"kubeletLog,omitempty"`
+	Kubelet      *KubeletState    `json:"kubelet,omitempty"`
+	PodLogs      []podlog.PodDir  `json:"podLogs,omitempty"`
 	// ContainerIDs maps container IDs to "<ns>/<pod>/<container>" from /var/log/containers symlinks.
 	ContainerIDs map[string]string  `json:"containerIDs,omitempty"`
 	LogTails     []ContainerLogTail `json:"logTails,omitempty"`

@@ -19,6 +19,9 @@ type pattern struct {
 	keyQuote, valueQuote int
 	// needAny lists bytes of which one must occur for re to be tried.
 	needAny string
+	// quote is the group holding the escaping before a JSON quote ("" or `\`) when the secret is
+	// a whole JSON value (an object): the token is written as a JSON string so the record stays valid.
+	quote int
 }
 
 // maxRestarts bounds how often one line is searched again from inside a rejected value.
@@ -192,7 +195,12 @@ func (p *pattern) apply(r *Redactor, s string) string {
 			continue
 		}
 		b.WriteString(s[last:gs])
-		b.WriteString(r.redact(p.kind, s[gs:ge]))
+		tok := r.redact(p.kind, s[gs:ge])
+		if p.quote > 0 && loc[2*p.quote] >= 0 {
+			q := s[loc[2*p.quote]:loc[2*p.quote+1]] + `"`
+			tok = q + tok + q
+		}
+		b.WriteString(tok)
 		last, pos = ge, ge
 	}
 	if last == 0 {

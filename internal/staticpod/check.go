@@ -48,6 +48,11 @@ type CheckResult struct {
 type CheckOptions struct {
 	// Config reads file arguments as agent configs (LoadConfig) instead of manifests.
 	Config bool
+	// PodList reads file arguments as the body of the kubelet's staticPodURL (a Pod or a
+	// PodList, DecodeList): one invalid item rejects the whole list. NodeName validates the
+	// names the kubelet gives (<name>-<node>).
+	PodList  bool
+	NodeName string
 }
 
 // CheckPaths validates manifest files and directories offline, with the kubelet's rules:
@@ -74,6 +79,12 @@ func CheckPaths(paths []string, opts CheckOptions) (*CheckResult, error) {
 			r.Files++
 			f := ScanFile(path)
 			r.add(Problem{Path: path, Issue: Issue{Type: TypeUnreadable, Detail: f.Err, Severity: SeverityError}})
+		case opts.PodList:
+			data, err := readCapped(path)
+			if err != nil {
+				return nil, err
+			}
+			r.AddList(DecodeList(path, data, opts.NodeName))
 		case opts.Config:
 			data, err := readCapped(path)
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spdoc/spdoc/internal/testnode"
+	"github.com/spdoc/spdoc/internal/testtier"
 )
 
 // kubeletCases are manifests with what we predict; each runs through a real kubelet in
@@ -66,6 +67,7 @@ var kubeletCases = []struct {
 // error we predict, and that the files we accept become pods. Needs root and a real node
 // (internal/testnode).
 func TestRootKubeletValidateMatchesKubelet(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	if err := testnode.Requirements(); err != nil {
 		t.Fatal(err)
 	}

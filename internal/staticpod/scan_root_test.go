@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spdoc/spdoc/internal/testnode"
+	"github.com/spdoc/spdoc/internal/testtier"
 )
 
 // TestRootKubeletScanDirMatchesKubelet lays out a manifest directory with every kind of entry
@@ -17,6 +18,7 @@ import (
 // runs, and that what ScanDir marks unreadable or as a directory the kubelet logs as such.
 // Needs root and a real node (internal/testnode).
 func TestRootKubeletScanDirMatchesKubelet(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	if err := testnode.Requirements(); err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +105,7 @@ func TestRootKubeletScanDirMatchesKubelet(t *testing.T) {
 // manifest directory makes the kubelet's file source open it and block, so no manifest change is
 // seen until something writes to the FIFO. Needs root and a real node (internal/testnode).
 func TestRootKubeletFIFOBlocksManifestSource(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	if err := testnode.Requirements(); err != nil {
 		t.Fatal(err)
 	}

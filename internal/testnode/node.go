@@ -53,6 +53,8 @@ type Options struct {
 	NodeName string
 	// StartTimeout bounds each startup wait (containerd socket, kubelet healthz); 0 means 2 minutes.
 	StartTimeout time.Duration
+	// URLSource configures the kubelet's HTTP static pod source (staticPodURL), as Talos does.
+	URLSource *URLSource
 }
 
 // Node is a running containerd + kubelet pair.
@@ -664,7 +666,7 @@ func (n *Node) startKubeletOnce() error {
 		}
 		ports[i] = p
 	}
-	cfg := n.kubeletConfiguration(ports[0], ports[1], ports[2])
+	cfg := n.withURLSource(n.kubeletConfiguration(ports[0], ports[1], ports[2]))
 	var extra []string
 	if n.kubeletTweak != nil {
 		extra = n.kubeletTweak(cfg)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spdoc/spdoc/internal/testnode"
+	"github.com/spdoc/spdoc/internal/testtier"
 )
 
 func buildSpdoc(t *testing.T) string {
@@ -98,6 +99,7 @@ func (s *tmuxSession) waitScreen(timeout time.Duration, desc string, re *regexp.
 // manifest shows the finding in the pod list within seconds; fixing it with the edit flow (e,
 // $EDITOR, validation, atomic write) brings it back to Running — all in one screen.
 func TestRootKubeletTUIFixInEditor(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	bin := buildSpdoc(t)
 	n := testnode.Start(t, testnode.Options{})
 	healthy := testnode.HealthyPod("web")
@@ -188,6 +190,7 @@ func TestRootKubeletTUIFixInEditor(t *testing.T) {
 // TestRootKubeletTUIRuntimeRestart: when containerd goes away the header says so while the pod
 // list stays; when it comes back the TUI recovers by itself, with no key pressed.
 func TestRootKubeletTUIRuntimeRestart(t *testing.T) {
+	testtier.RealNode(t) // before building or checking anything: the fast tier skips at once
 	bin := buildSpdoc(t)
 	n := testnode.Start(t, testnode.Options{})
 	if err := n.WriteManifest("web.yaml", testnode.HealthyPod("web")); err != nil {
@@ -228,5 +231,30 @@ func TestRootKubeletTUIRuntimeRestart(t *testing.T) {
 	})
 	if unreachable.MatchString(s.capture()) {
 		t.Logf("note: the report still says the runtime is unreachable after the restart")
+	}
+}
+
+// TestTUITalosBundle opens the talosctl support bundle fixture (built by hack/capture-talos from a
+// real kubelet whose static pods came from its staticPodURL) in a real terminal: the URL pods are
+// listed with their state, the rejected list is the top finding of its blocking pod, and a
+// pod's container log comes from the bundle's kubernetes-logs.
+func TestTUITalosBundle(t *testing.T) {
+	bin := buildSpdoc(t)
+	fixture, err := filepath.Abs("../../testdata/talos/support.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s := startTmux(t, "talos-bundle", 200, 50, fmt.Sprintf("cd %s && env NO_COLOR=1 %s tui --bundle-in %s --bundle-node 10.5.0.2", dir, bin, fixture))
+	s.waitScreen(time.Minute, "the URL pods in the list", regexp.MustCompile(`(?s)Invalid\s+kube-system-bad.*CrashLoop\s+kube-system-crashloop.*Running\s+kube-system-web`))
+	screen := s.capture()
+	if !strings.Contains(screen, "127.0.0.1") {
+		t.Errorf("the pods' source (the staticPodURL) is not shown:\n%s", screen)
+	}
+	s.keys("j") // kube-system-crashloop: its log comes from kubernetes-logs/kube-system/app-exited.log
+	s.waitScreen(30*time.Second, "the crashed container's log from the bundle", regexp.MustCompile(`fatal: cannot open /etc/app/config.yaml`))
+	time.Sleep(2 * time.Second)
+	if screen := s.capture(); strings.Contains(screen, "reconnecting") {
+		t.Errorf("a log pane of a bundle (which never grows) keeps reconnecting:\n%s", screen)
 	}
 }

@@ -86,7 +86,7 @@ func AgentOwner(pods []api.StaticPod, manifest string) *api.StaticPod {
 
 // agentError says clearly when the agent refused the caller's role (a reader certificate).
 func agentError(what string, err error) error {
-	if errors.Is(err, node.ErrAgent) && strings.Contains(err.Error(), "HTTP 403") {
+	if errors.Is(err, node.ErrAgent) && errors.Is(err, node.ErrForbidden) {
 		return fmt.Errorf("%s: editing through the agent needs an admin certificate (%s): %w", what, api.RoleAdmin, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -107,7 +107,7 @@ func Items(r *diagnose.Report, snap *node.Snapshot) []Item {
 	}
 	containers := map[string][]string{}
 	if snap != nil {
-		for _, p := range snap.Manifests.Pods() {
+		for _, p := range snap.StaticPods() {
 			if p.Pod == nil {
 				continue
 			}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/diagnose/bundle"
+	"github.com/spdoc/spdoc/internal/node"
+)
+
+// bundleIn opens --bundle-in: a spdoc bundle (tar.gz) is unpacked as the node root (unpack), a
+// talosctl support bundle (zip) gives one node client per node folder (only: one folder), an
+// age-encrypted one is refused with how to decrypt it. close releases what was opened.
+func bundleIn(ctx context.Context, f *nodeFlags, p, only string, unpack func(string) error) (close func(), err error) {
+	close = func() {}
+	format, err := bundle.DetectFormat(p)
+	if err != nil {
+		return close, err
+	}
+	switch format {
+	case bundle.FormatAge:
+		return close, bundle.EncryptedError(p)
+	case bundle.FormatTarGz:
+		if only != "" {
+			return close, fmt.Errorf("--bundle-node %s: a spdoc bundle holds one node", only)
+		}
+		return close, unpack(p)
+	}
+	tb, err := bundle.OpenTalos(p)
+	if err != nil {
+		return close, err
+	}
+	close = func() { tb.Close() }
+	dirs := tb.Nodes
+	if only != "" {
+		dirs = nil
+		for _, d := range tb.Nodes {
+			if d == only {
+				dirs = []string{d}
+			}
+		}
+		if dirs == nil {
+			return close, fmt.Errorf("--bundle-node %s: the bundle has nodes %s", only, strings.Join(tb.Nodes, ", "))
+		}
+	}
+	for _, d := range dirs {
+		tn, err := tb.TalosSnapshot(ctx, d)
+		if err != nil {
+			return close, err
+		}
+		label := d
+		if n := tn.Snapshot.Node.Name; n != "" && n != d {
+			label = d + " (" + n + ")"
+		}
+		f.preset = append(f.preset, nodeTarget{Label: label, Client: bundle.NewTalosClient(tb, tn)})
+	}
+	return close, nil
+}
+
+// addBundleLimits puts what a talosctl bundle cannot show into the report of its node.
+func addBundleLimits(snap *node.Snapshot, r *diagnose.Report, targets []nodeTarget) {
+	for _, t := range targets {
+		tc, ok := t.Client.(*bundle.TalosClient)
+		if !ok || tc.Node().Snapshot.Paths.Root != snap.Paths.Root {
+			continue
+		}
+		if f, ok := tc.Node().LimitsFinding(); ok {
+			r.Node.Findings = append(r.Node.Findings, f)
+		}
+	}
+}
