@@ -360,3 +360,48 @@ func TestControlPlaneReplacementUnderWayIsNotStale(t *testing.T) {
 		}
 	}
 }
+
+// TestControlPlaneEmptyKubeconfigWords: the scheduler's kubeconfig emptied by its FileOrCreate
+// volume; its words ("no configuration has been provided") join the file finding, which then
+// explains the crash loop.
+func TestControlPlaneEmptyKubeconfigWords(t *testing.T) {
+	f, root := cpFixture(t, nil, "kube-scheduler.yaml")
+	if err := os.WriteFile(filepath.Join(root, "etc/kubernetes/scheduler.conf"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	uid := "5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b"
+	f.runtime(true).sandbox("kube-system", "kube-scheduler-node1", uid, true).
+		container(uid, "kube-scheduler", cidAPI, "CONTAINER_EXITED", 3, 1, "Error", 200).
+		tail("kube-system", "kube-scheduler-node1", uid, "kube-scheduler", 3, []string{
+			`stderr E1124 21:58:00.000000       1 run.go:72] "command failed" err="invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable"`}, nil)
+	f.controlPlane(root)
+	r := Analyze(f.s, Options{})
+	rf := findingOf(t, r, "kube-system-kube-scheduler", KindReferencedFileMissing)
+	if !strings.Contains(rf.Title, "/etc/kubernetes/scheduler.conf") || !strings.Contains(rf.Detail, "FileOrCreate") {
+		t.Errorf("file finding = %+v", rf)
+	}
+	if cl := findingOf(t, r, "kube-system-kube-scheduler", KindCrashLoop); cl.Cause != KindReferencedFileMissing {
+		t.Errorf("crash loop cause %q; outline %v", cl.Cause, outline(r))
+	}
+	for _, p := range r.Pods {
+		for _, fd := range p.Findings {
+			if fd.Kind == KindComponentError {
+				t.Errorf("a ComponentError beside the file finding: %s", fd.Title)
+			}
+		}
+	}
+}
+
+func TestMirrorHint(t *testing.T) {
+	for why, want := range map[string]string{
+		`pods "refused-node1" is forbidden: namespaces "spdoc-absent" not found`:                  "metadata.namespace",
+		`pods \"refused-node1\" is forbidden: namespaces \"spdoc-absent\" not found`:              "kubectl create namespace spdoc-absent",
+		`pods "x-node1" is forbidden: no PriorityClass with name high was found`:                  "spec.priorityClassName",
+		`pods "x-node1" is forbidden: a mirror pod may not reference secrets`:                     "hostPath",
+		`pods "x-node1" is forbidden: node "node1" can not create pods that reference configmaps`: "hostPath",
+	} {
+		if got := mirrorHint(why, "/etc/kubernetes/manifests/x.yaml"); !strings.Contains(got, want) {
+			t.Errorf("%s: hint %q lacks %q", why, got, want)
+		}
+	}
+}

@@ -82,6 +82,11 @@ func TestGoldenReports(t *testing.T) {
 		// the broken-text capture as journalctl -o short-precise prints it under a French locale
 		// (hack/reshape): the same findings, read from another shape
 		{"journald-fr", "../testdata/nodes/broken-text", "node1", withLog("../testdata/shapes/broken-text.short-precise-fr.log", captured)},
+		// captured from a real kubelet v1.37.2 (node2): the newest kubelet the module proxy serves
+		{"broken-v1.37", "../testdata/nodes/broken-v1.37", "node2", loadLocal},
+		// talosctl logs kubelet -n 172.20.0.2,172.20.0.3 of both captures (hack/reshape): node1's
+		// report must not take node2's errors
+		{"talosctl-two-nodes", "../testdata/nodes/broken", "node1", withLog("../testdata/shapes/talosctl-two-nodes.log", captured)},
 		// a kubelet 1.20 log (unstructured sentences, built from v1.20.15's format strings) from 2021
 		{"v1.20-text", "../testdata/shapes/v1.20-text", "node1", pinned(time.Date(2021, 3, 3, 10, 5, 0, 0, time.UTC))},
 	}

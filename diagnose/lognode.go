@@ -57,6 +57,7 @@ func selectLogNode(s *node.Snapshot, nodeName string) (*node.Snapshot, string) {
 	cp := *s
 	kl := *s.KubeletLog
 	kl.Records = kept
+	kl.Stats.Kubelet = kubeletlog.FactsOf(kept) // its version, start-ups and last words only
 	cp.KubeletLog = &kl
 	return &cp, best
 }

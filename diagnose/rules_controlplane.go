@@ -458,11 +458,19 @@ func (a *analyzer) words(cp *controlplane.State, pod *podState, in *controlplane
 		}
 		for i := range cp.Files {
 			f := &cp.Files[i]
-			if f.Pod == in.Pod && f.Container == in.Container && f.Path == w.Path {
+			match := f.Path == w.Path && w.Path != ""
+			if w.Reason == "kubeconfig-empty" {
+				match = (f.Kind == controlplane.FileKubeconfig || f.Kind == controlplane.FileKubeSchedC) && len(f.Problems) > 0
+			}
+			if f.Pod == in.Pod && f.Container == in.Container && match {
 				a.addPre(b, flagEvidence(f))
 				b.f.Title = fmt.Sprintf("%s named by %s (%s%s) does not exist", orDefault(f.HostPath, f.Path), f.FlagRef(), manifest, lineOf(f.Line))
 				b.f.Hint = missingHint(f)
 			}
+		}
+		if b.f.Title == "" && w.Reason == "kubeconfig-empty" {
+			b.f.Title = comp + "'s kubeconfig is empty"
+			b.f.Hint = "restore the kubeconfig (kubeadm: kubeadm init phase kubeconfig <name>); a hostPath volume of type FileOrCreate creates an empty file when the real one is missing"
 		}
 		if b.f.Title == "" {
 			b.f.Title = fmt.Sprintf("%s cannot open %s: no such file or directory", comp, w.Path)
@@ -917,12 +925,18 @@ func uncheckedPhrase(m *controlplane.MirrorState) string {
 	return ellipsis(m.Error, 120)
 }
 
-// refusedRef matches the API server's refusal of a pod whose namespace or priority class does not
-// exist (NamespaceLifecycle: `namespaces "x" not found`; Priority: `no PriorityClass with name x
-// was found`).
-var refusedRef = regexp.MustCompile(`namespaces "([^"]+)" not found|no PriorityClass with name (\S+) was found`)
+var (
+	reNSNotFound = regexp.MustCompile(`namespaces? \\?"([^"\\]+)\\?" not found`)
+	rePCNotFound = regexp.MustCompile(`(?i)no PriorityClass with name (\S+) was found`)
+)
 
 func mirrorHint(why, manifest string) string {
+	if m := reNSNotFound.FindStringSubmatch(why); m != nil {
+		return fmt.Sprintf("the namespace %s does not exist in the API server: create it (kubectl create namespace %s) or change metadata.namespace in %s", m[1], m[1], manifest)
+	}
+	if m := rePCNotFound.FindStringSubmatch(why); m != nil {
+		return fmt.Sprintf("the PriorityClass %s does not exist: create it or change spec.priorityClassName in %s", strings.Trim(m[1], `"\`), manifest)
+	}
 	switch {
 	case strings.Contains(why, "may not reference"), strings.Contains(why, "can not create pods that reference"):
 		return "static pods may not reference Secrets, ConfigMaps, ServiceAccounts or other API objects: replace them with hostPath files in " + manifest
@@ -934,13 +948,6 @@ func mirrorHint(why, manifest string) string {
 		return "PodSecurity admission refuses it: relax the namespace's pod-security label or fix the fields it names in " + manifest
 	case strings.Contains(why, "already exists"):
 		return "a pod with the mirror's name exists that is not this node's mirror: kubectl delete it"
-	}
-	// Admission refusals that name an object the pod refers to by a field.
-	if m := refusedRef.FindStringSubmatch(why); m != nil {
-		if m[1] != "" {
-			return fmt.Sprintf("the namespace %s does not exist: create it (kubectl create namespace %s) or change metadata.namespace in %s", m[1], m[1], manifest)
-		}
-		return fmt.Sprintf("the PriorityClass %s does not exist: create it or change spec.priorityClassName in %s", m[2], manifest)
 	}
 	return "fix what the API server refuses in " + manifest
 }

@@ -81,7 +81,8 @@ var lastWordsRules = []wordsRule{
 	// A file the component needs is absent, unreadable or empty.
 	{KindReferencedFileMissing, "file-missing", []string{": no such file or directory"}, []string{"open ", "stat ", "read ", "lstat "}, regexp.MustCompile(`(?:open|stat|lstat|read) ` + rePath + `: no such file or directory`)},
 	{KindComponentError, "permission-denied", []string{": permission denied"}, []string{"open ", "mkdir ", "stat ", "read ", "lock "}, regexp.MustCompile(`(?:open|mkdir|stat|read|lock|create) ` + rePath + `: permission denied`)},
-	{KindComponentError, "kubeconfig-empty", []string{"invalid configuration: no configuration has been provided"}, nil, nil},
+	// An empty kubeconfig (a FileOrCreate hostPath made it): the file the flag names is as good as missing.
+	{KindReferencedFileMissing, "kubeconfig-empty", []string{"invalid configuration: no configuration has been provided"}, nil, nil},
 
 	// Listening (net.Listen: "listen tcp 0.0.0.0:6443: bind: address already in use").
 	{KindPortInUse, "bind-in-use", []string{"bind: address already in use"}, nil, regexp.MustCompile(`listen tcp[46]? ` + reAddr + `: bind: address already in use`)},

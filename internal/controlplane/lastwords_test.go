@@ -46,7 +46,7 @@ func TestClassifyLastWords(t *testing.T) {
 		{"permission denied", `Error: open /etc/kubernetes/pki/sa.key: permission denied`, KindComponentError, "permission-denied", "", "", "/etc/kubernetes/pki/sa.key"},
 		{"etcd data dir permission", `{"level":"fatal","msg":"failed to start etcd","error":"mkdir /var/lib/etcd/member: permission denied"}`, KindComponentError, "permission-denied", "", "", "/var/lib/etcd/member"},
 		// client-go clientcmd/validation.go:33 (an empty kubeconfig).
-		{"empty kubeconfig", `E1201 10:00:00.000000       1 run.go:72] "command failed" err="invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable"`, KindComponentError, "kubeconfig-empty", "", "", ""},
+		{"empty kubeconfig", `E1201 10:00:00.000000       1 run.go:72] "command failed" err="invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable"`, KindReferencedFileMissing, "kubeconfig-empty", "", "", ""},
 
 		// net.Listen through apiserver/pkg/server/options/serving.go:251 and etcd embed.
 		{"apiserver port in use", `E1201 10:00:00.000000       1 run.go:72] "command failed" err="failed to create listener: failed to listen on 0.0.0.0:6443: listen tcp 0.0.0.0:6443: bind: address already in use"`, KindPortInUse, "bind-in-use", "", "0.0.0.0:6443", ""},

@@ -166,3 +166,13 @@ func (s *Stats) Shape() Shape {
 	}
 	return best
 }
+
+// FactsOf recomputes the kubelet facts from records alone (e.g. one node's records out of a log
+// that interleaves several nodes).
+func FactsOf(recs []Record) KubeletFacts {
+	var s Stats
+	for i := range recs {
+		s.note(&recs[i], "")
+	}
+	return s.Kubelet
+}
