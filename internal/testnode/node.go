@@ -20,6 +20,7 @@ import (
 	"github.com/spdoc/spdoc/internal/testtier"
 	"hash/fnv"
 	"io"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"net"
 	"net/http"
 	"os"
@@ -445,9 +446,24 @@ func (n *Node) StartContainerd() error {
 		return err
 	}
 	n.containerd, n.ctrdDone = cmd, done
+	// Ready means the CRI service answers, not only containerd's own API: its CRI plugin loads
+	// after the socket is up (slower under load), and a kubelet started in between exits with
+	// "unknown service runtime.v1.RuntimeService".
 	err = waitReady("containerd", cmd, done, n.ContainerdLog, n.opts.StartTimeout, func() error {
-		_, err := n.ctr(context.Background(), "version")
-		return err
+		if _, err := n.ctr(context.Background(), "version"); err != nil {
+			return err
+		}
+		rc, conn, err := n.RuntimeClient()
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if _, err := rc.Version(ctx, &runtimeapi.VersionRequest{}); err != nil {
+			return fmt.Errorf("CRI runtime service not ready: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		n.containerd = nil
