@@ -13,6 +13,9 @@ import (
 type RenderOptions struct {
 	Color bool
 	Width int
+	// WrapAll wraps evidence lines, hints and headers at Width too (a terminal, or --width
+	// given), so nothing passes it; otherwise they stay one line each, for grep.
+	WrapAll bool
 }
 
 // Formats are the output formats Render accepts. "npd" is node-problem-detector's custom plugin

@@ -74,11 +74,22 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 	st := newTextStyles(out, o.Color)
 	name := orDefault(r.Node.Name, "(unknown node)")
 	fmt.Fprintf(w, "%s %s\n", st.r(st.hd, "spdoc diagnose — node"), st.r(st.hd, name))
-	fmt.Fprintf(w, "  manifests %s · runtime %s · kubelet log %s\n", orDefault(r.Node.ManifestDir, "?"), orDefault(r.Node.Runtime, "?"), orDefault(r.Node.KubeletLog, "none"))
+	head := fmt.Sprintf("manifests %s · runtime %s · kubelet log %s", orDefault(r.Node.ManifestDir, "?"), orDefault(r.Node.Runtime, "?"), orDefault(r.Node.KubeletLog, "none"))
+	if o.WrapAll {
+		for _, l := range wrapHard(head, o.Width-2) {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	} else {
+		fmt.Fprintf(w, "  %s\n", head)
+	}
 	if r.Node.KubeletAPI != "" {
 		fmt.Fprintf(w, "  kubelet API %s\n", r.Node.KubeletAPI)
 	}
-	if l := r.Node.Log.String(); l != "" {
+	if l := r.Node.Log.String(); l != "" && o.WrapAll {
+		for _, l := range wrapHard("kubelet log read as "+l, o.Width-2) {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	} else if l != "" {
 		fmt.Fprintf(w, "  kubelet log read as %s\n", l)
 	}
 	if !r.Taken.IsZero() {
@@ -91,14 +102,17 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 	}
 	fmt.Fprintf(w, "  %s: %s, %d healthy · %s, %s\n\n", verdict, plural(sum.Pods, "static pod", "static pods"), sum.Healthy,
 		plural(sum.Errors, "error", "errors"), plural(sum.Warnings, "warning", "warnings"))
+	textPodTable(w, st, r.Pods, o.Width)
+	common, commonOrder := commonAdvice(r.Pods)
 
 	if len(r.Node.Findings) > 0 {
 		fmt.Fprintf(w, "%s\n", st.r(st.hd, "NODE"))
 		for _, f := range r.Node.Findings {
-			textFinding(w, st, f, o.Width)
+			textFinding(w, st, f, o)
 		}
 		fmt.Fprintln(w)
 	}
+	textCommonAdvice(w, st, common, commonOrder, o)
 	for _, p := range podsWorstFirst(r.Pods) {
 		head := fmt.Sprintf("POD %s/%s", p.Namespace, p.Name)
 		fmt.Fprintf(w, "%s  %s", st.r(st.hd, head), st.state(p.State))
@@ -119,7 +133,11 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 		if p.StatusSource != "" {
 			facts = append(facts, "status from "+p.StatusSource)
 		}
-		if len(facts) > 0 {
+		if len(facts) > 0 && o.WrapAll {
+			for _, l := range wrapHard(strings.Join(facts, " · "), o.Width-2) {
+				fmt.Fprintf(w, "  %s\n", st.r(st.dim, l))
+			}
+		} else if len(facts) > 0 {
 			fmt.Fprintf(w, "  %s\n", st.r(st.dim, strings.Join(facts, " · ")))
 		}
 		for _, c := range p.Containers {
@@ -149,7 +167,10 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 			fmt.Fprintf(w, "  %s no findings\n", st.r(st.ok, "✓"))
 		}
 		for _, f := range p.Findings {
-			textFinding(w, st, f, o.Width)
+			if f.Severity == SeverityInfo && f.Kind == KindManifestWarning && common[f.Title] != nil {
+				continue // printed once under ON SEVERAL PODS
+			}
+			textFinding(w, st, f, o)
 		}
 		fmt.Fprintln(w)
 	}
@@ -164,7 +185,7 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 		for _, f := range files {
 			fmt.Fprintf(w, "  %s\n", st.r(st.hd, f.Path))
 			for _, fd := range f.Findings {
-				textFinding(w, st, fd, o.Width)
+				textFinding(w, st, fd, o)
 			}
 		}
 		fmt.Fprintln(w)
@@ -172,7 +193,8 @@ func renderText(out io.Writer, r *Report, o RenderOptions) error {
 	return w.Flush()
 }
 
-func textFinding(w io.Writer, st textStyles, f Finding, width int) {
+func textFinding(w io.Writer, st textStyles, f Finding, o RenderOptions) {
+	width := o.Width
 	title := f.Title
 	if f.Severity == SeverityInfo && f.Kind == KindManifestWarning {
 		// advice, not a problem: one line with where it is
@@ -180,11 +202,32 @@ func textFinding(w io.Writer, st textStyles, f Finding, width int) {
 		if len(f.Evidence) > 0 {
 			where = " (" + strings.TrimPrefix(f.Evidence[0].Source, "manifest:") + ")"
 		}
+		if o.WrapAll {
+			for i, l := range wrapHard(string(f.Kind)+"  "+title+where, width-10) {
+				lead := "          "
+				if i == 0 {
+					lead = "  " + st.sev(f) + " "
+				}
+				fmt.Fprintf(w, "%s%s\n", lead, st.r(st.dim, l))
+			}
+			return
+		}
 		fmt.Fprintf(w, "  %s %s\n", st.sev(f), st.r(st.dim, string(f.Kind)+"  "+title+where))
 		return
 	}
-	fmt.Fprintf(w, "  %s %s  %s\n", st.sev(f), st.r(st.hd, string(f.Kind)), title)
 	const ind = "            "
+	if o.WrapAll {
+		lead := 2 + 8 + len(f.Kind) + 2
+		for i, l := range wrapHard(title, width-lead) {
+			if i == 0 {
+				fmt.Fprintf(w, "  %s %s  %s\n", st.sev(f), st.r(st.hd, string(f.Kind)), l)
+			} else {
+				fmt.Fprintf(w, "%s%s\n", strings.Repeat(" ", lead), l)
+			}
+		}
+	} else {
+		fmt.Fprintf(w, "  %s %s  %s\n", st.sev(f), st.r(st.hd, string(f.Kind)), title)
+	}
 	for _, l := range wrap(f.Detail, width-len(ind)) {
 		fmt.Fprintf(w, "%s%s\n", ind, l)
 	}
@@ -197,14 +240,31 @@ func textFinding(w io.Writer, st textStyles, f Finding, width int) {
 		if when != "" {
 			meta = when + "  " + e.Source
 		}
-		fmt.Fprintf(w, "%s%s\n", ind, st.r(st.dim, "│ "+meta))
 		line := e.Line
 		if len(line) > 4*width {
 			line = line[:4*width] + "…"
 		}
+		if o.WrapAll {
+			for _, l := range wrapHard(meta, width-len(ind)-2) {
+				fmt.Fprintf(w, "%s%s\n", ind, st.r(st.dim, "│ "+l))
+			}
+			for _, l := range wrapHard(line, width-len(ind)-4) {
+				fmt.Fprintf(w, "%s│   %s\n", ind, l)
+			}
+			continue
+		}
+		fmt.Fprintf(w, "%s%s\n", ind, st.r(st.dim, "│ "+meta))
 		fmt.Fprintf(w, "%s│   %s\n", ind, line)
 	}
-	if f.Hint != "" {
+	if f.Hint != "" && o.WrapAll {
+		for i, l := range wrapHard(f.Hint, width-len(ind)-2) {
+			mark := "  "
+			if i == 0 {
+				mark = st.r(st.ok, "→") + " "
+			}
+			fmt.Fprintf(w, "%s%s%s\n", ind, mark, l)
+		}
+	} else if f.Hint != "" {
 		fmt.Fprintf(w, "%s%s %s\n", ind, st.r(st.ok, "→"), f.Hint)
 	}
 }

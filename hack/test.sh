@@ -16,17 +16,21 @@ echo "test.sh: go vet ./..."
 go vet ./... || status=1
 
 # stdin from /dev/null: nothing under test may wait for a terminal or an open pipe; a package that
-# hangs fails at -timeout instead of eating the CI budget.
+# hangs fails at -timeout instead of eating the CI budget. internal/e2e runs two kubeadm control
+# planes side by side through their failure scenarios (about 6 minutes on 2 cores) after the
+# standalone-kubelet scenarios, hence 30m.
 echo "test.sh: go test ./... -count=1 -timeout 30m"
 go test ./... -count=1 -timeout 30m </dev/null || status=1
 
 # The real-node suite once more on the newest kubelet the module proxy serves (the one above is the
 # oldest supported). Kubelets >= 1.35 refuse cgroup v1 hosts unless failCgroupV1: false, which
-# internal/testnode sets. Only internal/e2e runs twice, to keep CI bounded.
+# internal/testnode sets. Only internal/e2e runs twice, to keep CI bounded, and without the
+# control-plane tests: their API server is v1.34 and a kubelet newer than its API server is outside
+# Kubernetes' version skew policy.
 newest=${SPDOC_KUBELET_NEWEST:-v1.37.2}
 if kubelet_newest=$(hack/build-kubelet.sh "$newest"); then
   echo "test.sh: go test ./internal/e2e on kubelet $newest ($kubelet_newest)"
-  SPDOC_KUBELET=$kubelet_newest go test ./internal/e2e -count=1 -timeout 15m </dev/null || status=1
+  SPDOC_KUBELET=$kubelet_newest go test ./internal/e2e -skip 'ControlPlane' -count=1 -timeout 15m </dev/null || status=1
 else
   echo "test.sh: building kubelet $newest failed" >&2
   status=1

@@ -68,11 +68,11 @@ func TestKeys(t *testing.T) {
 			return want(m.Pods().List().Cursor() == 0 && !m.Pods().ContainerLog().Following(), "cursor %d following %v",
 				m.Pods().List().Cursor(), m.Pods().ContainerLog().Following())
 		}},
-		{"f from the list pauses every log pane", []string{"f"}, func(m *Model) string {
+		{"F from the list pauses every log pane", []string{"F"}, func(m *Model) string {
 			p := m.Pods()
 			return want(!p.ContainerLog().Following() && !p.KubeletLog().Following(), "still following")
 		}},
-		{"f in a focused pane only toggles that pane", []string{"tab", "tab", "f"}, func(m *Model) string {
+		{"F in a focused pane only toggles that pane", []string{"tab", "tab", "F"}, func(m *Model) string {
 			p := m.Pods()
 			return want(p.ContainerLog().Following() && !p.KubeletLog().Following(), "ctr %v kub %v",
 				p.ContainerLog().Following(), p.KubeletLog().Following())
@@ -166,6 +166,10 @@ func TestSaveMarkdownReport(t *testing.T) {
 	for _, k := range []string{"S", "m"} {
 		cmd := press(m, k)
 		m.Update(cmd())
+		if v := m.View(); !strings.Contains(v, "save report to: "+m.env.Dir) {
+			t.Fatalf("%s: no prompt with the save dir:\n%s", k, v)
+		}
+		press(m, "enter")
 		path := filepath.Join(m.env.Dir, "spdoc-report-node1-20261124-215504.md")
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -188,6 +192,7 @@ func TestSaveVisibleLog(t *testing.T) {
 	press(m, "/", "k", "e", "e", "p", "enter", "enter") // filter, then focus the container log
 	cmd := press(m, "s")
 	m.Update(cmd())
+	press(m, "enter")
 	path := filepath.Join(m.env.Dir, "spdoc-log-default-web-web-20261124-215504.log")
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -273,5 +278,61 @@ func TestReadOnlySourceRefusesEdit(t *testing.T) {
 	m.Update(cmd())
 	if st := m.Status(); !st.Err || !strings.Contains(st.Text, "read-only") {
 		t.Errorf("status %+v", st)
+	}
+}
+
+// TestSaveNeverIntoManifestDir: a path typed into the manifest dir is refused with the reason,
+// the prompt stays open to fix it, and esc saves nothing.
+func TestSaveNeverIntoManifestDir(t *testing.T) {
+	m := newModel(t, fixtureClient())
+	m.env.ManifestDir = t.TempDir()
+	m.Update(press(m, "s")())
+	press(m, "ctrl+u")
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(filepath.Join(m.env.ManifestDir, "x.log")), Paste: true})
+	press(m, "enter")
+	if st := m.Status(); !st.Err || !strings.Contains(st.Text, "the kubelet loads every file there") {
+		t.Fatalf("status %+v", st)
+	}
+	if entries, _ := os.ReadDir(m.env.ManifestDir); len(entries) != 0 {
+		t.Fatalf("wrote into the manifest dir: %v", entries)
+	}
+	typed := filepath.Join(t.TempDir(), "mine.log")
+	press(m, "ctrl+u")
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(typed), Paste: true})
+	press(m, "enter")
+	if _, err := os.Stat(typed); err != nil {
+		t.Fatalf("typed path not written: %v (status %+v)", err, m.Status())
+	}
+	if st := m.Status(); !strings.Contains(st.Text, "saved the log to "+typed) {
+		t.Errorf("status %+v", st)
+	}
+	m.Update(press(m, "s")())
+	press(m, "esc")
+	if st := m.Status(); st.Text != "not saved" {
+		t.Errorf("esc: status %+v", st)
+	}
+}
+
+// TestTypedAheadKeysEachAct: keys that reach the program together come as one KeyRunes ("jj");
+// each must act, and a bracketed paste must not be taken as keys.
+func TestTypedAheadKeysEachAct(t *testing.T) {
+	m := newModel(t, fixtureClient())
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("jj")})
+	if c := m.Pods().List().Cursor(); c != 2 {
+		t.Fatalf("cursor %d after jj, want 2", c)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("jk")})
+	if c := m.Pods().List().Cursor(); c != 2 {
+		t.Fatalf("cursor %d after jk, want 2", c)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("jjq"), Paste: true})
+	if c := m.Pods().List().Cursor(); c != 2 {
+		t.Fatalf("a paste moved the cursor to %d", c)
+	}
+	// In the filter input typed-ahead text is text, in order.
+	press(m, "/")
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("err")})
+	if v := m.Pods().FilterView(); !strings.Contains(v, "err") {
+		t.Errorf("filter input %q", v)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/tui/common"
 	"github.com/spdoc/spdoc/tui/components/header"
+	"github.com/spdoc/spdoc/tui/components/input"
 	"github.com/spdoc/spdoc/tui/keymap"
 	"github.com/spdoc/spdoc/tui/pages"
 	"github.com/spdoc/spdoc/tui/styles"
@@ -37,6 +38,7 @@ type Page int
 const (
 	PagePods Page = iota
 	PageDiagnose
+	PageManifest
 )
 
 type snapshotMsg struct {
@@ -56,13 +58,17 @@ type Model struct {
 	header *header.Model
 	pods   *pages.Pods
 	diag   *pages.Diagnose
+	mf     *pages.Manifest
 	help   help.Model
 
 	page     Page
 	showHelp bool
-	status   common.StatusMsg
-	width    int
-	height   int
+	// saving is the save waiting for its path (typed in saveInput); nil when none.
+	saving    *common.SaveRequest
+	saveInput input.Model
+	status    common.StatusMsg
+	width     int
+	height    int
 
 	snap     *node.Snapshot
 	report   *diagnose.Report
@@ -81,7 +87,8 @@ func New(env Env, r *lipgloss.Renderer) *Model {
 	h.Styles.ShortKey, h.Styles.FullKey = c.Styles.HelpKey, c.Styles.HelpKey
 	h.Styles.ShortDesc, h.Styles.FullDesc = c.Styles.HelpDesc, c.Styles.HelpDesc
 	h.Styles.ShortSeparator, h.Styles.FullSeparator = c.Styles.Dim, c.Styles.Dim
-	return &Model{c: c, env: &e, header: header.New(c), pods: pages.NewPods(c, &e), diag: pages.NewDiagnose(c, &e), help: h}
+	return &Model{c: c, env: &e, header: header.New(c), pods: pages.NewPods(c, &e), diag: pages.NewDiagnose(c, &e), mf: pages.NewManifest(c), help: h,
+		saveInput: input.Model{Cursor: c.Styles.Selected, Dim: c.Styles.Dim}}
 }
 
 // Pods and Diagnose expose the pages (tests, benchmark).
@@ -129,7 +136,9 @@ func (m *Model) layout() {
 	bodyH := max(m.height-header.Height-2, 3)
 	m.pods.SetSize(m.width, bodyH)
 	m.diag.SetSize(m.width, bodyH)
+	m.mf.SetSize(m.width, bodyH)
 	m.help.Width = m.width
+	m.saveInput.Width = m.width
 }
 
 func (m *Model) setHeader() {
@@ -164,12 +173,32 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.StatusMsg:
 		m.status = msg
 		return m, nil
+	case pages.ManifestLoadedMsg:
+		m.page = PageManifest
+		return m, m.mf.Update(msg)
+	case common.SaveRequest:
+		m.saving = &msg
+		m.saveInput.Prompt = "save " + msg.What + " to: "
+		m.saveInput.SetValue(filepath.Join(m.env.Dir, msg.Name))
+		return m, nil
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			return m, m.typedAhead(msg)
+		}
 		if msg.String() == "ctrl+c" {
 			return m, m.quit()
 		}
-		if m.page == PagePods && m.pods.Capturing() {
+		if m.saving != nil {
+			m.updateSave(msg)
+			return m, nil
+		}
+		switch {
+		case m.page == PagePods && m.pods.Capturing():
 			return m, m.pods.Update(msg)
+		case m.page == PageDiagnose && m.diag.Capturing():
+			return m, m.diag.Update(msg)
+		case m.page == PageManifest && m.mf.Capturing():
+			return m, m.mf.Update(msg)
 		}
 		if m.showHelp {
 			if key.Matches(msg, km.Help) || key.Matches(msg, km.Back) {
@@ -191,22 +220,67 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case m.page == PagePods && key.Matches(msg, km.Diagnose) && m.pods.EditProblems() == nil:
 			m.page = PageDiagnose
 			m.diag.SetReport(m.report)
+			if it := m.pods.List().Selected(); it != nil {
+				m.diag.ShowPod(it.Namespace, it.Name, it.Manifest)
+			}
 			return m, nil
-		case m.page == PageDiagnose && key.Matches(msg, km.Back):
+		case m.page == PagePods && key.Matches(msg, km.Manifest) && m.pods.EditProblems() == nil:
+			return m, m.pods.LoadManifest()
+		case m.page != PagePods && key.Matches(msg, km.Back):
 			m.page = PagePods
 			return m, nil
 		}
 	}
-	if m.page == PageDiagnose {
-		if _, ok := msg.(tea.KeyMsg); ok {
-			return m, m.diag.Update(msg)
-		}
-		if _, ok := msg.(tea.MouseMsg); ok {
+	if m.page == PageDiagnose || m.page == PageManifest {
+		switch msg.(type) {
+		case tea.KeyMsg, tea.MouseMsg:
+			if m.page == PageManifest {
+				return m, m.mf.Update(msg)
+			}
 			return m, m.diag.Update(msg)
 		}
 	}
 	// Log batches and edit results belong to the pods page whichever page is shown.
 	return m, m.pods.Update(msg)
+}
+
+// updateSave edits the path of the pending save; enter writes the file (never into the manifest
+// directory) and the status line says where it went, esc cancels.
+func (m *Model) updateSave(msg tea.KeyMsg) {
+	switch msg.Type {
+	case tea.KeyEsc:
+		m.saving = nil
+		m.status = common.StatusMsg{Text: "not saved"}
+	case tea.KeyEnter:
+		path, err := common.SaveFile(m.env.Dir, m.saveInput.Value(), m.env.ManifestDir, m.saving.Data)
+		if err != nil {
+			m.status = common.StatusMsg{Text: "not saved: " + err.Error() + " (edit the path, or esc)", Err: true}
+			return
+		}
+		prefix := fmt.Sprintf("saved the %s to ", m.saving.What)
+		m.status = common.StatusMsg{Text: prefix + common.MiddleEllipsis(path, max(m.width-len(prefix), 20))}
+		m.saving = nil
+	default:
+		m.status = common.StatusMsg{}
+		m.saveInput.Update(msg)
+	}
+}
+
+// typedAhead handles keys that arrived together: bubbletea reads every printable rune waiting on
+// the terminal into one KeyRunes message ("jjj" from key repeat, a fast typist or SSH batching),
+// which matches no binding. Each rune is its own key press, handled in order, so three j move
+// three times and "jq" moves then quits. A bracketed paste (Paste) stays one message: it is text.
+func (m *Model) typedAhead(msg tea.KeyMsg) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, r := range msg.Runes {
+		k := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
+		if r == ' ' {
+			k = tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{r}, Alt: msg.Alt}
+		}
+		_, cmd := m.Update(k)
+		cmds = append(cmds, cmd)
+	}
+	return tea.Sequence(cmds...)
 }
 
 func (m *Model) quit() tea.Cmd {
@@ -226,6 +300,9 @@ func (m *Model) handleSnapshot(msg snapshotMsg) tea.Cmd {
 	} else {
 		m.failures, m.lastErr, m.retry = 0, nil, 0
 		m.snap, m.report = msg.snap, msg.report
+		if msg.snap.Manifests != nil && msg.snap.Manifests.Dir != "" {
+			m.env.ManifestDir = msg.snap.Manifests.Dir
+		}
 		cmd = m.pods.SetReport(msg.snap, msg.report)
 		if m.page == PageDiagnose {
 			m.diag.SetReport(msg.report)
@@ -262,6 +339,9 @@ func (m *Model) View() string {
 	case m.page == PageDiagnose:
 		body = m.diag.View()
 		short = m.diag.ShortHelp()
+	case m.page == PageManifest:
+		body = m.mf.View()
+		short = m.mf.ShortHelp()
 	default:
 		body = m.pods.View()
 		short = m.pods.ShortHelp()
@@ -269,8 +349,18 @@ func (m *Model) View() string {
 	st := m.c.Styles
 	statusLine := ""
 	switch {
+	case m.saving != nil:
+		statusLine = m.saveInput.View()
+		if m.status.Err {
+			statusLine = st.StatusError.Render(m.status.Text)
+		}
+		short = []key.Binding{key.NewBinding(key.WithHelp("enter", "save")), key.NewBinding(key.WithHelp("esc", "cancel"))}
 	case m.page == PagePods && m.pods.FilterView() != "":
 		statusLine = m.pods.FilterView()
+	case m.page == PageDiagnose && m.diag.SearchView() != "":
+		statusLine = m.diag.SearchView()
+	case m.page == PageManifest && m.mf.SearchView() != "":
+		statusLine = m.mf.SearchView()
 	case m.status.Err:
 		statusLine = st.StatusError.Render(m.status.Text)
 	default:
@@ -280,14 +370,43 @@ func (m *Model) View() string {
 		m.header.View(),
 		body,
 		common.Fit(statusLine, m.width),
-		common.Fit(m.help.ShortHelpView(short), m.width),
+		m.footer(short),
 	}, "\n")
+}
+
+// footer renders the short help to fit the width: ? and q always stay (last), keys in between
+// are dropped from the end when there is no room, never cut in half.
+func (m *Model) footer(short []key.Binding) string {
+	km := m.c.KeyMap
+	var mid, tail []key.Binding
+	for _, b := range short {
+		switch b.Help().Key {
+		case km.Help.Help().Key, km.Quit.Help().Key:
+			tail = append(tail, b)
+		default:
+			mid = append(mid, b)
+		}
+	}
+	if len(tail) == 0 {
+		tail = []key.Binding{km.Help, km.Quit}
+	}
+	h := m.help
+	h.Width = 0 // measure without bubbles' own truncation
+	for {
+		line := h.ShortHelpView(append(append([]key.Binding{}, mid...), tail...))
+		if lipgloss.Width(line) <= m.width || len(mid) == 0 {
+			return common.Fit(line, m.width)
+		}
+		mid = mid[:len(mid)-1]
+	}
 }
 
 func (m *Model) helpView(height int) string {
 	var groups [][]key.Binding
 	if m.page == PageDiagnose {
 		groups = m.diag.FullHelp()
+	} else if m.page == PageManifest {
+		groups = m.mf.FullHelp()
 	} else {
 		groups = m.pods.FullHelp()
 	}

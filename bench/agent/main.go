@@ -86,7 +86,7 @@ func run(o options) error {
 	}
 	cfg := filepath.Join(root, "etc", "pods.yaml")
 	sock := filepath.Join(root, "run", "agent.sock")
-	args := []string{"agent", "--config", cfg, "--manifest-dir", md, "--listen", "unix://" + sock, "--log-level", "warn"}
+	args := []string{"agent", "--config", cfg, "--manifests", md, "--listen", "unix://" + sock, "--log-level", "warn"}
 	setup := "no runtime (--no-runtime), no kubelet log"
 	if o.useNode {
 		if err := testnode.Requirements(); err != nil {

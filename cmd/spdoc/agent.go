@@ -93,7 +93,9 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.config, "config", agent.DefaultConfig, "config file: pods: [Pod…], a Talos machine config or KubeStaticPodConfig documents")
-	f.StringVar(&o.manifestDir, "manifest-dir", agent.DefaultManifestDir, "kubelet manifest directory (staticPodPath)")
+	f.StringVar(&o.manifestDir, "manifests", agent.DefaultManifestDir, "kubelet manifest directory (staticPodPath), as --manifests of every other command")
+	f.StringVar(&o.manifestDir, "manifest-dir", agent.DefaultManifestDir, "kubelet manifest directory")
+	_ = f.MarkDeprecated("manifest-dir", "use --manifests, the name every spdoc command uses")
 	f.StringVar(&o.prefix, "prefix", agent.DefaultPrefix, "file name prefix of the manifests the agent owns (talos- matches Talos)")
 	f.BoolVar(&o.noValidate, "no-validate", false, "write pods the validator rejects (like Talos); they still show as findings")
 	f.StringVar(&o.listen, "listen", agent.DefaultListen, "API address: unix:///path or tcp://host:port (TCP requires --tls-cert, --tls-key, --client-ca)")

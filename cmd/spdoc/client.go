@@ -16,6 +16,8 @@ import (
 // diagnose, tui, get, containers and logs. Client builds the node.Client from them.
 type nodeFlags struct {
 	root             string
+	bundleIn         string
+	unpacked         string // temp dir --bundle-in was extracted to (then also root)
 	manifests        string
 	podLogsDir       string
 	containerLogsDir string
@@ -37,6 +39,12 @@ type nodeFlags struct {
 	preset []nodeTarget
 }
 
+// AddBundleInFlag registers --bundle-in (get, logs, containers; diagnose and tui register
+// their own, which also open talosctl bundles, and set bundleIn for the next steps).
+func (f *nodeFlags) AddBundleInFlag(fs *pflag.FlagSet) {
+	fs.StringVar(&f.bundleIn, "bundle-in", "", "read a support bundle (tar.gz) written by spdoc diagnose --bundle, as --root of its unpacked copy")
+}
+
 // AddAgentFlags registers --agent and its credentials (get, containers, logs, diagnose).
 func (f *nodeFlags) AddAgentFlags(fs *pflag.FlagSet) { f.agent.AddFlags(fs) }
 
@@ -51,7 +59,7 @@ func (f *nodeFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.runtimeEndpoint, "runtime-endpoint", "", "CRI runtime socket (default: containerRuntimeEndpoint of the kubelet config, else unix:///run/containerd/containerd.sock)")
 	fs.BoolVar(&f.noRuntime, "no-runtime", false, "do not ask the container runtime")
 	fs.StringVar(&f.nodeName, "node-name", "", "node name as the kubelet knows it (default: detected from pod log dirs, kubelet log, runtime, hostname)")
-	fs.DurationVar(&f.since, "since", 0, "kubelet log history to read (default: 1h from journald, the whole file otherwise)")
+	fs.Var(sinceValue{&f.since}, "since", "kubelet log history to read, e.g. 10m, 2h, 1d (default: 1h from journald, the whole file otherwise)")
 	fs.IntVar(&f.logTail, "log-tail", node.DefaultLogTail, "container log lines kept per static pod container and instance")
 	fs.IntVar(&f.maxRecords, "max-records", node.DefaultMaxRecords, "most relevant kubelet log records kept (oldest dropped)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig to read this node's mirror pods with (default: the kubelet's --kubeconfig, else "+node.DefaultKubeletKubeconfig+")")
@@ -61,6 +69,9 @@ func (f *nodeFlags) AddFlags(fs *pflag.FlagSet) {
 
 // Validate checks the flag values that can be checked without touching the node.
 func (f *nodeFlags) Validate() error {
+	if err := f.validateBundleIn(); err != nil {
+		return err
+	}
 	if len(f.agent.targets) > 0 && f.root != "" {
 		return errors.New("--agent and --root name two different sources: pick one")
 	}
@@ -123,6 +134,9 @@ func (f *nodeFlags) Client(ctx context.Context) (node.Client, error) {
 		return f.preset[0].Client, nil
 	}
 	if err := f.Validate(); err != nil {
+		return nil, userError(err)
+	}
+	if err := f.openBundle(ctx); err != nil {
 		return nil, err
 	}
 	return node.NewLocal(f.LocalOptions()), nil

@@ -45,11 +45,12 @@ With --root it shows the runtime state captured in DIR/runtime.json.`,
 	}
 	o.node.AddFlags(cmd.Flags())
 	o.node.AddAgentFlags(cmd.Flags())
+	o.node.AddBundleInFlag(cmd.Flags())
 	_ = cmd.Flags().MarkHidden("log-tail")    // not used by this command
 	_ = cmd.Flags().MarkHidden("max-records") // not used by this command
 	_ = cmd.Flags().MarkHidden("since")       // not used by this command
 	_ = cmd.Flags().MarkHidden("kubelet-log") // not used by this command
-	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(outputFormats, "|"))
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(containersFormats, "|"))
 	cmd.Flags().BoolVar(&o.static, "static", false, "only static pods (pod names ending in -<node name>)")
 	return cmd
 }
@@ -60,8 +61,8 @@ func (o *containersOptions) Complete(cmd *cobra.Command, _ []string) error {
 }
 
 func (o *containersOptions) Validate() error {
-	if !slices.Contains(outputFormats, o.output) {
-		return fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(outputFormats, ", "))
+	if !slices.Contains(containersFormats, o.output) {
+		return fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(containersFormats, ", "))
 	}
 	if o.node.noRuntime {
 		return errors.New("containers lists what the runtime reports: --no-runtime makes no sense with it")
@@ -195,3 +196,5 @@ func shortID(id string) string {
 	}
 	return id
 }
+
+var containersFormats = []string{"table", "json", "yaml"}

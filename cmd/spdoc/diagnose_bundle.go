@@ -91,6 +91,8 @@ func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
 		o.node.root = dir
 		return nil
 	})
+	// The next steps name the bundle, not the temp dir it was unpacked to (source.go).
+	o.node.bundleIn, o.node.unpacked = b.in, "bundle"
 	b.closeIn = closeIn
 	if err != nil {
 		return fmt.Errorf("--bundle-in: %w", err)

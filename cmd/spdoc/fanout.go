@@ -31,7 +31,21 @@ func (a *agentFlags) AddFlags(fs *pflag.FlagSet) {
 type nodeTarget struct {
 	// Label names the node in fanned-out output: the agent's node name, else its address.
 	Label  string
+	Addr   string // the --agent address; empty for this machine or --root
 	Client node.Client
+}
+
+// agentOf returns the --agent address the snapshot was read from ("" for this machine).
+func agentOf(ts []nodeTarget, s *node.Snapshot) string {
+	if len(ts) == 1 {
+		return ts[0].Addr
+	}
+	for _, t := range ts {
+		if t.Label == s.Node.Name {
+			return t.Addr
+		}
+	}
+	return ""
 }
 
 // Targets returns the node clients the flags name: the local node unless --agent is given.
@@ -56,7 +70,7 @@ func (f *nodeFlags) Targets(ctx context.Context) ([]nodeTarget, error) {
 			closeTargets(ts)
 			return nil, fmt.Errorf("agent %s: %w", t, err)
 		}
-		ts = append(ts, nodeTarget{Label: t, Client: c})
+		ts = append(ts, nodeTarget{Label: t, Addr: t, Client: c})
 	}
 	// Label each agent by its node name when it says (one cheap /version call each, at once).
 	var wg sync.WaitGroup
@@ -96,6 +110,10 @@ func snapshotAll(ctx context.Context, ts []nodeTarget, stderr io.Writer) ([]*nod
 		go func() {
 			defer wg.Done()
 			s, err := t.Client.Snapshot(ctx)
+			if errors.Is(err, node.ErrAgentUnreachable) {
+				errs[i] = err // it says which agent and what to do
+				return
+			}
 			if err != nil {
 				errs[i] = fmt.Errorf("reading the node (%s): %w", t.Client.Describe(), err)
 				return

@@ -161,7 +161,7 @@ func TestFanOutOverAgents(t *testing.T) {
 		if err == nil {
 			t.Fatal("want an error for the unreachable agent")
 		}
-		if !strings.Contains(out, "default-crashloop") {
+		if !strings.Contains(out, "node1   default     crashloop") {
 			t.Errorf("the reachable node's pods are missing:\n%s", out)
 		}
 	})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -12,79 +11,369 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/node"
+	"github.com/spdoc/spdoc/internal/podref"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
 func init() { subcommands = append(subcommands, newGetCmd) }
 
-// Resource kinds of `spdoc get`, with their aliases (talosctl style).
-var getKinds = map[string]string{
-	"staticpods": "staticpods", "staticpod": "staticpods", "sp": "staticpods",
-	"staticpodstatus": "staticpodstatus", "staticpodstatuses": "staticpodstatus", "sps": "staticpodstatus",
+// getResource is one resource kind of `spdoc get`, with its aliases (kubectl/talosctl style).
+type getResource struct {
+	Name    string
+	Aliases []string
 }
 
-var outputFormats = []string{"table", "json", "yaml"}
+var getResources = []getResource{
+	{"staticpods", []string{"staticpod", "sp"}},
+	{"staticpodstatus", []string{"staticpodstatuses", "sps"}},
+}
+
+// resourceOf returns the canonical name for s (a name or alias), or "".
+func resourceOf(s string) string {
+	s = strings.ToLower(s)
+	for _, r := range getResources {
+		if s == r.Name || slices.Contains(r.Aliases, s) {
+			return r.Name
+		}
+	}
+	return ""
+}
+
+func resourceList() string {
+	var parts []string
+	for _, r := range getResources {
+		parts = append(parts, fmt.Sprintf("%s (%s)", r.Name, strings.Join(r.Aliases, ", ")))
+	}
+	return strings.Join(parts, ", ")
+}
 
 type getOptions struct {
-	node   nodeFlags
-	output string
-	kind   string
-	ids    []string
-	talos  bool // -o yaml|json in the shape of talosctl get staticpodstatus (get_talos.go)
+	node      nodeFlags
+	output    string
+	template  string // of -o jsonpath=…
+	namespace string
+	allNS     bool
+	selector  string
+	watch     bool
+	interval  time.Duration
+	talos     bool // -o yaml|json in the shape of talosctl get staticpodstatus (get_talos.go)
 
-	stdout io.Writer
-	stderr io.Writer
-	now    func() time.Time
+	kind     string
+	refs     []podref.Ref
+	sel      labels.Selector
+	format   *getOutput
+	stdout   io.Writer
+	stderr   io.Writer
+	printed  map[string]string // watch: the last line printed per pod
+	header   bool
+	multiple bool
 }
 
 func newGetCmd() *cobra.Command {
 	o := &getOptions{}
 	cmd := &cobra.Command{
-		Use:   "get staticpods|staticpodstatus [ID...]",
-		Short: "List static pods (from the manifest dir) or their status (from the runtime and kubelet log)",
-		Long: `get lists the static pods defined in the manifest directory (staticpods) or their status
-(staticpodstatus: containers ready, state, restarts, age — from the container runtime and the
-kubelet log, so it works on every node, with or without an API server).
+		Use:     "get RESOURCE [POD...]",
+		Aliases: []string{"g"},
+		Short:   "List static pods (from the manifest dir) or their status (from the runtime and kubelet log)",
+		Long: `get lists the static pods defined in the manifest directory (staticpods, sp) or their
+status (staticpodstatus, sps): READY counts the containers the manifest declares, STATUS is what
+kubectl's STATUS column would say (CrashLoopBackOff, ErrImageNeverPull, ImagePullBackOff,
+ContainerCreating, …; Invalid when the kubelet rejects the manifest), AGE is relative to when the
+data was read (the capture time for a copied node). It works without an API server.
 
-IDs are <namespace>-<name>, as in talosctl; with IDs only those pods are listed.`,
-		Example: `  spdoc get staticpods
-  spdoc get staticpodstatus -o yaml
-  spdoc get sp kube-system-kube-apiserver -o json
-  spdoc get staticpodstatus --agent https://node1:7443,https://node2:7443 --ca ca.crt --cert reader.crt --key reader.key`,
-		Args:      cobra.MinimumNArgs(1),
-		ValidArgs: []string{"staticpods", "staticpodstatus"},
-		RunE:      runLifecycle(o),
+POD is any name spdoc prints: namespace/name, the static pod ID namespace-name, the manifest
+name, the kubelet's name-node, the UID, the manifest file, or namespace/pod:container[:id] from
+spdoc containers. A name that matches nothing is an error (exit 1) with the closest names.`,
+		Example: `  spdoc get sps
+  spdoc get sps -o wide
+  spdoc get sp kube-system/kube-apiserver -o yaml
+  spdoc get sps -n kube-system -l tier=control-plane -w
+  spdoc get sps -o jsonpath='{range .items[*]}{.id}{"\t"}{.state}{"\n"}{end}'
+  spdoc get sps --agent https://node1:7443,https://node2:7443 --ca ca.crt --cert reader.crt --key reader.key`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{fmt.Errorf("name a resource: %s", resourceList())}
+			}
+			return nil
+		},
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				var out []string
+				for _, r := range getResources {
+					out = append(out, r.Name)
+					out = append(out, r.Aliases...)
+				}
+				return out, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completePods(cmd.Context(), &o.node, false), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: runLifecycle(o),
 	}
 	o.node.AddFlags(cmd.Flags())
 	o.node.AddAgentFlags(cmd.Flags())
-	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(outputFormats, "|"))
-	cmd.Flags().BoolVar(&o.talos, "talos", false, "staticpodstatus -o yaml|json in talosctl's shape (node, metadata, spec: the PodStatus), for scripts written for talosctl get staticpodstatus")
+	o.node.AddBundleInFlag(cmd.Flags())
+	hideFlags(cmd, "log-tail")
+	fs := cmd.Flags()
+	fs.StringVarP(&o.output, "output", "o", "", "output format: "+getOutputNames()+" (default: a table that fits 80 columns)")
+	fs.StringVarP(&o.namespace, "namespace", "n", "", "only pods of this namespace")
+	fs.BoolVarP(&o.allNS, "all-namespaces", "A", false, "pods of every namespace (what get lists without -n: static pods live in several)")
+	fs.StringVarP(&o.selector, "selector", "l", "", "label selector on the manifests' pod labels (tier=control-plane, app in (a,b), !canary)")
+	fs.BoolVarP(&o.watch, "watch", "w", false, "after the list, print a pod again whenever its row changes (until interrupted)")
+	fs.DurationVar(&o.interval, "watch-interval", 2*time.Second, "with --watch: how often the node is read again")
+	fs.BoolVar(&o.talos, "talos", false, "staticpodstatus -o yaml|json in talosctl's shape (node, metadata, spec: the PodStatus), for scripts written for talosctl get staticpodstatus")
+	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var out []string
+		for _, f := range getOutputs {
+			out = append(out, f.Name+"\t"+f.Help)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	})
+	_ = cmd.RegisterFlagCompletionFunc("namespace", func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		return completeNamespaces(c.Context(), &o.node), cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 
 func (o *getOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.stdout, o.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
-	o.now = time.Now
-	o.kind = getKinds[strings.ToLower(args[0])]
+	o.kind = resourceOf(args[0])
 	if o.kind == "" {
-		return fmt.Errorf("unknown resource %q: want staticpods or staticpodstatus", args[0])
+		msg := fmt.Sprintf("unknown resource %q: spdoc get knows %s", args[0], resourceList())
+		if l := strings.ToLower(args[0]); l == "pods" || l == "pod" || l == "po" {
+			msg += "; static pods are staticpods, their state staticpodstatus"
+		}
+		return fmt.Errorf("%s", msg)
 	}
-	o.ids = args[1:]
+	for _, a := range args[1:] {
+		r, err := podref.Parse(a)
+		if err != nil {
+			return err
+		}
+		o.refs = append(o.refs, r)
+	}
+	name, tmpl, _ := strings.Cut(o.output, "=")
+	if name == "" {
+		name = "table"
+	}
+	for i := range getOutputs {
+		if getOutputs[i].Name == name {
+			o.format = &getOutputs[i]
+		}
+	}
+	o.template = tmpl
 	return nil
 }
 
 func (o *getOptions) Validate() error {
-	if !slices.Contains(outputFormats, o.output) {
-		return fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(outputFormats, ", "))
-	}
-	if o.talos && (o.kind != "staticpodstatus" || o.output == "table") {
+	switch {
+	case o.format == nil:
+		return fmt.Errorf("--output %q: want one of %s", o.output, getOutputNames())
+	case o.format.Name == "jsonpath" && o.template == "":
+		return fmt.Errorf("--output jsonpath needs a template: -o jsonpath='{.items[*].id}'")
+	case o.format.Name != "jsonpath" && o.template != "":
+		return fmt.Errorf("--output %s takes no =…", o.format.Name)
+	case o.talos && (o.kind != "staticpodstatus" || o.format.Name != "yaml" && o.format.Name != "json"):
 		return fmt.Errorf("--talos prints staticpodstatus as talosctl does: use it with get staticpodstatus -o yaml or -o json")
+	case o.allNS && o.namespace != "":
+		return fmt.Errorf("--namespace and --all-namespaces: pick one")
+	case o.watch && o.interval < 100*time.Millisecond:
+		return fmt.Errorf("--watch-interval %s: must be at least 100ms", o.interval)
+	}
+	if o.selector != "" {
+		sel, err := labels.Parse(o.selector)
+		if err != nil {
+			return fmt.Errorf("--selector %q: %w", o.selector, err)
+		}
+		o.sel = sel
 	}
 	return o.node.Validate()
+}
+
+// getList is what a get prints: the items of the one resource asked for, from every node read.
+type getList struct {
+	Kind     string
+	Pods     []staticPodItem
+	Statuses []staticPodStatusItem
+	// Taken is when the data was read (a copy: captured); AGE is relative to it.
+	Taken time.Time
+	// Nodes is how many nodes were asked (the table adds NODE when several).
+	Nodes int
+}
+
+func (l *getList) items() any {
+	if l.Kind == "staticpods" {
+		return nonNil(l.Pods)
+	}
+	return nonNil(l.Statuses)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (o *getOptions) Run(ctx context.Context) error {
+	targets, err := o.node.Targets(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeTargets(targets)
+	list, readErr, err := o.read(ctx, targets)
+	if err != nil {
+		return err
+	}
+	if err := o.print(list); err != nil {
+		return err
+	}
+	if readErr != nil {
+		return readErr
+	}
+	if !o.watch {
+		return nil
+	}
+	t := time.NewTicker(o.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		list, readErr, err := o.read(ctx, targets)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil || readErr != nil {
+			fmt.Fprintf(stderrOr(o.stderr), "spdoc: %v\n", errorsJoin(err, readErr))
+			continue
+		}
+		if err := o.print(list); err != nil {
+			return err
+		}
+	}
+}
+
+func errorsJoin(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// read snapshots every target and keeps the pods the arguments and filters name. A named pod
+// that is on no node is a NotFound error.
+func (o *getOptions) read(ctx context.Context, targets []nodeTarget) (*getList, error, error) {
+	snaps, readErr := snapshotAll(ctx, targets, stderrOr(o.stderr))
+	if len(snaps) == 0 {
+		return nil, nil, readErr
+	}
+	list := &getList{Kind: o.kind, Nodes: len(targets)}
+	found := make([]bool, len(o.refs))
+	var cands []podref.Pod
+	for _, snap := range snaps {
+		if snap.Taken.After(list.Taken) {
+			list.Taken = snap.Taken
+		}
+		report := diagnose.Analyze(snap, diagnose.Options{})
+		o.node.pasteableReport(report, agentOf(targets, snap))
+		lbls := podLabels(snap)
+		for _, p := range report.Pods {
+			c := podref.Pod{Namespace: p.Namespace, Name: p.Name, ID: p.ID, KubeletName: p.KubeletName, UID: p.UID, File: p.Manifest}
+			cands = append(cands, c)
+			if !o.want(c, lbls[p.ID], found) {
+				continue
+			}
+			if o.kind == "staticpodstatus" {
+				list.Statuses = append(list.Statuses, staticPodStatusItem{Node: report.Node.Name, Status: kubectlStatus(p), Declared: declared(snap, p.ID), PodReport: p})
+			}
+		}
+		if o.kind == "staticpods" {
+			for _, it := range staticPodItems(snap) {
+				c := podref.Pod{Namespace: it.namespace(), Name: it.name(), ID: it.ID, File: it.Source}
+				if it.Pod != nil {
+					c.UID = it.Pod.UID
+					if snap.Node.Name != "" {
+						c.KubeletName = it.Pod.KubeletName(snap.Node.Name)
+					}
+				}
+				if it.Pod == nil {
+					cands = append(cands, c)
+				}
+				if o.want(c, lbls[it.ID], found) {
+					it.Source = o.nodePath(it.Source, targets, snap)
+					list.Pods = append(list.Pods, it)
+				}
+			}
+		}
+	}
+	for i, ok := range found {
+		if !ok {
+			return nil, nil, &podref.NotFoundError{Ref: o.refs[i], Suggestions: podref.Suggest(o.refs[i], cands, 3)}
+		}
+	}
+	return list, readErr, nil
+}
+
+// nodePath names a manifest by its path on the node (not the copy's).
+func (o *getOptions) nodePath(p string, targets []nodeTarget, snap *node.Snapshot) string {
+	if fn := o.node.pasteable(agentOf(targets, snap)); fn != nil {
+		return fn(p)
+	}
+	return p
+}
+
+// want applies the namespace, selector and POD arguments to one pod, marking which argument
+// found it.
+func (o *getOptions) want(c podref.Pod, lbls map[string]string, found []bool) bool {
+	if o.namespace != "" && c.Namespace != o.namespace {
+		return false
+	}
+	if o.sel != nil && !o.sel.Matches(labels.Set(lbls)) {
+		return false
+	}
+	if len(o.refs) == 0 {
+		return true
+	}
+	hit := false
+	for i, r := range o.refs {
+		if r.Matches(c) {
+			found[i], hit = true, true
+		}
+	}
+	return hit
+}
+
+// podLabels are the manifests' pod labels by static pod ID.
+func podLabels(snap *node.Snapshot) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	if snap.Manifests == nil {
+		return out
+	}
+	for _, p := range snap.Manifests.Pods() {
+		if p.Pod != nil {
+			out[p.ID] = p.Pod.Labels
+		}
+	}
+	return out
+}
+
+// declared is how many containers the manifest of pod id declares (what READY counts to).
+func declared(snap *node.Snapshot, id string) int {
+	if snap.Manifests == nil {
+		return 0
+	}
+	for _, p := range snap.Manifests.Pods() {
+		if p.ID == id && p.Pod != nil {
+			return len(p.Pod.Spec.Containers)
+		}
+	}
+	return 0
 }
 
 // staticPodItem is one static pod as `get staticpods -o json|yaml` prints it.
@@ -98,59 +387,34 @@ type staticPodItem struct {
 	Pod     *staticpod.StaticPod `json:"staticPod,omitempty"`
 }
 
+func (it staticPodItem) namespace() string {
+	if it.Pod == nil {
+		return "-"
+	}
+	if it.Pod.Namespace == "" {
+		return "default"
+	}
+	return it.Pod.Namespace
+}
+
+func (it staticPodItem) name() string {
+	if it.Pod == nil {
+		return it.ID
+	}
+	return it.Pod.Name
+}
+
 // staticPodStatusItem is one pod status as `get staticpodstatus -o json|yaml` prints it.
 type staticPodStatusItem struct {
 	Node string `json:"node"`
+	// Status is what kubectl's STATUS column would show.
+	Status string `json:"status"`
+	// Declared is how many containers the manifest declares.
+	Declared int `json:"declaredContainers"`
 	diagnose.PodReport
 }
 
-func (o *getOptions) Run(ctx context.Context) error {
-	targets, err := o.node.Targets(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeTargets(targets)
-	snaps, readErr := snapshotAll(ctx, targets, stderrOr(o.stderr))
-	if len(snaps) == 0 {
-		return readErr
-	}
-	want := func(id string) bool { return len(o.ids) == 0 || slices.Contains(o.ids, id) }
-	switch o.kind {
-	case "staticpods":
-		var items []staticPodItem
-		for _, snap := range snaps {
-			items = append(items, staticPodItems(snap, want)...)
-		}
-		if o.output == "table" {
-			err = printStaticPods(o.stdout, items)
-		} else {
-			err = printStructured(o.stdout, o.output, items)
-		}
-	default:
-		var items []staticPodStatusItem
-		for _, snap := range snaps {
-			report := diagnose.Analyze(snap, diagnose.Options{})
-			for _, p := range report.Pods {
-				if want(p.ID) {
-					items = append(items, staticPodStatusItem{Node: report.Node.Name, PodReport: p})
-				}
-			}
-		}
-		if o.talos {
-			err = printTalos(o.stdout, o.output, talosStatuses(items))
-		} else if o.output == "table" {
-			err = printStaticPodStatus(o.stdout, items, o.now())
-		} else {
-			err = printStructured(o.stdout, o.output, items)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	return readErr
-}
-
-func staticPodItems(snap *node.Snapshot, want func(string) bool) []staticPodItem {
+func staticPodItems(snap *node.Snapshot) []staticPodItem {
 	var items []staticPodItem
 	for _, f := range snap.SourceFiles() { // the manifests, then the kubelet's staticPodURL list
 		if f.Kind != staticpod.KindManifest {
@@ -161,40 +425,306 @@ func staticPodItems(snap *node.Snapshot, want func(string) bool) []staticPodItem
 			version = version[:12]
 		}
 		if f.Parse != nil {
-			id := "(" + f.Name + ")"
-			if want(id) || len(f.Pods) == 0 && want(f.Name) {
-				items = append(items, staticPodItem{Node: snap.Node.Name, ID: id, Version: version, Source: f.Path, Error: f.Parse.Error()})
-			}
+			items = append(items, staticPodItem{Node: snap.Node.Name, ID: "(" + f.Name + ")", Version: version, Source: f.Path, Error: f.Parse.Error()})
 			continue
 		}
 		for _, p := range f.Pods {
-			if want(p.ID) {
-				items = append(items, staticPodItem{Node: snap.Node.Name, ID: p.ID, Version: version, Source: f.Path, Valid: p.Valid(), Pod: p})
-			}
+			items = append(items, staticPodItem{Node: snap.Node.Name, ID: p.ID, Version: version, Source: f.Path, Valid: p.Valid(), Pod: p})
 		}
 	}
 	return items
 }
 
-func printStaticPods(w io.Writer, items []staticPodItem) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tNAMESPACE\tTYPE\tID\tVERSION\tVALID\tSOURCE")
-	for _, it := range items {
-		ns, valid := "-", "yes"
-		if it.Pod != nil {
-			ns = it.Pod.Namespace
-			if ns == "" {
-				ns = "default"
+// kubectlStatus is what kubectl's STATUS column would show for the pod, from the runtime state
+// and the kubelet's findings: the waiting reason of the first container that has one
+// (CrashLoopBackOff, ErrImageNeverPull, ImagePullBackOff, ContainerCreating…), the terminated
+// reason of a stopped one, else the phase. Invalid: the kubelet rejected the manifest (kubectl
+// never sees such a pod).
+func kubectlStatus(p diagnose.PodReport) string {
+	kinds := map[diagnose.Kind]bool{}
+	for _, f := range p.Findings {
+		// Folded findings (info) are consequences of another one; history is over.
+		if !f.History && f.Severity != diagnose.SeverityInfo {
+			kinds[f.Kind] = true
+		}
+	}
+	switch {
+	case p.State == "Invalid" || kinds[diagnose.KindManifestInvalid] || kinds[diagnose.KindManifestUnparseable]:
+		return "Invalid"
+	case p.State == "Gone":
+		return "Terminating"
+	}
+	for _, c := range p.Containers {
+		if c.Waiting != "" {
+			return c.Waiting // the kubelet's own answer (its /pods), when it gave one
+		}
+	}
+	if len(p.Containers) > 0 {
+		for _, c := range p.Containers {
+			switch {
+			case c.State == "running":
+				continue
+			case kinds[diagnose.KindCrashLoop]:
+				return "CrashLoopBackOff"
+			case c.State == "exited" && c.ExitCode != nil && *c.ExitCode == 0:
+				return "Completed"
+			case c.State == "exited" && c.Reason != "":
+				return c.Reason // Error, OOMKilled, ContainerCannotRun
+			case c.State == "exited":
+				return "Error"
+			case c.State == "created":
+				return "ContainerCreating"
 			}
-			if !it.Valid {
+		}
+		if p.State == "Running" || p.State == "Ready" {
+			return "Running"
+		}
+	}
+	switch {
+	case kinds[diagnose.KindCrashLoop]:
+		return "CrashLoopBackOff"
+	case kinds[diagnose.KindImageNotPresent]:
+		return "ErrImageNeverPull"
+	case kinds[diagnose.KindImagePullFailed]:
+		return "ImagePullBackOff"
+	case kinds[diagnose.KindContainerFailed]:
+		return "CreateContainerError"
+	case kinds[diagnose.KindVolumeMountFailed], kinds[diagnose.KindSandboxFailed], kinds[diagnose.KindNetworkNotReady]:
+		return "ContainerCreating"
+	}
+	switch p.State {
+	case "Running", "Ready":
+		return "Running"
+	case "Unknown":
+		return "Unknown"
+	}
+	return "Pending"
+}
+
+// ready is READY: running-and-ready containers of those the manifest declares.
+func (it staticPodStatusItem) ready() string {
+	n := 0
+	for _, c := range it.Containers {
+		if c.Ready {
+			n++
+		}
+	}
+	total := it.Declared
+	if total == 0 {
+		total = len(it.Containers)
+	}
+	return fmt.Sprintf("%d/%d", n, total)
+}
+
+// restarts is RESTARTS like kubectl: the count, and how long ago the last one was.
+func (it staticPodStatusItem) restarts(now time.Time) string {
+	s := strconv.Itoa(it.Restarts)
+	var last time.Time
+	for _, c := range it.Containers {
+		if c.RestartCount > 0 && c.StartedAt.After(last) {
+			last = c.StartedAt
+		}
+	}
+	if it.Restarts > 0 && !last.IsZero() && !now.IsZero() {
+		s += " (" + humanAge(now.Sub(last)) + " ago)"
+	}
+	return s
+}
+
+func (it staticPodStatusItem) age(now time.Time) string {
+	var started time.Time
+	for _, c := range it.Containers {
+		if !c.StartedAt.IsZero() && (started.IsZero() || c.StartedAt.Before(started)) {
+			started = c.StartedAt
+		}
+	}
+	if started.IsZero() || now.IsZero() {
+		return "-"
+	}
+	return humanAge(now.Sub(started))
+}
+
+// getOutput is one -o value of spdoc get. Add a row for a new format; Print gets the whole list
+// of the resource asked for.
+type getOutput struct {
+	Name  string // the -o value; "jsonpath" takes =TEMPLATE
+	Help  string
+	Print func(o *getOptions, w io.Writer, l *getList) error
+}
+
+var getOutputs = []getOutput{
+	{"table", "columns that fit 80 wide", func(o *getOptions, w io.Writer, l *getList) error { return o.printTable(w, l, false) }},
+	{"wide", "every column", func(o *getOptions, w io.Writer, l *getList) error { return o.printTable(w, l, true) }},
+	{"name", "one RESOURCE/ID a line, for xargs", printNames},
+	{"json", `{"items": […]}`, func(_ *getOptions, w io.Writer, l *getList) error { return printStructured(w, "json", l.items()) }},
+	{"yaml", "items: […]", func(_ *getOptions, w io.Writer, l *getList) error { return printStructured(w, "yaml", l.items()) }},
+	{"jsonpath", "jsonpath=TEMPLATE: kubectl's JSONPath over the JSON form", func(o *getOptions, w io.Writer, l *getList) error {
+		return printJSONPath(w, o.template, l.items())
+	}},
+}
+
+func getOutputNames() string {
+	var names []string
+	for _, f := range getOutputs {
+		n := f.Name
+		if n == "jsonpath" {
+			n += "=…"
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, "|")
+}
+
+func (o *getOptions) print(l *getList) error {
+	if o.talos {
+		return printTalos(o.stdout, o.format.Name, talosStatuses(l.Statuses))
+	}
+	if !o.watch {
+		return o.format.Print(o, o.stdout, l)
+	}
+	// Watching: rows are printed again only when they change (kubectl get -w).
+	if o.format.Name != "table" && o.format.Name != "wide" && o.format.Name != "name" {
+		return o.format.Print(o, o.stdout, l)
+	}
+	return o.printTable(o.stdout, l, o.format.Name == "wide")
+}
+
+func printNames(o *getOptions, w io.Writer, l *getList) error {
+	if len(l.Pods)+len(l.Statuses) == 0 && !o.watch {
+		fmt.Fprintf(stderrOr(o.stderr), "No %s found%s.\n", l.Kind, o.scopeText())
+	}
+	for _, it := range l.Pods {
+		fmt.Fprintf(w, "staticpod/%s\n", it.ID)
+	}
+	for _, it := range l.Statuses {
+		fmt.Fprintf(w, "staticpodstatus/%s\n", it.ID)
+	}
+	return nil
+}
+
+// printTable prints the list as kubectl does: NAMESPACE NAME … that fit 80 columns, more with
+// wide. While watching only rows that changed since the last print are printed.
+func (o *getOptions) printTable(w io.Writer, l *getList, wide bool) error {
+	var header []string
+	var rows [][]string
+	var keys []string
+	multi := l.Nodes > 1 || o.multiple
+	o.multiple = multi
+	if l.Kind == "staticpods" {
+		header = []string{"NAMESPACE", "NAME", "FILE", "VALID"}
+		if wide {
+			header = []string{"NAMESPACE", "NAME", "ID", "VERSION", "VALID", "SOURCE"}
+		}
+		for _, it := range l.Pods {
+			valid := "yes"
+			switch {
+			case it.Pod == nil:
+				valid = "no: " + it.Error
+			case !it.Valid:
 				valid = "no: " + firstError(it.Pod)
 			}
-		} else {
-			valid = "no: " + it.Error
+			var row []string
+			if wide {
+				row = []string{it.namespace(), it.name(), it.ID, orDash(it.Version), clipText(valid, 60), it.Source}
+			} else {
+				row = []string{it.namespace(), clipText(it.name(), 30), clipText(baseName(it.Source), 24), valid}
+			}
+			rows = append(rows, row)
+			keys = append(keys, it.Node+"/"+it.ID)
 		}
-		fmt.Fprintf(tw, "%s\t%s\tStaticPod\t%s\t%s\t%s\t%s\n", orDash(it.Node), ns, it.ID, orDash(it.Version), clipText(valid, 60), it.Source)
+	} else {
+		header = []string{"NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"}
+		if wide {
+			header = append(header, "ID", "UID", "MANIFEST")
+		}
+		for _, it := range l.Statuses {
+			row := []string{it.Namespace, clipText(it.Name, 30), it.ready(), it.Status, it.restarts(l.Taken), it.age(l.Taken)}
+			if wide {
+				row = append(row, it.ID, orDash(it.UID), it.Manifest)
+			}
+			rows = append(rows, row)
+			keys = append(keys, it.Node+"/"+it.ID)
+		}
+	}
+	if multi || wide {
+		header = append([]string{"NODE"}, header...)
+		for i := range rows {
+			node := strings.SplitN(keys[i], "/", 2)[0]
+			rows[i] = append([]string{orDash(node)}, rows[i]...)
+		}
+	}
+	if o.format.Name == "name" {
+		return printNames(o, w, l)
+	}
+	if !wide {
+		fitLastColumn(header, rows, 80)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	if o.watch {
+		if o.printed == nil {
+			o.printed = map[string]string{}
+		}
+		if !o.header {
+			fmt.Fprintln(tw, strings.Join(header, "\t"))
+			o.header = true
+		}
+		for i, r := range rows {
+			line := strings.Join(r, "\t")
+			if o.printed[keys[i]] != line {
+				o.printed[keys[i]] = line
+				fmt.Fprintln(tw, line)
+			}
+		}
+		return tw.Flush()
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(stderrOr(o.stderr), "No %s found%s.\n", l.Kind, o.scopeText())
+		return nil
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	return tw.Flush()
+}
+
+// fitLastColumn clips the last column so that rows printed with 3 spaces between columns fit
+// in width (the last column is the free text: a validation error).
+func fitLastColumn(header []string, rows [][]string, width int) {
+	used := 0
+	for c := 0; c < len(header)-1; c++ {
+		w := len([]rune(header[c]))
+		for _, r := range rows {
+			w = max(w, len([]rune(r[c])))
+		}
+		used += w + 3
+	}
+	room := max(width-used, 12)
+	for _, r := range rows {
+		r[len(r)-1] = clipText(r[len(r)-1], room)
+	}
+}
+
+// scopeText says which filter left nothing (kubectl: "No resources found in x namespace.").
+func (o *getOptions) scopeText() string {
+	var parts []string
+	if o.namespace != "" {
+		parts = append(parts, "in namespace "+o.namespace)
+	}
+	if o.selector != "" {
+		parts = append(parts, "matching "+o.selector)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " " + strings.Join(parts, " ")
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
 }
 
 func firstError(p *staticpod.StaticPod) string {
@@ -204,47 +734,6 @@ func firstError(p *staticpod.StaticPod) string {
 		}
 	}
 	return ""
-}
-
-func printStaticPodStatus(w io.Writer, items []staticPodStatusItem, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tNAMESPACE\tID\tREADY\tSTATE\tRESTARTS\tAGE")
-	for _, it := range items {
-		ready := 0
-		var started time.Time
-		for _, c := range it.Containers {
-			if c.Ready {
-				ready++
-			}
-			if !c.StartedAt.IsZero() && (started.IsZero() || c.StartedAt.Before(started)) {
-				started = c.StartedAt
-			}
-		}
-		age := "-"
-		if !started.IsZero() {
-			age = humanAge(now.Sub(started))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%d\t%s\n", orDash(it.Node), it.Namespace, it.ID, ready, len(it.Containers), it.State, it.Restarts, age)
-	}
-	return tw.Flush()
-}
-
-// printStructured prints items as {"items": […]} in JSON or YAML.
-func printStructured(w io.Writer, format string, items any) error {
-	list := map[string]any{"items": items}
-	data, err := json.MarshalIndent(list, "", "  ")
-	if err != nil {
-		return err
-	}
-	if format == "yaml" {
-		if data, err = yaml.JSONToYAML(data); err != nil {
-			return err
-		}
-	} else {
-		data = append(data, '\n')
-	}
-	_, err = w.Write(data)
-	return err
 }
 
 // humanAge renders a duration like kubectl's AGE column (45s, 12m, 3h, 5d).

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const capturedRoot = "../../testdata/nodes/broken"
@@ -27,12 +31,27 @@ func TestGetCapturedNode(t *testing.T) {
 		want    []string // substrings, in order
 		wantErr string
 	}{
-		{[]string{"get", "staticpods"}, []string{"NODE", "ID", "VERSION", "default-crashloop", "default-edited", "no: spec.containers[0].image: Required value", "(yaml-error.yaml)", "no: line 5"}, ""},
-		{[]string{"get", "sps"}, []string{"READY", "STATE", "RESTARTS", "default-crashloop", "0/1", "CrashLoop", "default-healthy", "1/1", "Running"}, ""},
-		{[]string{"get", "staticpodstatus", "default-healthy", "-o", "json"}, []string{`"items"`, `"node": "node1"`, `"id": "default-healthy"`}, ""},
-		{[]string{"get", "staticpods", "default-late", "-o", "yaml"}, []string{"items:", "id: default-late", "valid: true"}, ""},
-		{[]string{"get", "pods"}, nil, `unknown resource "pods"`},
-		{[]string{"get", "staticpods", "-o", "wide"}, nil, `--output "wide"`},
+		{[]string{"get", "staticpods"}, []string{"NAMESPACE", "NAME", "FILE", "VALID", "default", "crashloop", "crashloop.yaml", "yes", "edited", "no: spec.containers[0].…", "(yaml-error.yaml)", "no: line 5"}, ""},
+		{[]string{"get", "sps"}, []string{"NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE",
+			"crashloop", "0/1", "CrashLoopBackOff", "1 (5s ago)", "5s",
+			"edited", "0/1", "Invalid",
+			"healthy", "1/1", "Running", "0",
+			"liveness", "1/1", "Running", "1 (1s ago)",
+			"missing-hostpath", "0/1", "ContainerCreating",
+			"missing-image", "0/1", "ErrImageNeverPull",
+			"unpullable", "0/1", "ImagePullBackOff"}, ""},
+		{[]string{"get", "sps", "-o", "wide"}, []string{"NODE", "NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "ID", "UID", "MANIFEST", "node1", "default", "crashloop", "default-crashloop", "b4160e8401c65ddc378ffe827459a2ce", "/etc/kubernetes/manifests/crashloop.yaml"}, ""},
+		{[]string{"get", "staticpodstatus", "default-healthy", "-o", "json"}, []string{`"items"`, `"node": "node1"`, `"status": "Running"`, `"declaredContainers": 1`, `"id": "default-healthy"`}, ""},
+		{[]string{"get", "staticpods", "default-late", "-o", "yaml"}, []string{"items:", "id: default-late", "source: /etc/kubernetes/manifests/late.yaml", "valid: true"}, ""},
+		{[]string{"get", "sp", "crashloop.yaml", "healthy-node1", "default/late", "-o", "name"}, []string{"staticpod/default-crashloop\nstaticpod/default-healthy\nstaticpod/default-late\n"}, ""},
+		{[]string{"get", "sps", "default/crashloop-node1:app:da6ee16e324e", "b4160e8401c65ddc378ffe827459a2ce", "-o", "name"}, []string{"staticpodstatus/default-crashloop\n"}, ""},
+		{[]string{"get", "sps", "-o", `jsonpath={range .items[*]}{.name}={.status}{"\n"}{end}`, "-n", "default", "-l", "app=web"}, nil, ""},
+		{[]string{"get", "sps", "-o", `jsonpath={.items[0].name} {.items[0].status}`, "crashloop"}, []string{"crashloop CrashLoopBackOff"}, ""},
+		{[]string{"get", "pods"}, nil, `unknown resource "pods": spdoc get knows staticpods (staticpod, sp), staticpodstatus (staticpodstatuses, sps); static pods are staticpods`},
+		{[]string{"get", "staticpods", "-o", "wid"}, nil, `--output "wid": want one of table|wide|name|json|yaml|jsonpath=…`},
+		{[]string{"get", "sps", "crashlop"}, nil, `static pod "crashlop" not found; did you mean default/crashloop?`},
+		{[]string{"get", "sps", "-n", "x", "-A"}, nil, `--namespace and --all-namespaces`},
+		{[]string{"get", "sps", "-l", "a in"}, nil, `--selector "a in"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -40,6 +59,9 @@ func TestGetCapturedNode(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if code := exitCode(err); code != 1 {
+					t.Errorf("exit code %d for a user mistake, want 1", code)
 				}
 				return
 			}
@@ -100,10 +122,19 @@ func TestLogsCapturedNode(t *testing.T) {
 		{[]string{"logs", "crashloop"}, "starting app\nfatal: cannot open /etc/app/config.yaml: no such file or directory\n", ""},
 		{[]string{"logs", "default/crashloop:app", "--tail", "1", "--timestamps"}, "2026-11-24T22:26:46.438719489Z stderr fatal: cannot open /etc/app/config.yaml: no such file or directory\n", ""},
 		{[]string{"logs", "liveness", "--previous", "--tail", "1"}, "serving\n", ""},
-		{[]string{"logs", "ghost"}, "", `pod "ghost": not found`},
+		{[]string{"logs", "ghost"}, "", `static pod "ghost" not found`},
 		{[]string{"logs"}, "", "name a pod"},
-		{[]string{"logs", "a/b/c"}, "", "want [NAMESPACE/]POD[:CONTAINER]"},
-		{[]string{"logs", "/x"}, "", "empty namespace"},
+		{[]string{"logs", "a/b/c"}, "", `static pod "a/b/c" not found`},
+		{[]string{"logs", "x/"}, "", `static pod "x/" not found`},
+		{[]string{"logs", "crashlop"}, "", `static pod "crashlop" not found; did you mean default/crashloop?`},
+		{[]string{"logs", "healthy", "-p"}, "", "container main of pod default/healthy-node1 has no previous instance: it has not restarted"},
+		{[]string{"logs", "(crash|live)ness"}, "[default/liveness-node1/main] serving\n", ""},
+		{[]string{"logs", "default/crashloop-node1:app:da6ee16e324e", "--tail", "1"}, "fatal: cannot open /etc/app/config.yaml: no such file or directory\n", ""},
+		{[]string{"logs", "crashloop", "-c", "nope"}, "", `container "nope" is not in pod default/crashloop: not found (its containers: app)`},
+		{[]string{"logs", "crashloop", "--all-containers", "--prefix", "--tail", "1"}, "[default/crashloop-node1/app] fatal: cannot open /etc/app/config.yaml: no such file or directory\n", ""},
+		{[]string{"logs", "crashloop", "--since", "1d", "--tail", "1"}, "fatal: cannot open /etc/app/config.yaml: no such file or directory\n", ""},
+		{[]string{"logs", "crashloop", "--since-time", "2026-11-24T22:26:46.4387Z"}, "fatal: cannot open /etc/app/config.yaml: no such file or directory\n", ""},
+		{[]string{"logs", "crashloop", "--since-time", "yesterday"}, "", "--since-time \"yesterday\": want an RFC 3339 time"},
 		{[]string{"logs", "web", "-p", "-f"}, "", "can't be followed"},
 		{[]string{"logs", "--kubelet", "web"}, "", "use --pod web"},
 		{[]string{"logs", "--pod", "web"}, "", "--pod only goes with --kubelet"},
@@ -115,6 +146,9 @@ func TestLogsCapturedNode(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if code := exitCode(err); code != 1 {
+					t.Errorf("exit code %d for a user mistake, want 1", code)
 				}
 				return
 			}
@@ -138,5 +172,48 @@ func TestLogsCapturedNode(t *testing.T) {
 		if !strings.Contains(l, "crashloop") && !strings.Contains(l, "b4160e8401c65ddc378ffe827459a2ce") {
 			t.Errorf("record not about crashloop: %s", l)
 		}
+	}
+}
+
+// TestGetFits80Columns: the default tables fit a 80-column terminal; -o wide has the long columns.
+func TestGetFits80Columns(t *testing.T) {
+	for _, kind := range []string{"sp", "sps"} {
+		out, err := runCmd(t, "get", kind, "--root", capturedRoot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if n := len([]rune(l)); n > 80 {
+				t.Errorf("get %s: line of %d columns: %q", kind, n, l)
+			}
+		}
+	}
+}
+
+// TestGetWatch runs `get sps -w` as a process: the header and each row once while nothing
+// changes, then a row again when its pod changes.
+func TestGetWatch(t *testing.T) {
+	root := copyNodeAs(t, capturedRoot, "node1")
+	cmd := exec.Command(spdocBinary(t), "get", "sps", "-w", "--watch-interval", "100ms", "--root", root, "crashloop", "healthy")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	time.Sleep(700 * time.Millisecond)
+	// Break the healthy pod's manifest: its row changes to Invalid.
+	if err := os.WriteFile(filepath.Join(root, "etc/kubernetes/manifests/healthy.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: healthy}\nspec: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	got := out.String()
+	if strings.Count(got, "NAMESPACE") != 1 || strings.Count(got, "crashloop") != 1 {
+		t.Errorf("rows repeated although nothing changed:\n%s", got)
+	}
+	if strings.Count(got, "healthy") != 2 || !strings.Contains(got, "Invalid") {
+		t.Errorf("the changed pod was not printed again as Invalid:\n%s", got)
 	}
 }

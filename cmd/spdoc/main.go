@@ -30,13 +30,8 @@ func main() {
 	cmd := newRootCmd()
 	err := cmd.ExecuteContext(ctx)
 	var ec exitCodeError
-	switch {
-	case err == nil:
-		os.Exit(0)
-	case errors.As(err, &ec):
-		os.Exit(ec.code)
-	default:
+	if err != nil && !errors.As(err, &ec) {
 		fmt.Fprintln(os.Stderr, "spdoc:", err)
-		os.Exit(2)
 	}
+	os.Exit(exitCode(err))
 }

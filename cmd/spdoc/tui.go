@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -18,6 +19,7 @@ import (
 	"github.com/spdoc/spdoc/internal/redact"
 	"github.com/spdoc/spdoc/internal/staticpod"
 	"github.com/spdoc/spdoc/tui"
+	"github.com/spdoc/spdoc/tui/common"
 	"github.com/spdoc/spdoc/tui/styles"
 )
 
@@ -26,6 +28,7 @@ func init() { subcommands = append(subcommands, newTUICmd) }
 type tuiOptions struct {
 	node    nodeFlags
 	agent   string
+	agents  []string // --agent, the same flag type as every command's; one for the TUI
 	creds   agentClientFlags
 	refresh time.Duration
 	buffer  int
@@ -60,16 +63,18 @@ On the live node by default (no agent needed); --agent reads a remote spdoc agen
 	}
 	o.node.AddFlags(cmd.Flags())
 	fs := cmd.Flags()
-	fs.StringVar(&o.agent, "agent", "", "read a remote spdoc agent (unix:///run/spdoc/agent.sock or https://host:port) instead of this machine")
+	fs.StringSliceVar(&o.agents, "agent", nil, "read a remote spdoc agent (unix:///run/spdoc/agent.sock or https://host:port) instead of this machine; the TUI shows one node")
 	o.creds.AddFlags(fs)
 	fs.DurationVar(&o.refresh, "refresh", 2*time.Second, "how often the node is read again")
 	fs.IntVar(&o.buffer, "buffer-lines", 10000, "lines kept per log pane (older lines are dropped)")
+	fs.StringVar(&o.dir, "save-dir", "", "where s and S offer to save logs and reports (default $XDG_STATE_HOME/spdoc, else ~/.local/state/spdoc, else $TMPDIR/spdoc; never the manifest dir)")
 	fs.StringVar(&o.bundleIn, "bundle-in", "", "open a support bundle read-only: a spdoc bundle (tar.gz) or a talosctl support bundle (zip)")
 	fs.StringVar(&o.bundleNode, "bundle-node", "", "with a talosctl support bundle: the node folder to open (default: the first)")
 	return cmd
 }
 
-// Complete picks the editor ($VISUAL, then $EDITOR) and the directory saved files go to.
+// Complete picks the editor ($VISUAL, then $EDITOR) and the directory saved files go to
+// ($XDG_STATE_HOME/spdoc…: never the working directory, often the manifest dir on a node).
 // On a live node the TUI re-reads the node every --refresh, so unless --since is given it reads
 // the last hour of the kubelet log (a seek, not a scan) rather than a possibly huge whole file;
 // the kubelet repeats every current problem well within that window.
@@ -83,15 +88,20 @@ func (o *tuiOptions) Complete(cmd *cobra.Command, _ []string) error {
 			break
 		}
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return fmt.Errorf("finding the working directory for saved logs and reports: %w", err)
+	if o.dir == "" {
+		o.dir = common.DefaultSaveDir()
 	}
-	o.dir = dir
 	return nil
 }
 
 func (o *tuiOptions) Validate() error {
+	switch len(o.agents) {
+	case 0:
+	case 1:
+		o.agent = o.agents[0]
+	default:
+		return fmt.Errorf("--agent %s: the TUI shows one node; pick one agent (diagnose, get and logs read several)", strings.Join(o.agents, ","))
+	}
 	if o.refresh < 100*time.Millisecond {
 		return fmt.Errorf("--refresh %s: must be at least 100ms", o.refresh)
 	}
@@ -172,7 +182,9 @@ func (o *tuiOptions) Run(ctx context.Context) error {
 	case o.agent == "" && o.node.root == "" && o.bundleIn == "":
 		env.Manifests = tui.LocalManifests{WriteFile: manifestdir.Write}
 	}
-	p := tea.NewProgram(tui.New(env, styles.NewRenderer()), tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
+	renderer := styles.NewRenderer()
+	styles.DetectBackground(renderer, styles.QueryTimeout)
+	p := tea.NewProgram(tui.New(env, renderer), tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("running the TUI: %w", err)
 	}

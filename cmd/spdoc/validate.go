@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,8 +24,9 @@ type validateOptions struct {
 	strict bool
 	config bool
 
-	podList  bool   // --pod-list: staticPodURL bodies (files or http(s):// URLs)
-	nodeName string // --node-name: the kubelet validates <name>-<node>
+	stdinFile string // where "-" was copied to
+	podList   bool   // --pod-list: staticPodURL bodies (files or http(s):// URLs)
+	nodeName  string // --node-name: the kubelet validates <name>-<node>
 
 	stdout io.Writer
 }
@@ -30,7 +34,7 @@ type validateOptions struct {
 func newValidateCmd() *cobra.Command {
 	o := &validateOptions{}
 	cmd := &cobra.Command{
-		Use:   "validate FILE|DIR...",
+		Use:   "validate FILE|DIR|-...",
 		Short: "Check static pod manifests offline with the kubelet's rules",
 		Long: `validate decodes and validates static pod manifests the way the kubelet does, without a
 node: what the kubelet would reject (errors) and what commonly bites static pods (warnings).
@@ -38,20 +42,25 @@ A directory is read like the kubelet reads its manifest directory (no recursion,
 skipped) and also checked for pods defined twice and backup files the kubelet would load.
 With --config, files are agent configs (spdoc pods:, Talos machine.pods, KubeStaticPodConfig).
 
-Each problem is one line: path:line: field: Type: detail (error|warning).
-Exit status: 0 valid, 1 errors found (or warnings with --strict), 2 spdoc itself failed.`,
+A file that is not a pod manifest says what it is (another kind of object, an agent config,
+binary data); pods on the host network that bind the same port are a conflict. "-" reads a
+manifest from stdin. Each problem is one line: path:line: field: Type: detail (error|warning).
+Exit status: 0 valid, 1 errors found (or warnings with --strict, or nothing to validate),
+2 spdoc itself failed.`,
 		Example: `  spdoc validate /etc/kubernetes/manifests
   spdoc validate --strict image/rootfs/etc/kubernetes/manifests/*.yaml
   spdoc validate --config /etc/spdoc/pods.yaml -o json
+  kubectl get pod x -o yaml | spdoc validate -
   spdoc validate --pod-list --node-name talos-cp-1 http://127.0.0.1:50000/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
-				return err
+				return userError(err)
 			}
 			if err := o.Validate(); err != nil {
-				return err
+				return userError(err)
 			}
+			defer removeTempDirs()
 			return o.Run()
 		},
 	}
@@ -64,8 +73,32 @@ Exit status: 0 valid, 1 errors found (or warnings with --strict), 2 spdoc itself
 }
 
 func (o *validateOptions) Complete(cmd *cobra.Command, args []string) error {
-	o.paths = args
+	o.paths = append([]string(nil), args...)
 	o.stdout = cmd.OutOrStdout()
+	for i, p := range o.paths {
+		if p != "-" {
+			continue
+		}
+		if o.stdinFile != "" {
+			return errors.New("- (stdin) named twice")
+		}
+		data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 8<<20))
+		if err != nil {
+			return fmt.Errorf("reading stdin: %w", err)
+		}
+		dir, err := os.MkdirTemp("", "spdoc-validate-")
+		if err != nil {
+			return err
+		}
+		tempMu.Lock()
+		tempDirs = append(tempDirs, dir)
+		tempMu.Unlock()
+		o.stdinFile = filepath.Join(dir, "stdin.yaml")
+		if err := os.WriteFile(o.stdinFile, data, 0o600); err != nil {
+			return err
+		}
+		o.paths[i] = o.stdinFile
+	}
 	return nil
 }
 
@@ -98,10 +131,18 @@ func (o *validateOptions) Run() error {
 	}
 	if len(files) > 0 {
 		fr, err := staticpod.CheckPaths(files, staticpod.CheckOptions{Config: o.config, PodList: o.podList, NodeName: o.nodeName})
+		if errors.Is(err, fs.ErrNotExist) {
+			return userError(err)
+		}
 		if err != nil {
 			return err
 		}
 		res.Merge(fr)
+	}
+	if o.stdinFile != "" {
+		for i := range res.Problems {
+			res.Problems[i].Path = strings.ReplaceAll(res.Problems[i].Path, o.stdinFile, "(stdin)")
+		}
 	}
 	var err error
 	if o.output == "json" {

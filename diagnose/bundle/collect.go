@@ -109,7 +109,9 @@ func (col *collector) collect() error {
 		snap = got
 	}
 	s := *snap
-	s.Taken = col.opts.Now()
+	if s.Paths.Root == "" || s.Taken.IsZero() {
+		s.Taken = col.opts.Now() // a copy keeps its capture time (node.Local sets it)
+	}
 	col.snap = &s
 	for _, e := range s.Errors {
 		col.fail("snapshot/"+e.Source, errors.New(e.Error))

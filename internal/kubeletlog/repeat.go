@@ -433,7 +433,9 @@ const jsonTSKey = `{"ts":`
 // parser state a full parse would leave (klog's year, the header time). It returns false where it
 // does not know the line; the cache uses it only where it agreed with the full parser.
 func (p *Parser) liteTime(line []byte, depth int) (time.Time, bool) {
-	line = bytes.TrimLeft(line, " \t")
+	for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+		line = line[1:]
+	}
 	if len(line) == 0 || depth > 2 {
 		return time.Time{}, false
 	}

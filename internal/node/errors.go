@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+
+	"github.com/spdoc/spdoc/internal/podref"
 )
 
 // Error classes, after containerd's errdefs: a Client wraps one of them (with %w) in every error
@@ -11,8 +13,9 @@ import (
 // with its status code (HTTPStatus) and Remote wraps the same sentinel again (FromHTTPStatus), so
 // errors.Is(err, node.ErrNotFound) answers the same for a Local and a Remote client.
 var (
-	// ErrNotFound: a requested pod, container, log instance or path does not exist (HTTP 404).
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound: a requested pod, container, log instance or path does not exist (HTTP 404);
+	// the same sentinel as podref's, so a pod name that matches nothing is this class too.
+	ErrNotFound = podref.ErrNotFound
 	// ErrForbidden: the caller may not do this (a reader's certificate, file permissions; HTTP 403).
 	ErrForbidden = errors.New("permission denied")
 	// ErrUnauthenticated: the caller did not say who it is (no client certificate; HTTP 401).

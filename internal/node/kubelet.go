@@ -197,10 +197,13 @@ func scanJournal(ctx context.Context, since time.Time, opts kubeletlog.ScanOptio
 	return kubeletlog.Scan(ctx, rc, opts, fn)
 }
 
-// logSince turns a Since duration into the time a log read starts at; journald gets a default
-// window because its history is long.
+// logSince turns a Since duration into the time a log read starts at (counted back from the
+// capture of a copy, logTime); journald gets a default window because its history is long.
 func (l *Local) logSince(src string, d time.Duration) time.Time {
 	if d > 0 {
+		if l.opts.Root != "" {
+			return l.logTime(context.Background(), l.resolve()).Add(-d)
+		}
 		return l.now().Add(-d)
 	}
 	if src == KubeletLogJournal {

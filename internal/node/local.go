@@ -300,6 +300,11 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 	s.Node = detectNodeName(l.opts.NodeName, s, l.opts.Root == "")
 	s.StaticPodURL.Revalidate(s.Node.Name)
 	s.LogTails = l.logTails(s)
+	if l.opts.Root != "" {
+		if t := capturedAt(l.opts.Root, s); !t.IsZero() {
+			s.Taken = t // a copy's report is as of its capture, not of this read
+		}
+	}
 	s.ControlPlane = l.controlPlane(ctx, s, r, addErr)
 	return s, nil
 }

@@ -335,10 +335,10 @@ func TestContainerLog(t *testing.T) {
 		{"previous", LogRequest{Pod: "web", Container: "app", Previous: true, Tail: 2}, []string{"app 0 line 2", "app 0 crashed"}, ""},
 		{"tail 0", LogRequest{Pod: "web", Container: "app", Tail: 0}, nil, ""},
 		{"since", LogRequest{Pod: "web", Container: "app", Tail: -1, Since: 1000000 * time.Hour}, []string{"app 1 line 1", "app 1 line 2", "app 1 line 3"}, ""},
-		{"since excludes", LogRequest{Pod: "web", Container: "app", Tail: -1, Since: time.Second}, nil, ""},
+		{"since counts back from the copy's newest line", LogRequest{Pod: "web", Container: "app", Tail: -1, Since: time.Second}, []string{"app 1 line 2", "app 1 line 3"}, ""},
 		{"no previous", LogRequest{Pod: "db", Previous: true}, nil, "no previous instance"},
 		{"unknown container", LogRequest{Pod: "web", Container: "nope"}, nil, `container "nope"`},
-		{"unknown pod", LogRequest{Pod: "ghost"}, nil, `pod "ghost": not found`},
+		{"unknown pod", LogRequest{Pod: "ghost"}, nil, `static pod "ghost" not found`},
 		{"wrong namespace", LogRequest{Namespace: "kube-system", Pod: "web"}, nil, "not found"},
 		{"manifest without logs", LogRequest{Pod: "bad"}, nil, "no container logs yet"},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/podlog"
+	"github.com/spdoc/spdoc/internal/podref"
 	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
@@ -44,7 +46,8 @@ func (l *Local) findPod(r resolved, ns, pod string) (*podRef, error) {
 		if ns != "" && pns != ns {
 			continue
 		}
-		if p.Name == pod || p.ID == pod || (nodeName != "" && p.KubeletName(nodeName) == pod) {
+		if p.Name == pod || p.ID == pod || (nodeName != "" && p.KubeletName(nodeName) == pod) ||
+			ns == "" && (pod == p.Source || pod == filepath.Base(p.Source) || p.UID != "" && pod == p.UID) {
 			ref.manifest, ref.ns = p, pns
 			if nodeName != "" {
 				ref.name = p.KubeletName(nodeName)
@@ -82,13 +85,37 @@ func (l *Local) findPod(r resolved, ns, pod string) (*podRef, error) {
 		if dirErr != nil {
 			return nil, fmt.Errorf("pod %q: %w (%v)", pod, ErrNotFound, dirErr)
 		}
-		var names []string
-		for _, d := range dirs {
-			names = append(names, d.Namespace+"/"+d.Name)
-		}
-		return nil, fmt.Errorf("pod %q: %w: no manifest in %s and no log dir in %s (pods with logs: %s)", pod, ErrNotFound, r.ManifestDir, r.PodLogsDir, strings.Join(names, ", "))
+		return nil, fmt.Errorf("%w (no manifest in %s and no log dir in %s names it)", notFound(ns, pod, s, dirs, nodeName), r.ManifestDir, r.PodLogsDir)
 	}
 	return ref, nil
+}
+
+// notFound is the NotFound error for a pod reference, with the closest pods of the manifest dir
+// and the pod log dirs as suggestions.
+func notFound(ns, pod string, s *Snapshot, dirs []podlog.PodDir, nodeName string) error {
+	var cands []podref.Pod
+	for _, p := range s.Manifests.Pods() {
+		pns := p.Namespace
+		if pns == "" {
+			pns = "default"
+		}
+		c := podref.Pod{Namespace: pns, Name: p.Name, ID: p.ID, UID: p.UID, File: p.Source}
+		if nodeName != "" {
+			c.KubeletName = p.KubeletName(nodeName)
+		}
+		cands = append(cands, c)
+	}
+	suffix := "-" + strings.ToLower(nodeName)
+	for _, d := range dirs {
+		base := strings.TrimSuffix(d.Name, suffix)
+		cands = append(cands, podref.Pod{Namespace: d.Namespace, Name: base, ID: staticpod.ID(d.Namespace, base), KubeletName: d.Name, UID: d.UID})
+	}
+	raw := pod
+	if ns != "" {
+		raw = ns + "/" + pod
+	}
+	ref := podref.Ref{Raw: raw, Namespace: ns, Pod: pod}
+	return &podref.NotFoundError{Ref: ref, Suggestions: podref.Suggest(ref, cands, 3)}
 }
 
 // newestLog is the modification time of the newest current instance log of a pod dir.
@@ -159,14 +186,14 @@ func (l *Local) containerLog(ctx context.Context, req LogRequest, fn func(podlog
 	if req.Previous {
 		inst, ok = podlog.Previous(cd)
 		if !ok {
-			return fmt.Errorf("container %s of pod %s/%s has no previous instance: %w", cd.Name, p.ns, p.name, ErrNotFound)
+			return fmt.Errorf("container %s of pod %s/%s has no previous instance: it has not restarted (%w)", cd.Name, p.ns, p.name, ErrNotFound)
 		}
 	} else if !ok {
 		return fmt.Errorf("container %s of pod %s/%s has no log file in %s: %w", cd.Name, p.ns, p.name, cd.Path, ErrNotFound)
 	}
 	var since time.Time
 	if req.Since > 0 {
-		since = l.now().Add(-req.Since)
+		since = l.logTime(ctx, r).Add(-req.Since)
 	}
 	emit := func(line podlog.Line) error {
 		if !since.IsZero() && line.TS.Before(since) {

@@ -353,12 +353,12 @@ func (r *Remote) get(ctx context.Context, path string, q url.Values) (*http.Resp
 	}
 	resp, err := r.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.Describe(), err)
+		return nil, r.transportError(err)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return nil, r.httpError(http.MethodGet, path, resp.StatusCode, body)
+		return nil, statusError(resp.StatusCode, r.httpError(http.MethodGet, path, resp.StatusCode, body))
 	}
 	return resp, nil
 }

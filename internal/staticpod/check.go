@@ -42,6 +42,8 @@ type CheckResult struct {
 	Errors   int       `json:"errors"`
 	Warnings int       `json:"warnings"`
 	Problems []Problem `json:"problems"`
+
+	placed []placedPod // every pod read, for checks across pods (host ports)
 }
 
 // CheckOptions select how CheckPaths reads its arguments.
@@ -111,6 +113,7 @@ func CheckPaths(paths []string, opts CheckOptions) (*CheckResult, error) {
 			r.addFile(DecodeFile(path, data))
 		}
 	}
+	r.explain(paths, opts)
 	return r, nil
 }
 
@@ -126,6 +129,7 @@ func (r *CheckResult) add(p Problem) {
 
 func (r *CheckResult) addPod(path string, p *StaticPod) {
 	r.Pods++
+	r.placed = append(r.placed, placedPod{path: path, pod: p})
 	for _, is := range p.Issues {
 		r.add(Problem{Path: path, Pod: p.Namespace + "/" + p.Name, Issue: is})
 	}

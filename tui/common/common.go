@@ -44,6 +44,22 @@ func Fit(s string, width int) string {
 	return s
 }
 
+// MiddleEllipsis shortens plain text s to width cells by cutting its middle, keeping more of
+// the end: names of one node share their beginning (default-missing-image, default-missing-
+// hostpath) and differ at the end, so cutting the end would make them look the same.
+func MiddleEllipsis(s string, width int) string {
+	r := []rune(s)
+	if len(r) <= width {
+		return s
+	}
+	if width <= 1 {
+		return string(r[:max(width, 0)])
+	}
+	head := (width - 1) / 3
+	tail := width - 1 - head
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
+}
+
 // Lines splits s into lines, dropping one trailing newline.
 func Lines(s string) []string {
 	s = strings.TrimSuffix(s, "\n")

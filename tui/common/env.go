@@ -52,9 +52,13 @@ type Env struct {
 	LoadConfig func(path string, data []byte) (*staticpod.Config, error)
 	// Editor is the editor command line ($EDITOR, split on spaces).
 	Editor string
-	// Dir is where saved logs and reports go (the working directory).
+	// Dir is where saved logs and reports go unless the user types another path
+	// (DefaultSaveDir: $XDG_STATE_HOME/spdoc…, never the working directory).
 	Dir string
-	Now func() time.Time
+	// ManifestDir is the kubelet's manifest directory of the node shown (set from each
+	// snapshot); nothing is ever saved there.
+	ManifestDir string
+	Now         func() time.Time
 	// Refresh is the snapshot interval. After a failed snapshot the next try waits RetryBase,
 	// doubling per failure up to MaxBackoff.
 	Refresh    time.Duration
@@ -102,7 +106,7 @@ func (e Env) WithDefaults() Env {
 		e.Editor = "vi"
 	}
 	if e.Dir == "" {
-		e.Dir = "."
+		e.Dir = DefaultSaveDir()
 	}
 	return e
 }

@@ -11,10 +11,12 @@ type KeyMap struct {
 	Filter, Follow, Wrap, Timestamps        key.Binding
 	Interleave, Container, Previous, Save   key.Binding
 	Diagnose, SaveMarkdown, Edit, Refresh   key.Binding
+	FullScreen, Manifest, NextMatch         key.Binding
 	Help, Quit                              key.Binding
 }
 
-// Default is the k9s-style key map.
+// Default is the k9s-style key map: f full screen, y the manifest (read-only), / filter, and
+// less's F to follow.
 func Default() *KeyMap {
 	b := func(keys []string, k, desc string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
@@ -30,8 +32,8 @@ func Default() *KeyMap {
 		PrevPane:     b([]string{"shift+tab"}, "S-tab", "prev pane"),
 		Enter:        b([]string{"enter"}, "enter", "focus logs"),
 		Back:         b([]string{"esc"}, "esc", "back"),
-		Filter:       b([]string{"/"}, "/", "filter logs (regex, !inverts)"),
-		Follow:       b([]string{"f"}, "f", "follow"),
+		Filter:       b([]string{"/"}, "/", "filter logs"),
+		Follow:       b([]string{"F"}, "F", "follow"),
 		Wrap:         b([]string{"w"}, "w", "wrap"),
 		Timestamps:   b([]string{"t"}, "t", "timestamps"),
 		Interleave:   b([]string{"i"}, "i", "interleave by time"),
@@ -41,6 +43,9 @@ func Default() *KeyMap {
 		Diagnose:     b([]string{"d"}, "d", "diagnose"),
 		SaveMarkdown: b([]string{"S", "m"}, "S/m", "save markdown"),
 		Edit:         b([]string{"e"}, "e", "edit manifest"),
+		FullScreen:   b([]string{"f"}, "f", "full screen"),
+		Manifest:     b([]string{"y"}, "y", "view manifest"),
+		NextMatch:    b([]string{"n"}, "n", "next match"),
 		Refresh:      b([]string{"ctrl+r"}, "ctrl+r", "refresh"),
 		Help:         b([]string{"?"}, "?", "help"),
 		Quit:         b([]string{"q", "ctrl+c"}, "q", "quit"),

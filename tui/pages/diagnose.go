@@ -3,11 +3,8 @@ package pages
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/tui/common"
@@ -16,49 +13,48 @@ import (
 // Diagnose is the full report of the node in a scrollable view, with a key to save it as
 // markdown for a ticket.
 type Diagnose struct {
-	c      *common.Common
+	docView
 	env    *common.Env
-	vp     viewport.Model
 	report *diagnose.Report
-	text   string
 	width  int
 	height int
 }
 
 // NewDiagnose returns the diagnose page.
 func NewDiagnose(c *common.Common, env *common.Env) *Diagnose {
-	vp := viewport.New(0, 0)
-	km := c.KeyMap
-	vp.KeyMap = viewport.KeyMap{Up: km.Up, Down: km.Down, PageUp: km.PageUp, PageDown: km.PageDown,
-		HalfPageUp: key.NewBinding(key.WithDisabled()), HalfPageDown: key.NewBinding(key.WithDisabled()),
-		Left: key.NewBinding(key.WithDisabled()), Right: key.NewBinding(key.WithDisabled())}
-	vp.MouseWheelEnabled = true
-	return &Diagnose{c: c, env: env, vp: vp}
+	return &Diagnose{docView: newDocView(c), env: env}
 }
 
 // SetSize sets the page size.
 func (d *Diagnose) SetSize(width, height int) {
 	d.width, d.height = width, height
-	d.vp.Width, d.vp.Height = max(width-2, 1), max(height-2, 1)
-	d.vp.SetContent(d.text)
+	d.setSize(width, height)
 }
 
 // SetReport renders r as text into the view, keeping the scroll position.
 func (d *Diagnose) SetReport(r *diagnose.Report) {
 	d.report = r
-	if r == nil || d.env.Render == nil {
-		d.text = "no report yet"
-	} else {
+	text := "no report yet"
+	if r != nil && d.env.Render != nil {
 		var b bytes.Buffer
 		if err := d.env.Render(&b, r, "text"); err != nil {
-			d.text = fmt.Sprintf("rendering the report: %v", err)
+			text = fmt.Sprintf("rendering the report: %v", err)
 		} else {
-			d.text = b.String()
+			text = b.String()
 		}
 	}
-	off := d.vp.YOffset
-	d.vp.SetContent(d.text)
-	d.vp.SetYOffset(off)
+	d.setText(text)
+}
+
+// ShowPod scrolls to the pod's section of the report (d at a selected pod), or to the file's.
+func (d *Diagnose) ShowPod(ns, name, file string) {
+	if name != "" && d.scrollTo("POD "+ns+"/"+name+" ") {
+		return
+	}
+	if file != "" && d.scrollTo("  "+file) {
+		return
+	}
+	d.vp.GotoTop()
 }
 
 // Text is the rendered report.
@@ -67,20 +63,10 @@ func (d *Diagnose) Text() string { return d.text }
 // Update scrolls and saves.
 func (d *Diagnose) Update(msg tea.Msg) tea.Cmd {
 	km := d.c.KeyMap
-	if msg, ok := msg.(tea.KeyMsg); ok {
-		switch {
-		case key.Matches(msg, km.SaveMarkdown):
-			return d.save()
-		case key.Matches(msg, km.Top):
-			d.vp.GotoTop()
-			return nil
-		case key.Matches(msg, km.Bottom):
-			d.vp.GotoBottom()
-			return nil
-		}
+	if k, ok := msg.(tea.KeyMsg); ok && !d.searching && key.Matches(k, km.SaveMarkdown) {
+		return d.save()
 	}
-	var cmd tea.Cmd
-	d.vp, cmd = d.vp.Update(msg)
+	cmd, _ := d.update(msg)
 	return cmd
 }
 
@@ -93,30 +79,23 @@ func (d *Diagnose) save() tea.Cmd {
 		node = "unknown"
 	}
 	name := fmt.Sprintf("spdoc-report-%s-%s.md", safeName(node), d.env.Now().UTC().Format("20060102-150405"))
-	path := filepath.Join(d.env.Dir, name)
 	var b bytes.Buffer
 	if err := d.env.Render(&b, d.report, "markdown"); err != nil {
 		return status(fmt.Sprintf("rendering markdown: %v", err), true)
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		return status(fmt.Sprintf("saving the report: %v", err), true)
-	}
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	return status("saved the report as markdown to "+path, false)
+	return common.RequestSave("report", name, b.Bytes())
 }
 
 // ShortHelp is the footer help.
 func (d *Diagnose) ShortHelp() []key.Binding {
 	km := d.c.KeyMap
-	return []key.Binding{km.Up, km.Down, km.PageDown, km.SaveMarkdown, km.Back, km.Quit}
+	return []key.Binding{km.Up, km.Down, km.PageDown, d.searchHelp(), km.NextMatch, km.SaveMarkdown, km.Back, km.Help, km.Quit}
 }
 
 // FullHelp is every key of the page.
 func (d *Diagnose) FullHelp() [][]key.Binding {
 	km := d.c.KeyMap
-	return [][]key.Binding{common.NavigationHelp(km), {km.SaveMarkdown, km.Back, km.Help, km.Quit}}
+	return [][]key.Binding{common.NavigationHelp(km), {d.searchHelp(), km.NextMatch, km.SaveMarkdown, km.Back, km.Help, km.Quit}}
 }
 
 // View draws the report in a box.

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -67,6 +66,8 @@ type Pods struct {
 
 	filtering bool
 	input     input.Model
+	full      bool  // the focused log pane fills the page (k9s f)
+	filterErr error // the filter being typed does not compile yet
 
 	edit *editState
 }
@@ -133,6 +134,31 @@ func (p *Pods) layout() {
 	p.ctrLog.SetSize(half, logH)
 	p.kubLog.SetSize(rightW-half, logH)
 	p.merged.SetSize(rightW, logH)
+	if l := p.fullPane(); l != nil {
+		l.SetSize(w, h)
+	}
+}
+
+// fullPane is the log pane shown full screen, nil when not full screen.
+func (p *Pods) fullPane() *logview.Model {
+	if !p.full {
+		return nil
+	}
+	if l := p.focusedLog(); l != nil {
+		return l
+	}
+	if p.inter {
+		return p.merged
+	}
+	return p.ctrLog
+}
+
+// FullScreen reports whether a log pane fills the page.
+func (p *Pods) FullScreen() bool { return p.full }
+
+// CanEdit reports whether e can edit the selected pod's source here (not a read-only copy).
+func (p *Pods) CanEdit() bool {
+	return p.env.Agent != nil || p.env.Manifests != nil && p.env.Decode != nil
 }
 
 // SetReport shows a new snapshot and report.
@@ -252,7 +278,10 @@ func (p *Pods) restartStreams() tea.Cmd {
 	}
 	p.ctrLog.Empty, p.kubLog.Empty, p.merged.Empty = "no log lines yet", "no kubelet records for this pod yet", "no log lines yet"
 	o := streamOptions{follow: !p.previous, maxPending: p.env.BufferLines, interval: p.env.BatchInterval,
-		maxBackoff: p.env.MaxBackoff}
+		maxBackoff: p.env.MaxBackoff, copy: p.snap != nil && p.snap.Paths.Root != ""}
+	if it.Top != nil {
+		o.why = it.Top.Title
+	}
 	ns, name, ctr, prev, tail, client := it.Namespace, it.Name, p.container, p.previous, p.env.LogTail, p.env.Client
 	p.ctrStream = startStream(p.streamID, containerStream, func(ctx context.Context, since time.Time, emit func(logview.Line)) error {
 		req := node.LogRequest{Namespace: ns, Pod: name, Container: ctr, Previous: prev, Tail: tail, Follow: !prev}
@@ -309,6 +338,10 @@ func (p *Pods) handleBatch(msg logBatchMsg) tea.Cmd {
 	target.Append(msg.lines)
 	if msg.changed {
 		target.Status = msg.status
+		if why, ok := strings.CutPrefix(msg.status, "no log: "); ok {
+			// Say why in the pane, not only in its (cut) title.
+			target.Status, target.Empty = "no log", "no log: "+why
+		}
 	}
 	if msg.dropped > 0 {
 		target.Status = fmt.Sprintf("%d lines dropped (too fast)", msg.dropped)
@@ -391,7 +424,18 @@ func (p *Pods) Update(msg tea.Msg) tea.Cmd {
 				p.setFocus(FocusContainerLog)
 			}
 		case key.Matches(msg, km.Back):
+			if p.full {
+				p.full = false
+				p.layout()
+				return nil
+			}
 			p.setFocus(FocusList)
+		case key.Matches(msg, km.FullScreen):
+			p.full = !p.full
+			if p.full && p.focus == FocusList {
+				p.setFocus(FocusContainerLog)
+			}
+			p.layout()
 		case key.Matches(msg, km.Filter):
 			p.filtering = true
 			p.input.SetValue(p.ctrLog.Filter())
@@ -442,32 +486,73 @@ func (p *Pods) nextContainer() tea.Cmd {
 	return p.selectionChanged()
 }
 
+// updateFilter edits the log filter: it applies as it is typed (an incomplete regex waits for
+// the next key), enter keeps it, esc clears it.
 func (p *Pods) updateFilter(msg tea.KeyMsg) tea.Cmd {
 	switch msg.Type {
 	case tea.KeyEnter:
 		p.filtering = false
-		expr := p.input.Value()
-		for _, l := range []*logview.Model{p.ctrLog, p.kubLog, p.merged} {
-			if err := l.SetFilter(expr); err != nil {
-				return status(err.Error(), true)
-			}
+		if err := p.applyFilter(p.input.Value()); err != nil {
+			return status(err.Error(), true)
 		}
-		if expr == "" {
+		if p.input.Value() == "" {
 			return status("filter cleared", false)
 		}
-		return status("filter /"+expr+"/", false)
+		return status(p.filterSummary(), false)
 	case tea.KeyEsc:
 		p.filtering = false
-		return nil
+		p.applyFilter("")
+		return status("filter cleared", false)
 	}
 	p.input.Update(msg)
+	p.filterErr = p.applyFilter(p.input.Value())
 	return nil
+}
+
+// applyFilter sets the filter of every log pane (container, kubelet and interleaved).
+func (p *Pods) applyFilter(expr string) error {
+	for _, l := range []*logview.Model{p.ctrLog, p.kubLog, p.merged} {
+		if err := l.SetFilter(expr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// filterSummary says which panes the filter applies to and how many lines pass in each.
+func (p *Pods) filterSummary() string {
+	expr := p.ctrLog.Filter()
+	if expr == "" {
+		return ""
+	}
+	type pane struct {
+		name string
+		l    *logview.Model
+	}
+	panes := []pane{{"container log", p.ctrLog}, {"kubelet log", p.kubLog}}
+	if p.inter {
+		panes = []pane{{"interleaved log", p.merged}}
+	}
+	var parts []string
+	matching, kept := 0, 0
+	for _, pn := range panes {
+		n, k := pn.l.Counts()
+		matching += n
+		kept += k
+		parts = append(parts, fmt.Sprintf("%s %d of %d", pn.name, n, k))
+	}
+	if matching == 0 {
+		return fmt.Sprintf("0 of %d lines match /%s/ (%s)", kept, expr, strings.Join(parts, ", "))
+	}
+	return fmt.Sprintf("/%s/ on %s", expr, strings.Join(parts, ", "))
 }
 
 func status(text string, isErr bool) tea.Cmd {
 	return func() tea.Msg { return common.StatusMsg{Text: text, Err: isErr} }
 }
 
+// saveLog offers to save the focused log pane (both panes, one after the other, when the pod
+// list has the focus) as the lines the filter shows; the root model asks where.
 func (p *Pods) saveLog() tea.Cmd {
 	it := p.list.Selected()
 	if it == nil {
@@ -477,18 +562,20 @@ func (p *Pods) saveLog() tea.Cmd {
 	if l := p.focusedLog(); l != nil {
 		panes = []*logview.Model{l}
 	}
-	var saved []string
+	var b strings.Builder
+	var whats []string
 	for _, l := range panes {
-		what := p.container
+		what, token := "container "+p.container, p.container
 		switch l {
 		case p.kubLog:
-			what = "kubelet"
+			what, token = "kubelet", "kubelet"
 		case p.merged:
-			what = "interleaved"
+			what, token = "interleaved", "interleaved"
 		}
-		name := fmt.Sprintf("spdoc-log-%s-%s-%s.log", safeName(it.Label()), safeName(what), p.env.Now().UTC().Format("20060102-150405"))
-		path := filepath.Join(p.env.Dir, name)
-		var b strings.Builder
+		whats = append(whats, token)
+		if len(panes) > 1 {
+			fmt.Fprintf(&b, "# %s log of %s\n", what, it.Label())
+		}
 		for _, ln := range l.Matching() {
 			stream := ln.Stream
 			if ln.Level != "" {
@@ -496,12 +583,9 @@ func (p *Pods) saveLog() tea.Cmd {
 			}
 			fmt.Fprintf(&b, "%s %s %s\n", ln.TS.UTC().Format(time.RFC3339Nano), stream, ln.Text)
 		}
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			return status(fmt.Sprintf("saving log: %v", err), true)
-		}
-		saved = append(saved, path)
 	}
-	return status("saved "+strings.Join(saved, ", "), false)
+	name := fmt.Sprintf("spdoc-log-%s-%s-%s.log", safeName(it.Label()), strings.Join(whats, "+"), p.env.Now().UTC().Format("20060102-150405"))
+	return common.RequestSave("log", name, []byte(b.String()))
 }
 
 func safeName(s string) string {
@@ -523,9 +607,24 @@ func (p *Pods) ShortHelp() []key.Binding {
 		return []key.Binding{key.NewBinding(key.WithHelp("e", "edit again")), key.NewBinding(key.WithHelp("esc", "discard"))}
 	}
 	if l := p.focusedLog(); l != nil {
-		return append(l.ShortHelp(), km.NextPane, km.Back, km.Help, km.Quit)
+		return append(l.ShortHelp(), km.FullScreen, km.NextPane, km.Back, km.Help, km.Quit)
 	}
-	return append(p.list.ShortHelp(), km.NextPane, km.Filter, km.Help, km.Quit)
+	return p.allowed(append(p.list.ShortHelp(), km.Manifest, km.FullScreen, km.NextPane, km.Help, km.Quit))
+}
+
+// allowed drops the keys this source refuses (e on a read-only copy), so the footer and the
+// help never advertise them.
+func (p *Pods) allowed(bs []key.Binding) []key.Binding {
+	if p.CanEdit() {
+		return bs
+	}
+	out := bs[:0:0]
+	for _, b := range bs {
+		if b.Help().Key != p.c.KeyMap.Edit.Help().Key {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // FullHelp is every key of the page.
@@ -533,14 +632,17 @@ func (p *Pods) FullHelp() [][]key.Binding {
 	km := p.c.KeyMap
 	return [][]key.Binding{
 		common.NavigationHelp(km),
-		{km.NextPane, km.PrevPane, km.Enter, km.Back, km.Diagnose, km.Edit},
-		{km.Filter, km.Follow, km.Wrap, km.Timestamps, km.Interleave},
+		p.allowed([]key.Binding{km.NextPane, km.PrevPane, km.Enter, km.Back, km.Diagnose, km.Manifest, km.Edit}),
+		{km.Filter, km.Follow, km.Wrap, km.Timestamps, km.Interleave, km.FullScreen},
 		{km.Container, km.Previous, km.Save, km.Refresh, km.Help, km.Quit},
 	}
 }
 
 // View draws the page.
 func (p *Pods) View() string {
+	if l := p.fullPane(); l != nil {
+		return l.View()
+	}
 	right := lipgloss.JoinVertical(lipgloss.Left, p.detail.View(), p.logsView())
 	if p.edit != nil && p.edit.problems != nil {
 		right = p.editProblemsView(p.width-p.leftW, p.height)
@@ -555,10 +657,14 @@ func (p *Pods) logsView() string {
 	return lipgloss.JoinHorizontal(lipgloss.Top, p.ctrLog.View(), p.kubLog.View())
 }
 
-// FilterView is the filter input line, shown by the root model in the status row.
+// FilterView is the filter input line, shown by the root model in the status row, with what
+// the filter does so far.
 func (p *Pods) FilterView() string {
 	if !p.filtering {
 		return ""
 	}
-	return p.input.View()
+	if p.filterErr != nil {
+		return p.input.View() + "  " + p.c.Styles.Dim.Render("(incomplete regex)")
+	}
+	return p.input.View() + "  " + p.c.Styles.Dim.Render(p.filterSummary())
 }

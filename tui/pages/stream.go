@@ -2,11 +2,13 @@ package pages
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/tui/components/logview"
 )
 
@@ -54,6 +56,12 @@ type streamOptions struct {
 	maxPending int
 	interval   time.Duration
 	maxBackoff time.Duration
+	// why says why a pod may have no log (its top finding: "image … is not on the node"); a
+	// log that does not exist shows it instead of a reconnect loop.
+	why string
+	// copy: the source is a copied node (--root, --bundle-in): nothing will appear later, so a
+	// missing log is final, not retried.
+	copy bool
 }
 
 func startStream(id int, kind streamKind, run streamFunc, o streamOptions) *stream {
@@ -119,7 +127,19 @@ func (s *stream) read(run streamFunc, o streamOptions) {
 		if err != nil {
 			why = err.Error()
 		}
-		s.setStatus(fmt.Sprintf("reconnecting in %s: %s", backoff, why))
+		if errors.Is(err, node.ErrNotFound) {
+			msg := "no log: the container never started"
+			if o.why != "" {
+				msg += " (" + o.why + ")"
+			}
+			if o.copy {
+				s.setStatus(msg)
+				return // a copied node does not change
+			}
+			s.setStatus(fmt.Sprintf("%s; looking again in %s", msg, backoff))
+		} else {
+			s.setStatus(fmt.Sprintf("reconnecting in %s: %s", backoff, why))
+		}
 		select {
 		case <-time.After(backoff):
 		case <-s.ctx.Done():

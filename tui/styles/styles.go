@@ -4,6 +4,7 @@ package styles
 
 import (
 	"os"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -49,6 +50,27 @@ func NewRenderer() *lipgloss.Renderer {
 		r.SetColorProfile(termenv.Ascii)
 	}
 	return r
+}
+
+// QueryTimeout is how long the TUI waits for the terminal to answer its background-colour query.
+// A terminal that answers does so within milliseconds; a serial console or `script` never does.
+const QueryTimeout = 200 * time.Millisecond
+
+// DetectBackground asks the terminal once whether its background is dark, waiting at most
+// timeout, and settles the answer for r and for lipgloss's default renderer (which bubbles'
+// adaptive colours use), so nothing asks again while the program owns the terminal. Only the TUI
+// calls it, before its program starts: no other command writes to the terminal but its output
+// (the upstream bubbletea init that asked in every command, with 5 s to wait, is patched out,
+// third_party/bubbletea/SPDOC.md). With NO_COLOR, or no colour terminal, nothing is asked.
+func DetectBackground(r *lipgloss.Renderer, timeout time.Duration) {
+	dark := true // what nearly every terminal has; also the answer when it does not say
+	if os.Getenv("NO_COLOR") == "" && r.ColorProfile() != termenv.Ascii {
+		if d, ok := queryDarkBackground(os.Stdin, os.Stdout, timeout); ok {
+			dark = d
+		}
+	}
+	r.SetHasDarkBackground(dark)
+	lipgloss.SetHasDarkBackground(dark)
 }
 
 // New builds the styles on r (nil: the lipgloss default renderer).

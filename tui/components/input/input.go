@@ -12,10 +12,13 @@ import (
 type Model struct {
 	Prompt      string
 	Placeholder string
-	Cursor      lipgloss.Style
-	Dim         lipgloss.Style
-	value       []rune
-	pos         int
+	// Width, when set, is the room on screen: a longer text shows its part around the cursor
+	// (a save path shows its file name, not only its first directories).
+	Width  int
+	Cursor lipgloss.Style
+	Dim    lipgloss.Style
+	value  []rune
+	pos    int
 }
 
 // SetValue replaces the text and puts the cursor at its end.
@@ -78,5 +81,15 @@ func (m *Model) View() string {
 	if m.pos < len(m.value) {
 		after = string(m.value[m.pos+1:])
 	}
-	return m.Prompt + string(m.value[:m.pos]) + m.Cursor.Render(cur) + after
+	before := string(m.value[:m.pos])
+	if room := m.Width - len([]rune(m.Prompt)) - 2; m.Width > 0 && len(m.value)+1 > room && room > 8 {
+		b := []rune(before)
+		if keep := room - 1 - min(len([]rune(after)), room/3); len(b) > keep {
+			before = "…" + string(b[len(b)-keep+1:])
+		}
+		if a := []rune(after); len([]rune(before))+1+len(a) > room {
+			after = string(a[:max(room-len([]rune(before))-2, 0)]) + "…"
+		}
+	}
+	return m.Prompt + before + m.Cursor.Render(cur) + after
 }

@@ -145,6 +145,7 @@ func (m *Model) Reset() {
 }
 
 // SetFilter sets the regex filter; a leading "!" keeps only lines that do not match; "" clears.
+// Smart case, as in less and vim: a pattern without capitals ignores case.
 func (m *Model) SetFilter(expr string) error {
 	if expr == "" {
 		m.filter, m.re, m.invert = "", nil, false
@@ -155,6 +156,9 @@ func (m *Model) SetFilter(expr string) error {
 	pat, invert := expr, false
 	if strings.HasPrefix(pat, "!") {
 		pat, invert = pat[1:], true
+	}
+	if strings.ToLower(pat) == pat {
+		pat = "(?i)" + pat
 	}
 	re, err := regexp.Compile(pat)
 	if err != nil {
@@ -223,6 +227,9 @@ func (m *Model) matchingAt(i int) Line {
 	ms := m.liveMatches()
 	return m.store.At(int(ms[len(ms)-1-i] - m.oldest()))
 }
+
+// Counts returns how many kept lines pass the filter, and how many are kept.
+func (m *Model) Counts() (matching, kept int) { return m.countMatching(), m.store.Len() }
 
 // Matching returns every kept line that passes the filter, oldest first (for saving).
 func (m *Model) Matching() []Line {
@@ -397,8 +404,12 @@ func (m *Model) visibleRows() []string {
 // View draws the pane in its box.
 func (m *Model) View() string {
 	rows := m.visibleRows()
-	if len(rows) == 0 && m.Empty != "" {
-		rows = []string{m.c.Styles.Dim.Render(m.Empty)}
+	if _, kept := m.Counts(); len(rows) == 0 && m.filter != "" && kept > 0 {
+		rows = []string{m.c.Styles.Dim.Render(fmt.Sprintf("0 of %d lines match /%s/", kept, m.filter))}
+	} else if len(rows) == 0 && m.Empty != "" {
+		for _, l := range strings.Split(ansi.Wordwrap(m.Empty, max(m.width-2, 1), " "), "\n") {
+			rows = append(rows, m.c.Styles.Dim.Render(l))
+		}
 	}
 	return m.c.Box(m.title(), rows, m.width, m.height, m.focused)
 }

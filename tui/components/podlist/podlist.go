@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/podview"
@@ -233,7 +234,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 // ShortHelp is the list's keys for the footer.
 func (m *Model) ShortHelp() []key.Binding {
 	km := m.c.KeyMap
-	return []key.Binding{km.Up, km.Down, km.Enter, km.Edit, km.Diagnose}
+	return []key.Binding{km.Up, km.Down, km.Enter, km.Filter, km.Diagnose, km.Edit}
 }
 
 // FullHelp is the list's keys for the help view.
@@ -289,11 +290,15 @@ func (m *Model) View() string {
 		if i == m.cursor {
 			mark = "> "
 		}
-		head := mark + m.badge(it.Badge) + " " + it.Label() + restarts
+		// The name gets the room the row has: cut in the middle, so that two long names that
+		// share a beginning stay distinct at 80 columns.
+		room := inner - len(mark) - 10 - ansi.StringWidth(restarts)
+		head := mark + m.badge(it.Badge) + " " + common.MiddleEllipsis(it.Label(), max(room, 4)) + restarts
 		// The row names a problem; advice and history (info) wait in the detail pane.
+		// Only when there is room for a few words: never at the cost of the name.
 		if it.Top != nil && it.Top.Severity != diagnose.SeverityInfo {
-			if sum := Summary(it.Top, 6); sum != "" {
-				head += " " + m.c.Styles.Dim.Render("· "+sum)
+			if sum, rest := Summary(it.Top, 6), inner-ansi.StringWidth(head)-3; sum != "" && rest >= 8 {
+				head += " " + m.c.Styles.Dim.Render("· "+ansi.Truncate(sum, rest, "…"))
 			}
 		}
 		row := common.Fit(head, inner)
