@@ -91,18 +91,7 @@ func Listen(opts ListenOptions) (net.Listener, error) {
 		}
 		return limitListener(ln, opts.maxConns()), nil
 	case "tcp":
-		if opts.TLSCert == "" || opts.TLSKey == "" || opts.ClientCA == "" {
-			return nil, fmt.Errorf("refusing to listen on %s without mutual TLS: --tls-cert, --tls-key and --client-ca are all required (create them with `spdoc certs`)", opts.Addr)
-		}
-		cfg, err := ServerTLSConfig(opts.TLSCert, opts.TLSKey, opts.ClientCA)
-		if err != nil {
-			return nil, err
-		}
-		ln, err := net.Listen("tcp", u.Host)
-		if err != nil {
-			return nil, fmt.Errorf("listening on %s: %w", opts.Addr, err)
-		}
-		return tls.NewListener(limitListener(ln, opts.maxConns()), cfg), nil
+		return listenMTLS(u.Host, opts)
 	}
 	return nil, fmt.Errorf("invalid --listen %q: scheme must be unix:// or tcp://", opts.Addr)
 }
@@ -112,6 +101,23 @@ func (o ListenOptions) maxConns() int {
 		return o.MaxConnections
 	}
 	return DefaultMaxConnections
+}
+
+// listenMTLS listens on host (the API's or the metrics' tcp:// address) with mutual TLS only,
+// connections capped beneath TLS so a flood of handshakes cannot grow the agent.
+func listenMTLS(host string, opts ListenOptions) (net.Listener, error) {
+	if opts.TLSCert == "" || opts.TLSKey == "" || opts.ClientCA == "" {
+		return nil, fmt.Errorf("refusing to listen on %s without mutual TLS: --tls-cert, --tls-key and --client-ca are all required (create them with `spdoc certs`)", opts.Addr)
+	}
+	cfg, err := ServerTLSConfig(opts.TLSCert, opts.TLSKey, opts.ClientCA)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", host)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", opts.Addr, err)
+	}
+	return tls.NewListener(limitListener(ln, opts.maxConns()), cfg), nil
 }
 
 func listenUnix(path string) (net.Listener, error) {

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net/http"
@@ -262,5 +264,62 @@ func TestSourceStates(t *testing.T) {
 		if s.name == SourceAPIServer {
 			t.Errorf("apiserver without a kubeconfig exported as %v", s.up)
 		}
+	}
+}
+
+// TestListenMetricsMTLS: the TCP metrics listener is mutual TLS like the API: a reader
+// certificate scrapes, a client without a certificate does not get past the handshake.
+func TestListenMetricsMTLS(t *testing.T) {
+	pki := t.TempDir()
+	if err := GenerateCerts(CertOptions{Dir: pki}); err != nil {
+		t.Fatal(err)
+	}
+	opts := ListenOptions{Addr: "tcp://127.0.0.1:0", TLSCert: filepath.Join(pki, "server.crt"), TLSKey: filepath.Join(pki, "server.key"), ClientCA: filepath.Join(pki, "ca.crt")}
+	ml, err := ListenMetrics(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{ConfigPath: filepath.Join(t.TempDir(), "none.yaml"), ManifestDir: t.TempDir(), Codec: testCodec{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeMetrics(ctx, a, ml) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	caPEM, err := os.ReadFile(filepath.Join(pki, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	client := func(certs ...tls.Certificate) *http.Client {
+		return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: certs, ServerName: "localhost", MinVersion: tls.VersionTLS13}}}
+	}
+	reader, err := tls.LoadX509KeyPair(filepath.Join(pki, "reader.crt"), filepath.Join(pki, "reader.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "https://" + ml.Addr().String() + "/metrics"
+	resp, err := client(reader).Get(url)
+	if err != nil {
+		t.Fatalf("reader scrape: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), MetricApplyTotal) {
+		t.Errorf("reader scrape: %d", resp.StatusCode)
+	}
+	if resp, err := client().Get(url); err == nil {
+		resp.Body.Close()
+		t.Errorf("a client without a certificate got %d, want a failed handshake", resp.StatusCode)
+	}
+	if _, err := ListenMetrics(ListenOptions{Addr: "tcp://127.0.0.1:0"}); err == nil || !strings.Contains(err.Error(), "mutual TLS") {
+		t.Errorf("tcp metrics without certificates: %v, want a refusal naming mutual TLS", err)
 	}
 }

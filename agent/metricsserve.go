@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,18 +49,11 @@ func ListenMetrics(opts ListenOptions) (*MetricsListener, error) {
 		}
 		return &MetricsListener{ln: ln, addr: opts.Addr}, nil
 	case "tcp":
-		if opts.TLSCert == "" || opts.TLSKey == "" || opts.ClientCA == "" {
-			return nil, fmt.Errorf("refusing metrics on %s without mutual TLS: set --tls-cert, --tls-key and --client-ca, or serve plain HTTP on loopback (http://127.0.0.1:PORT)", opts.Addr)
-		}
-		cfg, err := ServerTLSConfig(opts.TLSCert, opts.TLSKey, opts.ClientCA)
+		ln, err := listenMTLS(u.Host, opts)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--metrics-listen: %w (or serve plain HTTP on loopback: http://127.0.0.1:PORT)", err)
 		}
-		ln, err := net.Listen("tcp", u.Host)
-		if err != nil {
-			return nil, fmt.Errorf("listening for metrics on %s: %w", opts.Addr, err)
-		}
-		return &MetricsListener{ln: tls.NewListener(ln, cfg), mtls: true, addr: opts.Addr}, nil
+		return &MetricsListener{ln: ln, mtls: true, addr: opts.Addr}, nil
 	}
 	return nil, fmt.Errorf("invalid --metrics-listen %q: scheme must be http:// (loopback) or tcp:// (mTLS)", opts.Addr)
 }

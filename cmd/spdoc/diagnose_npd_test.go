@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,23 +12,7 @@ import (
 // stdout within the length NPD keeps, exit 0 when healthy, 1 on a problem (root cause first),
 // 2 when spdoc cannot read the node.
 func TestDiagnoseNPD(t *testing.T) {
-	// A healthy copied node: one pod and a kubelet log that saw it start.
-	healthy := t.TempDir()
-	mdir := filepath.Join(healthy, "etc/kubernetes/manifests")
-	if err := os.MkdirAll(mdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	pod := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  hostNetwork: true\n  containers:\n  - name: app\n    image: busybox:1\n    resources: {requests: {cpu: 10m, memory: 16Mi}}\n"
-	if err := os.WriteFile(filepath.Join(mdir, "web.yaml"), []byte(pod), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	log := `{"ts":1764021300000.1,"caller":"kubelet/kubelet.go:2546","msg":"SyncLoop (PLEG): event for pod","v":2,"pod":{"name":"web-node1","namespace":"default"},"event":{"ID":"2a1b3c4d5e6f708192a3b4c5d6e7f809","Type":"ContainerStarted","Data":"a1"}}` + "\n"
-	if err := os.MkdirAll(filepath.Join(healthy, "var/log"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(healthy, "var/log/kubelet.log"), []byte(log), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	healthy := healthyCopiedNode(t)
 	cases := []struct {
 		name  string
 		args  []string

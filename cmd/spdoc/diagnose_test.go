@@ -21,7 +21,10 @@ func runSpdoc(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func TestDiagnoseExitCodes(t *testing.T) {
+// healthyCopiedNode writes a copied node (--root layout) with one healthy hostNetwork pod and a
+// kubelet log that saw it start.
+func healthyCopiedNode(t *testing.T) string {
+	t.Helper()
 	healthy := t.TempDir()
 	mdir := filepath.Join(healthy, "etc/kubernetes/manifests")
 	if err := os.MkdirAll(mdir, 0o755); err != nil {
@@ -38,6 +41,11 @@ func TestDiagnoseExitCodes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(healthy, "var/log/kubelet.log"), []byte(log), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return healthy
+}
+
+func TestDiagnoseExitCodes(t *testing.T) {
+	healthy := healthyCopiedNode(t)
 
 	cases := []struct {
 		name     string
