@@ -165,7 +165,7 @@ func TestRootFullDiskReconcile(t *testing.T) {
 		t.Errorf("resource = %+v, want not written with the error", pods)
 	}
 	fs := r.Findings()
-	if len(fs) != 1 || fs[0].Kind != diagnose.KindSourceError || !strings.Contains(fs[0].Detail, "no space left") {
+	if len(fs) != 1 || fs[0].Kind != diagnose.KindManifestWriteFailed || !strings.Contains(fs[0].Detail, "no space left") {
 		t.Errorf("findings = %+v", fs)
 	}
 	for _, e := range mustReadDir(t, md) {
