@@ -30,8 +30,8 @@ func buildSpdoc(t *testing.T) string {
 // tuiCommand is the shell command that runs `spdoc tui` on node n in dir (where saved files go),
 // with NO_COLOR and extra environment assignments.
 func tuiCommand(bin string, n *testnode.Node, dir string, env ...string) string {
-	return fmt.Sprintf("cd %s && env NO_COLOR=1 %s %s tui --manifests %s --pod-logs-dir %s --kubelet-log %s --kubelet-config %s --runtime-endpoint %s --node-name %s --refresh 1s",
-		dir, strings.Join(env, " "), bin, n.ManifestDir, n.PodLogsDir, n.KubeletLog, n.KubeletConfig, n.RuntimeEndpoint, n.NodeName)
+	return fmt.Sprintf("cd %s && env NO_COLOR=1 %s %s tui --manifests %s --pod-logs-dir %s --kubelet-log %s --kubelet-config %s --runtime-endpoint %s --node-name %s --refresh 1s --save-dir %s",
+		dir, strings.Join(env, " "), bin, n.ManifestDir, n.PodLogsDir, n.KubeletLog, n.KubeletConfig, n.RuntimeEndpoint, n.NodeName, dir)
 }
 
 // tmuxSession is spdoc running in a detached tmux session on its own server socket, so the test
@@ -167,11 +167,13 @@ func TestRootKubeletTUIFixInEditor(t *testing.T) {
 	took = s.waitScreen(2*time.Minute, "the pod Running again", regexp.MustCompile(`(?m)^│> Running\s+default-web`))
 	t.Logf("Running again %s after the edit", took.Round(time.Millisecond))
 
-	// The full report, saved as markdown for a ticket in the working directory.
+	// The full report, saved as markdown for a ticket: S offers a path in the save dir, enter writes it.
 	s.keys("d")
 	s.waitScreen(30*time.Second, "the diagnose view", regexp.MustCompile(`diagnose · node `+regexp.QuoteMeta(n.NodeName)))
 	s.keys("S")
-	s.waitScreen(30*time.Second, "the report saved", regexp.MustCompile(`saved the report as markdown to `+regexp.QuoteMeta(dir)))
+	s.waitScreen(10*time.Second, "the save prompt", regexp.MustCompile(`spdoc-report-`))
+	s.keys("Enter")
+	s.waitScreen(30*time.Second, "the report saved", regexp.MustCompile(`saved the report to `+regexp.QuoteMeta(dir)))
 	reports, _ := filepath.Glob(filepath.Join(dir, "spdoc-report-"+n.NodeName+"-*.md"))
 	if len(reports) != 1 {
 		t.Fatalf("reports in %s: %v", dir, reports)
