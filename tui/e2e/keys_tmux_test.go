@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -94,11 +95,15 @@ func startCaptured(t *testing.T, name string, w, h int, dir string, env ...strin
 	return startCapturedIn(t, name, w, h, dir, env...)
 }
 
+var tmuxSeq atomic.Int64
+
 // startCapturedIn runs spdoc tui --root node in dir (the working directory), size w×h.
 func startCapturedIn(t *testing.T, name string, w, h int, dir string, env ...string) *tmuxSession {
 	t.Helper()
 	cmd := fmt.Sprintf("cd %s && env NO_COLOR=1 TERM=xterm %s %s tui --root node --refresh 1h", dir, strings.Join(env, " "), sharedSpdoc(t))
-	s := startTmux(t, fmt.Sprintf("%s-%d", name, os.Getpid()), w, h, cmd)
+	// A tmux server (socket) of its own per call: a subtest reusing the name of the one before
+	// would start while that server is still exiting ("server exited unexpectedly").
+	s := startTmux(t, fmt.Sprintf("%s-%d-%d", name, os.Getpid(), tmuxSeq.Add(1)), w, h, cmd)
 	s.waitScreen(20*time.Second, "the pod list", regexp.MustCompile(`static pods \(13\)`))
 	return s
 }
