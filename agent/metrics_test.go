@@ -207,19 +207,7 @@ func TestListenMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{ConfigPath: filepath.Join(t.TempDir(), "none.yaml"), ManifestDir: t.TempDir(), Codec: testCodec{}, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ServeMetrics(ctx, a, ml) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	serveMetricsOf(t, ml)
 	base := "http://" + ml.Addr().String()
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
@@ -279,19 +267,7 @@ func TestListenMetricsMTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{ConfigPath: filepath.Join(t.TempDir(), "none.yaml"), ManifestDir: t.TempDir(), Codec: testCodec{}, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ServeMetrics(ctx, a, ml) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	serveMetricsOf(t, ml)
 	caPEM, err := os.ReadFile(filepath.Join(pki, "ca.crt"))
 	if err != nil {
 		t.Fatal(err)
@@ -322,4 +298,22 @@ func TestListenMetricsMTLS(t *testing.T) {
 	if _, err := ListenMetrics(ListenOptions{Addr: "tcp://127.0.0.1:0"}); err == nil || !strings.Contains(err.Error(), "mutual TLS") {
 		t.Errorf("tcp metrics without certificates: %v, want a refusal naming mutual TLS", err)
 	}
+}
+
+// serveMetricsOf serves the metrics of a config-less agent on ml until the test ends.
+func serveMetricsOf(t *testing.T, ml *MetricsListener) {
+	t.Helper()
+	a, err := New(Options{ConfigPath: filepath.Join(t.TempDir(), "none.yaml"), ManifestDir: t.TempDir(), Codec: testCodec{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeMetrics(ctx, a, ml) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
 }
