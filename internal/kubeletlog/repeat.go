@@ -68,6 +68,34 @@ type variant struct {
 	rec    Record   // the parsed record without TS, Raw, Source, Line, Offset
 	rawOff int      // Raw is line[rawOff:]; -1 when it is not (no fast path)
 	lite   bool     // liteTime agreed with the full parse on this variant's lines
+	read   liteRead // liteTime's reading of line: a hit must read the same way
+}
+
+// liteRead is how liteTime read a line: a hash of its prefixes (where each ends, its shape and
+// damage, the non-time values it gives a record) and where the digits it read as time are. Only
+// digits there are learned as time only: elsewhere two lines may parse alike by accident (a
+// duplicate JSON key, a PID that overflows) and a third not.
+type liteRead struct {
+	sig   uint64
+	spans [8][2]int
+	n     int
+}
+
+func (r *liteRead) span(s, e int) {
+	if r.n < len(r.spans) {
+		r.spans[r.n] = [2]int{s, e}
+		r.n++
+	}
+}
+
+// covers reports whether [s, e) lies in one span.
+func (r *liteRead) covers(s, e int) bool {
+	for _, sp := range r.spans[:r.n] {
+		if s >= sp[0] && e <= sp[1] {
+			return true
+		}
+	}
+	return false
 }
 
 func newRepeatCache() *repeatCache { return &repeatCache{shapes: map[uint64]*shape{}} }
@@ -135,7 +163,11 @@ func (c *repeatCache) find(p *Parser, line []byte) (*variant, time.Time, bool) {
 		}
 		ts, ok := time.Time{}, v.lite && v.rawOff >= 0
 		if ok {
-			ts, ok = p.liteTime(line, 0)
+			var rd liteRead
+			ts, ok = p.liteTime(line, 0, 0, &rd)
+			// time-only digits of a prefix (a journald day, a syslog hour) may, with other
+			// values, make it no prefix at all: the line then reads differently, so parse it
+			ok = ok && rd.sig == v.read.sig
 		}
 		if !ok {
 			c.shape = 0 // a known line without a fast path: parse it, nothing to learn
@@ -204,7 +236,7 @@ func (c *repeatCache) add(sh *shape, p *Parser, line []byte, rec *Record) {
 	}
 	v.rec.TS, v.rec.Raw, v.rec.Source, v.rec.Line, v.rec.Offset = time.Time{}, "", "", 0, 0
 	q := *p // liteTime may advance the klog year state; the full parse already did
-	ts, ok := q.liteTime(line, 0)
+	ts, ok := q.liteTime(line, 0, 0, &v.read)
 	v.lite = ok && ts.Equal(rec.TS)
 	size := 2*len(line) + recordSize(&v.rec) + 128
 	if c.bytes+size > repeatBudget {
@@ -235,9 +267,13 @@ func (c *repeatCache) learn(v *variant, p *Parser, line []byte, rec *Record) boo
 		return false
 	}
 	q := *p
-	ts, ok := q.liteTime(line, 0)
-	v.lite = v.lite && ok && ts.Equal(rec.TS)
-	// mark every digit run that differs, whole
+	var rd liteRead
+	ts, ok := q.liteTime(line, 0, 0, &rd)
+	if !ok || rd.sig != v.read.sig {
+		return false
+	}
+	v.lite = v.lite && ts.Equal(rec.TS)
+	// mark every digit run that differs, whole, if both lines read it as time
 	vb := make([]byte, len(v.line))
 	for i := range v.line {
 		if v.line[i] != line[i] {
@@ -247,6 +283,9 @@ func (c *repeatCache) learn(v *variant, p *Parser, line []byte, rec *Record) boo
 			}
 			for e < len(v.line) && isDigit(v.line[e]) {
 				e++
+			}
+			if !rd.covers(s, e) || !v.read.covers(s, e) {
+				return false
 			}
 			for j := s; j < e; j++ {
 				vb[j] = 0xff
@@ -431,10 +470,12 @@ const jsonTSKey = `{"ts":`
 // liteTime reads just the timestamp of a line whose record is otherwise known — the JSON "ts"
 // key, the klog header, behind any journald/syslog/talosctl header scanHeader knows — with the
 // parser state a full parse would leave (klog's year, the header time). It returns false where it
-// does not know the line; the cache uses it only where it agreed with the full parser.
-func (p *Parser) liteTime(line []byte, depth int) (time.Time, bool) {
+// does not know the line; the cache uses it only where it agreed with the full parser. rd
+// records how it read the line (see liteRead); base is line's offset in the whole line.
+func (p *Parser) liteTime(line []byte, depth, base int, rd *liteRead) (time.Time, bool) {
 	for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
 		line = line[1:]
+		base++
 	}
 	if len(line) == 0 || depth > 2 {
 		return time.Time{}, false
@@ -448,6 +489,7 @@ func (p *Parser) liteTime(line []byte, depth int) (time.Time, bool) {
 				end++
 			}
 			if end < len(line) && (line[end] == ',' || line[end] == '}') && !(line[n] == '0' && end > n+1 && isDigit(line[n+1])) {
+				rd.span(base+n, base+end)
 				return epochMillis(line[n:end])
 			}
 		}
@@ -457,8 +499,16 @@ func (p *Parser) liteTime(line []byte, depth int) (time.Time, bool) {
 		if v.Type == gjson.Number && len(v.Raw) > 1 && v.Raw[0] == '0' && isDigit(v.Raw[1]) {
 			return time.Time{}, false
 		}
+		if v.Index > 0 {
+			rd.span(base+v.Index, base+v.Index+len(v.Raw))
+		}
 		return parseJSONTime(v)
 	case isKlogHeader(line):
+		end := 15
+		for end < len(line) && isDigit(line[end]) {
+			end++
+		}
+		rd.span(base+1, base+end)
 		return p.klogHeaderTime(line)
 	}
 	h, ok := scanHeader(line)
@@ -466,13 +516,45 @@ func (p *Parser) liteTime(line []byte, depth int) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	prev := p.hdrTime
-	if t, ok := h.time(p.Location); ok {
+	t, timeOK := h.time(p.Location)
+	if timeOK {
 		p.hdrTime = t
 	} else {
 		p.hdrTime = time.Time{}
 	}
 	defer func() { p.hdrTime = prev }()
-	return p.liteTime(line[h.payload:], depth+1)
+	rd.sig = hdrSig(rd.sig, &h, timeOK)
+	for _, sp := range h.times[:h.nt] {
+		rd.span(base+sp[0], base+sp[1])
+	}
+	return p.liteTime(line[h.payload:], depth+1, base+h.payload, rd)
+}
+
+// hdrSig mixes how a prefix was read into sig.
+func hdrSig(sig uint64, h *hdr, timeOK bool) uint64 {
+	mix := func(x uint64) {
+		sig = (sig ^ x) * 0xbf58476d1ce4e5b9
+		sig ^= sig >> 29
+	}
+	// where the prefix ends and the values it gives a record that are no time
+	for _, x := range [...]int{h.payload, h.off, h.hostS, h.hostE, h.tagS, h.tagE, h.nodeS, h.nodeE, h.pid} {
+		mix(uint64(x))
+	}
+	mix(uint64(h.lineNo))
+	for _, s := range [...]string{string(h.shape), h.damage} {
+		for i := 0; i < len(s); i++ {
+			mix(uint64(s[i]))
+		}
+		mix(0xff)
+	}
+	flags := uint64(0)
+	for i, b := range [...]bool{timeOK, h.hasDate, h.hasYear, h.unix, h.unstructured} {
+		if b {
+			flags |= 1 << i
+		}
+	}
+	mix(flags | 1<<8)
+	return sig
 }
 
 // klogHeaderTime is the time parseKlog gives a klog header (the same checks, the same year

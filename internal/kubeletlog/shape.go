@@ -59,6 +59,18 @@ type hdr struct {
 	unstructured bool // the payload is no klog/JSON record (a plain message after a syslog tag)
 	damage       string
 	off          int // offset in the line of the prefix element being peeled
+	// times are the [start, end) offsets in the line of the digits read as wall time (a repeat
+	// cache may reuse a record for a line that differs from it only there)
+	times [3][2]int
+	nt    int
+}
+
+// timeSpan records b[s:e] of the element being peeled as read for the time.
+func (h *hdr) timeSpan(s, e int) {
+	if h.nt < len(h.times) {
+		h.times[h.nt] = [2]int{h.off + s, h.off + e}
+		h.nt++
+	}
 }
 
 // maxPrefix bounds how far into a line a prefix may reach.
@@ -172,7 +184,13 @@ func isISODate(b []byte) bool {
 }
 
 // readISO reads "2024-11-24T21:55:04[.frac][Z|±hh:mm|±hhmm]" and returns its length.
-func (h *hdr) readISO(b []byte) int {
+func (h *hdr) readISO(b []byte, at int) int {
+	n := h.readISOTime(b)
+	h.timeSpan(at, at+n)
+	return n
+}
+
+func (h *hdr) readISOTime(b []byte) int {
 	h.year, h.month, h.day = atoi4(b), atoi2(b[5:7]), atoi2(b[8:10])
 	h.hh, h.mm, h.ss = atoi2(b[11:13]), atoi2(b[14:16]), atoi2(b[17:19])
 	h.hasDate, h.hasYear = true, true
@@ -223,7 +241,7 @@ func atoi4(b []byte) int { return atoi2(b)*100 + atoi2(b[2:4]) }
 
 // peelISO: short-iso / short-iso-precise / rsyslog, a CRI log line, or RFC 3339 with a space.
 func (h *hdr) peelISO(b []byte) int {
-	i := h.readISO(b)
+	i := h.readISO(b, 0)
 	if i < len(b) && b[i] != ' ' {
 		return 0
 	}
@@ -245,7 +263,7 @@ func (h *hdr) peelFull(b []byte) int {
 		return 0
 	}
 	i := sp + 1
-	i += h.readISO(b[i:])
+	i += h.readISO(b[i:], i)
 	if i >= len(b) || b[i] != ' ' {
 		return 0
 	}
@@ -300,6 +318,7 @@ func (h *hdr) peelUnix(b []byte) int {
 	}
 	h.sec, h.unix, h.hasYear = sec, true, true
 	h.readFrac(b, i)
+	h.timeSpan(0, j)
 	h.shape = ShapeShortUnix
 	return j + h.peelHostTag(b[j:], j)
 }
@@ -342,6 +361,8 @@ func (h *hdr) peelMonthDay(b []byte) int {
 	h.month, h.day, h.hasDate = m, day, true
 	h.hh, h.mm, h.ss = atoi2(b[t:t+2]), atoi2(b[t+3:t+5]), atoi2(b[t+6:t+8])
 	i := h.readFrac(b, t+8)
+	h.timeSpan(ds, d)
+	h.timeSpan(t, i)
 	h.shape = ShapeShort
 	if i > t+8 {
 		h.shape = ShapeShortPrecise
@@ -433,7 +454,7 @@ func (h *hdr) peelPRI(b []byte) int {
 		fields[f] = [2]int{s, i}
 	}
 	if ts := b[fields[0][0]:fields[0][1]]; isISODate(ts) {
-		h.readISO(ts)
+		h.readISO(ts, fields[0][0])
 	}
 	i = skipSpace(b, i)
 	// structured data: "-" or one or more [..] elements
