@@ -62,6 +62,8 @@ type analyzer struct {
 	lastActivity time.Time
 	// logNode is the node whose records were kept from a log of several talosctl nodes.
 	logNode string
+	// classes classifies each distinct kubelet record once (classify_memo.go).
+	classes classMemo
 }
 
 // Analyze explains a snapshot: it attributes every relevant kubelet record, runtime object and
@@ -73,7 +75,7 @@ func Analyze(s *node.Snapshot, opts Options) *Report {
 		s = &node.Snapshot{}
 	}
 	s, logNode := selectLogNode(s, opts.NodeName) // lognode.go: one node of a talosctl -n a,b log
-	a := &analyzer{s: s, opts: opts.withDefaults(), pods: map[string]*podState{}, files: map[string]*fileState{}, logNode: logNode}
+	a := &analyzer{s: s, opts: opts.withDefaults(), pods: map[string]*podState{}, files: map[string]*fileState{}, logNode: logNode, classes: classMemo{}}
 	if s.Manifests != nil {
 		a.dir = s.Manifests.Dir
 	}

@@ -453,7 +453,7 @@ func (a *analyzer) unexplained() {
 		if !problemLevel(r) || isNoise(r) || kubeletlog.IsFatal(r) || r.Format == kubeletlog.FormatText || benignRace(r) {
 			continue
 		}
-		c, ok := classify(r)
+		c, ok := a.classes.classify(r)
 		pods := a.ix.podsFor(r)
 		if ok && len(pods) == 0 && r.Image != "" && a.usesImage(r.Image) {
 			continue // a pull error names only the image, which a static pod here uses
@@ -626,18 +626,27 @@ func pullCause(err, fallback string) string {
 
 // runtimeOf names the container runtime from its socket or the records.
 func runtimeOf(endpoint string, b *findingBuilder) string {
-	text := endpoint
+	// The socket and every record's error, each on its own: none of the names spans a space, so
+	// this is the search of their space-joined text without building it (a finding may hold
+	// thousands of records).
+	var crio, docker, containerd bool
+	look := func(text string) {
+		crio = crio || strings.Contains(text, "crio") || strings.Contains(text, "cri-o")
+		docker = docker || strings.Contains(text, "cri-dockerd") || strings.Contains(text, "dockershim") || strings.Contains(text, "docker")
+		containerd = containerd || strings.Contains(text, "containerd")
+	}
+	look(endpoint)
 	if b != nil {
 		for _, r := range b.recs {
-			text += " " + r.Err
+			look(r.Err)
 		}
 	}
 	switch {
-	case strings.Contains(text, "crio") || strings.Contains(text, "cri-o"):
+	case crio:
 		return "cri-o"
-	case strings.Contains(text, "cri-dockerd") || strings.Contains(text, "dockershim") || strings.Contains(text, "docker"):
+	case docker:
 		return "docker"
-	case strings.Contains(text, "containerd"):
+	case containerd:
 		return "containerd"
 	}
 	return ""
