@@ -164,10 +164,16 @@ func (c *repeatCache) find(p *Parser, line []byte) (*variant, time.Time, bool) {
 		ts, ok := time.Time{}, v.lite && v.rawOff >= 0
 		if ok {
 			var rd liteRead
+			year, month, src := p.Year, p.lastMonth, p.yearSrc
 			ts, ok = p.liteTime(line, 0, 0, &rd)
 			// time-only digits of a prefix (a journald day, a syslog hour) may, with other
 			// values, make it no prefix at all: the line then reads differently, so parse it
 			ok = ok && rd.sig == v.read.sig
+			if !ok {
+				// as if liteTime never ran: the line is parsed from the state before it, or
+				// not at all (the prefilter may drop a line find saw first)
+				p.Year, p.lastMonth, p.yearSrc = year, month, src
+			}
 		}
 		if !ok {
 			c.shape = 0 // a known line without a fast path: parse it, nothing to learn

@@ -354,20 +354,27 @@ func FuzzRepeatCache(f *testing.F) {
 			}
 		}
 		data := in.Bytes()
-		opts := ScanOptions{RefYear: 2024, Location: time.UTC}
-		noCache := opts
-		noCache.NoRepeatCache = true
-		want, wantSt := scanAll(t, data, noCache)
-		got, st := scanAll(t, data, opts)
-		sameRecords(t, "cache", got, want)
-		if !reflect.DeepEqual(st, wantSt) {
-			t.Errorf("stats %+v, want %+v", st, wantSt)
-		}
-		opts.Last = 5
-		got, st = scanAll(t, data, opts)
-		sameRecords(t, "last", got, want[max(len(want)-5, 0):])
-		if !reflect.DeepEqual(st, wantSt) {
-			t.Errorf("last: stats %+v, want %+v", st, wantSt)
+		// with the cache, and with it and Last, records and stats are those of the full parse;
+		// with Interesting a hit skips the prefilter: its repeats with other time-only digits
+		// must pass it as the line did, and the lines it drops must stay dropped
+		for _, prefilter := range []func([]byte) bool{nil, Interesting} {
+			opts := ScanOptions{RefYear: 2024, Location: time.UTC, Prefilter: prefilter}
+			noCache := opts
+			noCache.NoRepeatCache = true
+			want, wantSt := scanAll(t, data, noCache)
+			for _, last := range []int{0, 5} {
+				opts.Last = last
+				got, st := scanAll(t, data, opts)
+				what := fmt.Sprintf("prefilter=%v last=%d", prefilter != nil, last)
+				w := want
+				if last > 0 {
+					w = want[max(len(want)-last, 0):]
+				}
+				sameRecords(t, what, got, w)
+				if !reflect.DeepEqual(st, wantSt) {
+					t.Errorf("%s: stats %+v, want %+v", what, st, wantSt)
+				}
+			}
 		}
 	})
 }
@@ -407,5 +414,26 @@ func TestScanLongLineBoundary(t *testing.T) {
 		if tc.parsed && tc.newline && recs[2].Offset != int64(len(jsonLine(t0, 1, true))+1+tc.n+1) {
 			t.Errorf("n=%d: third record at offset %d", tc.n, recs[2].Offset)
 		}
+	}
+}
+
+// A scan with Interesting looks a line up in the cache first and runs the prefilter only on a
+// miss; with any other prefilter, or a message table with a digit (whose match a time-only digit
+// could change), the prefilter runs first on every line, as before.
+func TestRepeatCacheFindFirst(t *testing.T) {
+	if lp := newLineProc(ScanOptions{Prefilter: Interesting}, 1); !lp.findFirst {
+		t.Error("Interesting: the prefilter runs before the cache")
+	}
+	if lp := newLineProc(ScanOptions{Prefilter: func(b []byte) bool { return Interesting(b) }}, 1); lp.findFirst {
+		t.Error("another prefilter is skipped on a hit")
+	}
+	if lp := newLineProc(ScanOptions{Prefilter: Interesting, NoRepeatCache: true}, 1); lp.findFirst {
+		t.Error("findFirst without a cache")
+	}
+	saved := InterestingMsgs
+	defer func() { InterestingMsgs = saved }()
+	InterestingMsgs = append(append([]string(nil), saved...), "Error 404 from")
+	if lp := newLineProc(ScanOptions{Prefilter: Interesting}, 1); lp.findFirst {
+		t.Error("a message with a digit, and the prefilter is skipped on a hit")
 	}
 }

@@ -147,7 +147,12 @@ type lineProc struct {
 	held heldRecord
 
 	repeats *repeatCache // nil: every line is parsed in full
-	tail    *lastRecords // with Last: the last records, passed to fn by flush
+	// findFirst looks a line up in the repeat cache before the prefilter, which then runs only
+	// on a miss: set when the prefilter is Interesting, whose answer no time-only digit changes
+	// (see digitBlind).
+	findFirst bool
+	rejects   rejectCache  // with findFirst: lines Interesting dropped
+	tail      *lastRecords // with Last: the last records, passed to fn by flush
 	// scratch is the record of a repeat with Last: it is counted, its line kept, and reused.
 	scratch Record
 }
@@ -156,6 +161,7 @@ func newLineProc(opts ScanOptions, firstLine int64) *lineProc {
 	lp := &lineProc{opts: opts, p: opts.parser(), lineNo: firstLine}
 	if !opts.NoRepeatCache {
 		lp.repeats = newRepeatCache()
+		lp.findFirst = opts.Prefilter != nil && isInteresting(opts.Prefilter) && currentMatcher().digitBlind()
 		if opts.Last > 0 {
 			lp.tail = &lastRecords{max: opts.Last}
 		}
@@ -170,6 +176,30 @@ func (lp *lineProc) parse(b []byte) (*Record, bool) {
 		return parseFresh(&lp.p, b)
 	}
 	v, ts, hit := lp.repeats.find(&lp.p, b)
+	return lp.parseFound(b, v, ts, hit)
+}
+
+// drop is Interesting through the cache of dropped lines (reject.go), after find missed.
+func (lp *lineProc) drop(b []byte) bool {
+	if len(b) == 0 || len(b) > repeatMaxLine {
+		return !Interesting(b)
+	}
+	h := lp.repeats.shape // find's hash of b, when it got that far
+	if h == 0 {
+		h = shapeHash(b)
+	}
+	if lp.rejects.dropped(b, h) {
+		return true
+	}
+	if Interesting(b) {
+		return false
+	}
+	lp.rejects.add(b, h)
+	return true
+}
+
+// parseFound is parse after the cache's find.
+func (lp *lineProc) parseFound(b []byte, v *variant, ts time.Time, hit bool) (*Record, bool) {
 	if !hit {
 		return lp.repeats.miss(&lp.p, b)
 	}
@@ -206,11 +236,23 @@ func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
 	if lp.stats.Lines == 1 {
 		lp.stats.FirstLine = validString(b[:min(len(b), maxFirstLine)])
 	}
-	if lp.opts.Prefilter != nil && !lp.opts.Prefilter(b) {
-		lp.sniff(b, off)
-		return nil
+	var rec *Record
+	var ok bool
+	if lp.findFirst {
+		// A repeat of a line the prefilter passed passes it too: skip it on a hit.
+		v, ts, hit := lp.repeats.find(&lp.p, b)
+		if !hit && lp.drop(b) {
+			lp.sniff(b, off)
+			return nil
+		}
+		rec, ok = lp.parseFound(b, v, ts, hit)
+	} else {
+		if lp.opts.Prefilter != nil && !lp.opts.Prefilter(b) {
+			lp.sniff(b, off)
+			return nil
+		}
+		rec, ok = lp.parse(b)
 	}
-	rec, ok := lp.parse(b)
 	if !ok {
 		if !lp.p.absorbed {
 			lp.stats.Skipped++
