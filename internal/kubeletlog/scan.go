@@ -151,7 +151,6 @@ type lineProc struct {
 	// on a miss: set when the prefilter is Interesting, whose answer no time-only digit changes
 	// (see digitBlind).
 	findFirst bool
-	rejects   rejectCache  // with findFirst: lines Interesting dropped
 	tail      *lastRecords // with Last: the last records, passed to fn by flush
 	// scratch is the record of a repeat with Last: it is counted, its line kept, and reused.
 	scratch Record
@@ -177,25 +176,6 @@ func (lp *lineProc) parse(b []byte) (*Record, bool) {
 	}
 	v, ts, hit := lp.repeats.find(&lp.p, b)
 	return lp.parseFound(b, v, ts, hit)
-}
-
-// drop is Interesting through the cache of dropped lines (reject.go), after find missed.
-func (lp *lineProc) drop(b []byte) bool {
-	if len(b) == 0 || len(b) > repeatMaxLine {
-		return !Interesting(b)
-	}
-	h := lp.repeats.shape // find's hash of b, when it got that far
-	if h == 0 {
-		h = shapeHash(b)
-	}
-	if lp.rejects.dropped(b, h) {
-		return true
-	}
-	if Interesting(b) {
-		return false
-	}
-	lp.rejects.add(b, h)
-	return true
 }
 
 // parseFound is parse after the cache's find.
@@ -241,7 +221,7 @@ func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
 	if lp.findFirst {
 		// A repeat of a line the prefilter passed passes it too: skip it on a hit.
 		v, ts, hit := lp.repeats.find(&lp.p, b)
-		if !hit && lp.drop(b) {
+		if !hit && !Interesting(b) {
 			lp.sniff(b, off)
 			return nil
 		}
