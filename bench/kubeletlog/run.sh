@@ -13,7 +13,8 @@
 # peak RSS of all runs from /usr/bin/time. The CPU column matters on a busy machine, where wall
 # times swing with other load.
 # Env: SIZE (1GiB), BIG (2GiB), PODS (50), RUNS (5), JQ_LIMIT_S (120: above this projected time jq
-# runs on a 100 MiB slice and the time is scaled), DENSE=0 skips the dense rows.
+# runs on a 100 MiB slice and the time is scaled), DENSE=0 skips the dense rows, BASELINE=PATH adds
+# rows for another spdoc binary (e.g. main before a change) on the 1 GiB logs, in the same rounds.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -31,6 +32,7 @@ SLICE=$WORK/kubelet-100MiB.log
 JOURNAL=${JOURNAL:-1}
 JLOG=$WORK/kubelet-$SIZE-short-precise.log
 DENSE=${DENSE:-1}
+BASELINE=${BASELINE:-}
 DLOG=$WORK/kubelet-$SIZE-dense.log
 DBIGLOG=$WORK/kubelet-$BIG-dense.log
 DSLICE=$WORK/kubelet-100MiB-dense.log
@@ -103,6 +105,7 @@ for ((round = 0; round < RUNS; round++)); do
 	if [ "$DENSE" = 1 ]; then
 		if [ -n "$SPDOC" ]; then
 			run_once dense_diagnose "$SPDOC" diagnose --root "$DROOT" --kubelet-log "$DLOG" -o json
+			[ -z "$BASELINE" ] || run_once dense_diagnose_baseline "$BASELINE" diagnose --root "$DROOT" --kubelet-log "$DLOG" -o json
 			run_once dense_big_diagnose "$SPDOC" diagnose --root "$DROOT" --kubelet-log "$DBIGLOG" -o json
 		fi
 		run_once dense_scan "$WORK/scan" "$DLOG"
@@ -112,6 +115,7 @@ for ((round = 0; round < RUNS; round++)); do
 	fi
 	if [ -n "$SPDOC" ]; then
 		run_once diagnose "$SPDOC" diagnose --root "$ROOT" --kubelet-log "$LOG" -o json
+		[ -z "$BASELINE" ] || run_once diagnose_baseline "$BASELINE" diagnose --root "$ROOT" --kubelet-log "$LOG" -o json
 	fi
 	run_once scan "$WORK/scan" "$LOG"
 	run_once grep grep -c -F 'Could not process manifest file' "$LOG"
@@ -163,12 +167,14 @@ mb() { echo $(($1 / 1024)); }
 	echo "Load average (1 min) at the start of each round: ${LOADS[*]}"
 	echo "Quiet log: $SIZE ($(stat -c %s "$LOG") bytes, $(wc -l <"$LOG") lines) and $BIG; dense log: $SIZE and $BIG (gen -workload dense); warm page cache; median wall of $RUNS interleaved rounds (CPU of that run, highest peak RSS of all runs)"
 	echo
-	echo "| what | wall s | CPU s | peak RSS MB | wall vs grep | jq / this (wall) | output |"
-	echo "|---|---:|---:|---:|---:|---:|---|"
-	for name in dense_diagnose dense_scan dense_grep dense_jq dense_big_diagnose dense_big_grep diagnose scan grep jq big_diagnose scan_big grep_big diagnose_journal scan_journal grep_journal since_scan since_diagnose; do
+	echo "| what | wall s | CPU s | peak RSS MB | wall vs grep | CPU vs grep | jq / this (wall) | output |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|"
+	for name in dense_diagnose dense_diagnose_baseline dense_scan dense_grep dense_jq dense_big_diagnose dense_big_grep diagnose diagnose_baseline scan grep jq big_diagnose scan_big grep_big diagnose_journal scan_journal grep_journal since_scan since_diagnose; do
 		[ -n "${WALL[$name]:-}" ] || continue
 		case $name in
 		dense_diagnose) label="**dense** $SIZE: spdoc diagnose --root … --kubelet-log … -o json" ;;
+		dense_diagnose_baseline) label="dense $SIZE: baseline $BASELINE diagnose" ;;
+		diagnose_baseline) label="quiet $SIZE: baseline $BASELINE diagnose" ;;
 		dense_scan) label="dense $SIZE: kubeletlog.ScanFile + Interesting (bench/kubeletlog/scan)" ;;
 		dense_grep) label="dense $SIZE: grep -c -F 'Could not process manifest file'" ;;
 		dense_jq) label="dense $SIZE: jq -c '$JQ' \\| wc -l (100 MiB slice x $DSCALE)" ;;
@@ -187,14 +193,18 @@ mb() { echo $(($1 / 1024)); }
 		since_scan) label="ScanFile --since 10m on $BIG (binary-search seek)" ;;
 		since_diagnose) label="spdoc diagnose --since 10m on $BIG" ;;
 		esac
-		vs_grep=$(ratio "${WALL[$name]}" "${WALL[grep]}") vs_jq=$(ratio "${WALL[jq]}" "${WALL[$name]}")
+		g=grep vs_jq=$(ratio "${WALL[jq]}" "${WALL[$name]}")
 		case $name in
-		since_*) vs_grep="—" vs_jq="—" ;; # other file
-		scan_big | big_diagnose | grep_big) vs_grep=$(ratio "${WALL[$name]}" "${WALL[grep_big]}") vs_jq="—" ;;
-		*_journal) vs_grep=$(ratio "${WALL[$name]}" "${WALL[grep_journal]}") vs_jq="—" ;;
-		dense_big_*) vs_grep=$(ratio "${WALL[$name]}" "${WALL[dense_big_grep]}") vs_jq="—" ;;
-		dense_*) vs_grep=$(ratio "${WALL[$name]}" "${WALL[dense_grep]}") vs_jq=$(ratio "${WALL[dense_jq]}" "${WALL[$name]}") ;;
+		since_*) g="" vs_jq="—" ;; # other file
+		scan_big | big_diagnose | grep_big) g=grep_big vs_jq="—" ;;
+		*_journal) g=grep_journal vs_jq="—" ;;
+		dense_big_*) g=dense_big_grep vs_jq="—" ;;
+		dense_*) g=dense_grep vs_jq=$(ratio "${WALL[dense_jq]}" "${WALL[$name]}") ;;
 		esac
-		echo "| $label | ${WALL[$name]} | ${CPU[$name]} | $(mb "${RSS[$name]}") | $vs_grep | $vs_jq | ${OUT[$name]:0:60} |"
+		vs_grep="—" cpu_vs_grep="—"
+		if [ -n "$g" ]; then
+			vs_grep=$(ratio "${WALL[$name]}" "${WALL[$g]}") cpu_vs_grep=$(ratio "${CPU[$name]}" "${CPU[$g]}")
+		fi
+		echo "| $label | ${WALL[$name]} | ${CPU[$name]} | $(mb "${RSS[$name]}") | $vs_grep | $cpu_vs_grep | $vs_jq | ${OUT[$name]:0:60} |"
 	done
 } | tee "$WORK/results.md"
