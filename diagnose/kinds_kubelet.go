@@ -745,6 +745,12 @@ func mirrorReason(err string) (why, hint string, benign bool) {
 		return "it already exists", "nothing to do: the kubelet keeps the existing mirror pod", true
 	case containsAny(e, "can only create pods with spec.nodename set to itself", "can only create mirror pods", "noderestriction", "node \"", "is forbidden: node") && !strings.Contains(e, "webhook"):
 		return "refused by NodeRestriction (the pod names another node or references API objects)", "static pods may only bind to their own node and may not reference secrets, configmaps or service accounts: fix " + "spec.nodeName/volumes in the manifest", false
+	case rePCNotFound.MatchString(err):
+		pc := strings.Trim(rePCNotFound.FindStringSubmatch(err)[1], `"\`)
+		return "the PriorityClass " + pc + " does not exist", "the API server creates system-node-critical and system-cluster-critical itself moments after it starts (the kubelet retries); any other PriorityClass must be created, or spec.priorityClassName changed", false
+	case reNSNotFound.MatchString(err):
+		ns := reNSNotFound.FindStringSubmatch(err)[1]
+		return "the namespace " + ns + " does not exist", "kube-system appears moments after the API server starts (the kubelet retries); any other namespace must be created (kubectl create namespace " + ns + ")", false
 	case strings.Contains(e, "admission webhook"):
 		return "denied by an admission webhook", "see the webhook's message above; exempt static pods (kube-system) from it or fix the manifest", false
 	case strings.Contains(e, "podsecurity") || strings.Contains(e, "violates podsecurity"):
