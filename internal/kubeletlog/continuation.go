@@ -1,6 +1,9 @@
 package kubeletlog
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // heldRecord is the last record of a pass with the line it came from, kept until the next line
 // shows whether it continues it: a multi-line record (klog's `key=<` blocks, a file's content
@@ -10,7 +13,7 @@ type heldRecord struct {
 	rec   *Record
 	line  []byte // the original line(s), joined
 	lines int    // continuation lines joined so far
-	klog  bool   // line starts with a klog header: any block it starts parses, as klog
+	klog  int8   // line is a klog record (maybe after a journald/syslog prefix): 1 yes, -1 no, 0 not known yet
 	stale bool   // line holds continuation lines rec was not parsed from yet (see join)
 }
 
@@ -24,7 +27,7 @@ func (lp *lineProc) hold(rec *Record, line []byte) {
 	lp.held.rec = rec
 	lp.held.line = append(lp.held.line[:0], line...)
 	lp.held.lines = 0
-	lp.held.klog = isKlogHeader(bytes.TrimLeft(line, " \t"))
+	lp.held.klog = 0
 	lp.held.stale = false
 }
 
@@ -60,7 +63,7 @@ func (lp *lineProc) join(b []byte) bool {
 	}
 	var sep []byte
 	wrapped := false
-	if indented && h.klog && h.rec.Damage == "" {
+	if indented && h.rec.Damage == "" && h.klogRecord() {
 		// A klog block (key=< … >, a file's content in an error): parseKlog accepts any text
 		// after a header it accepted, and an undamaged record takes no "joined" mark, so the
 		// block is parsed once, when it is complete (settle), instead of once per line — a
@@ -108,6 +111,27 @@ func (lp *lineProc) join(b []byte) bool {
 	h.lines++
 	lp.stats.Joined++
 	return true
+}
+
+// klogRecord reports whether the held line is a klog record, alone or after a journald/syslog/
+// talosctl prefix: then every block it starts parses, and as klog. A prefix is read from its
+// first bytes (each peeler stops at a space or within a fixed window, and the klog header after
+// it has spaces), so a block reads its prefix as its first line does.
+func (h *heldRecord) klogRecord() bool {
+	if h.klog == 0 {
+		h.klog = -1
+		line := bytes.TrimLeft(h.line, " \t")
+		switch {
+		case isKlogHeader(line):
+			h.klog = 1
+		case len(line) > 0 && !strings.ContainsRune("{_MSP", rune(line[0])):
+			// (journald export fields and JSON are no prefixes)
+			if hd, ok := scanHeader(line); ok && !hd.unstructured && hd.damage == "" && isKlogHeader(line[hd.payload:]) {
+				h.klog = 1
+			}
+		}
+	}
+	return h.klog > 0
 }
 
 // settle parses a block join left stale: the klog record of every line joined so far. A block

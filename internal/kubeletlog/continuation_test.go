@@ -33,6 +33,8 @@ func TestScanKlogBlocks(t *testing.T) {
 	}{
 		{"closed block", klogBlock(3) + klogErr + "\n", strings.Repeat("\ninvalid pod: line of the manifest, about sixty bytes long", 3)[1:], "", 2, 4, 6},
 		{"block at EOF without its end", strings.TrimSuffix(klogBlock(2), " >\n"), "invalid pod: line of the manifest, about sixty bytes long\ninvalid pod: line of the manifest, about sixty bytes long", "", 1, 2, 0},
+		{"journald continuation lines", "Nov 24 21:55:04 node1 kubelet[1234]: " + strings.ReplaceAll(strings.TrimSuffix(klogBlock(2), "\n"), "\n", "\n                                       ") + "\n" + klogErr + "\n",
+			"invalid pod: line of the manifest, about sixty bytes long\ninvalid pod: line of the manifest, about sixty bytes long", "", 2, 3, 5},
 		{"200 lines, then the cap", klogBlock(maxJoinLines+5) + klogErr + "\n", "", "", 0, maxJoinLines, 0},
 		// text after a record's pairs is kept, a quote in it is text
 		{"text after the pairs", "E1124 21:55:04.1 1 f.go:1] \"x\" k=v\n\ta err=\"c\n\td\"\n", "", "", 1, 2, 0},
@@ -56,7 +58,7 @@ func TestScanKlogBlocks(t *testing.T) {
 			if tc.name == "text after the pairs" && recs[0].Fields["_extra"] != "a err=\"c\n\td\"" {
 				t.Errorf("fields %q", recs[0].Fields)
 			}
-			if recs[0].Line != 1 || !strings.HasPrefix(recs[0].Raw, "E1124 21:55:04.1") {
+			if recs[0].Line != 1 || !strings.Contains(recs[0].Raw, "E1124 21:55:04.1") {
 				t.Errorf("first record: line %d raw %.40q", recs[0].Line, recs[0].Raw)
 			}
 			if tc.secondLine > 0 && (recs[1].Line != tc.secondLine || recs[1].Err != "invalid pod: [spec.containers: Required value]") {
@@ -76,6 +78,7 @@ func BenchmarkScanKlogBlocks(b *testing.B) {
 		data []byte
 	}{
 		{"blocks", []byte(strings.Repeat(block, 100))},
+		{"journald-blocks", []byte(strings.Repeat("Nov 24 21:55:04 node1 kubelet[1234]: "+strings.ReplaceAll(block, "\n\t", "\n                                       \t"), 100))},
 		{"baseline-lines", []byte(strings.Repeat(klogErr+"\n", len(block)*100/(len(klogErr)+1)))},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
