@@ -92,7 +92,7 @@ func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
 		return nil
 	})
 	// The next steps name the bundle, not the temp dir it was unpacked to (source.go).
-	o.node.bundleIn, o.node.unpacked = b.in, "bundle"
+	o.node.bundleIn, o.node.unpacked, o.node.bundleNode = b.in, "bundle", b.node
 	b.closeIn = closeIn
 	if err != nil {
 		return fmt.Errorf("--bundle-in: %w", err)

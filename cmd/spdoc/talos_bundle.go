@@ -71,3 +71,31 @@ func addBundleLimits(snap *node.Snapshot, r *diagnose.Report, targets []nodeTarg
 		}
 	}
 }
+
+// talosLimit says why a talosctl bundle's node folder has no container state, when snap was read
+// from one (ok false otherwise): the limit the bundle reader noted (no StaticPodStatus on a worker).
+func talosLimit(targets []nodeTarget, snap *node.Snapshot) (limit string, ok bool) {
+	for _, t := range targets {
+		tc, isTalos := t.Client.(*bundle.TalosClient)
+		if !isTalos || tc.Node().Snapshot.Paths.Root != snap.Paths.Root {
+			continue
+		}
+		for _, l := range tc.Node().Limits {
+			if strings.Contains(l, bundle.TalosStaticPodStatus) {
+				return l, true
+			}
+		}
+		return "no " + bundle.TalosStaticPodStatus, true
+	}
+	return "", false
+}
+
+// labelOf is the target label of snap's node (a talosctl node folder, an agent), else its name.
+func labelOf(targets []nodeTarget, snap *node.Snapshot) string {
+	for _, t := range targets {
+		if tc, ok := t.Client.(*bundle.TalosClient); ok && tc.Node().Snapshot.Paths.Root == snap.Paths.Root && t.Label != "" {
+			return t.Label
+		}
+	}
+	return snap.Node.Name
+}
