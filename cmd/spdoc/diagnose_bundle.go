@@ -67,6 +67,7 @@ func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
 		}
 		o.redact.Extra = append(o.redact.Extra, re)
 	}
+	o.node.bundleNode = b.node // also for --root of an unzipped talosctl bundle
 	if b.out != "" && len(o.node.agent.targets) > 0 {
 		return errors.New("--bundle collects this machine's files (manifests, logs, runtime): run it on the node itself, not with --agent")
 	}

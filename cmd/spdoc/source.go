@@ -35,10 +35,26 @@ func removeTempDirs() {
 	tempDirs = nil
 }
 
+// closeAtEnd has runLifecycle call c when the command ends.
+func closeAtEnd(c func()) {
+	tempMu.Lock()
+	tempClosers = append(tempClosers, c)
+	tempMu.Unlock()
+}
+
 // openBundle opens --bundle-in as diagnose does (bundleIn): a spdoc bundle is unpacked into a
 // temp dir and read as --root from then on; a talosctl support bundle gives one node client per
 // node folder (--bundle-node: that one), read in place.
 func (f *nodeFlags) openBundle(ctx context.Context) error {
+	if f.root != "" && f.bundleIn == "" && f.unpacked == "" && len(f.preset) == 0 {
+		// --root of an unzipped talosctl support bundle reads like the zip.
+		closeIn, _, err := talosRoot(ctx, f, f.root, f.bundleNode)
+		closeAtEnd(closeIn)
+		if err != nil {
+			return userError(fmt.Errorf("--root: %w", err))
+		}
+		return nil
+	}
 	if f.bundleIn == "" || f.unpacked != "" || len(f.preset) > 0 {
 		return nil
 	}
@@ -56,9 +72,7 @@ func (f *nodeFlags) openBundle(ctx context.Context) error {
 		f.unpacked, f.root = dir, dir
 		return nil
 	})
-	tempMu.Lock()
-	tempClosers = append(tempClosers, closeIn)
-	tempMu.Unlock()
+	closeAtEnd(closeIn)
 	if err != nil {
 		return userError(fmt.Errorf("--bundle-in: %w", err))
 	}

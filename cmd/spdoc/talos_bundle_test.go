@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/diagnose/bundle/talostest"
 )
 
 // talosBundle is the talosctl support bundle fixture (hack/capture-talos, a real kubelet v1.34.4
@@ -41,7 +43,37 @@ func diagnoseReports(t *testing.T, args ...string) []diagnose.Report {
 // static pods in the same states per node folder, the containers of its pods in their states, and
 // the crashed instance's last words it shows.
 func TestReadCommandsOnATalosBundle(t *testing.T) {
-	reports := diagnoseReports(t, "--bundle-in", talosBundle)
+	dir := talostest.Unzip(t, talosBundle)
+	for _, src := range []struct {
+		name string
+		args func(node string) []string
+	}{
+		{"--bundle-in support.zip", func(node string) []string {
+			if node == "" {
+				return []string{"--bundle-in", talosBundle}
+			}
+			return []string{"--bundle-in", talosBundle, "--bundle-node", node}
+		}},
+		{"--root of the unzipped bundle", func(node string) []string {
+			if node == "" {
+				return []string{"--root", dir}
+			}
+			return []string{"--root", dir, "--bundle-node", node}
+		}},
+		{"--root of one unzipped node folder", func(node string) []string {
+			if node == "" {
+				return []string{"--root", dir}
+			}
+			return []string{"--root", filepath.Join(dir, node)}
+		}},
+	} {
+		t.Run(src.name, func(t *testing.T) { readTalosBundle(t, src.args) })
+	}
+}
+
+func readTalosBundle(t *testing.T, source func(node string) []string) {
+	src := func(node string, args ...string) []string { return append(args, source(node)...) }
+	reports := diagnoseReports(t, source("")...)
 	if len(reports) != 2 {
 		t.Fatalf("diagnose read %d nodes of the bundle, want 2", len(reports))
 	}
@@ -56,7 +88,7 @@ func TestReadCommandsOnATalosBundle(t *testing.T) {
 	sort.Strings(wantIDs)
 
 	t.Run("get staticpodstatus: the states diagnose gives", func(t *testing.T) {
-		out, err := runCmd(t, "get", "staticpodstatus", "--bundle-in", talosBundle, "-o", "json")
+		out, err := runCmd(t, src("", "get", "staticpodstatus", "-o", "json")...)
 		if err != nil {
 			t.Fatalf("get: %v\n%s", err, out)
 		}
@@ -79,7 +111,7 @@ func TestReadCommandsOnATalosBundle(t *testing.T) {
 	})
 
 	t.Run("get staticpods: the pods diagnose reports", func(t *testing.T) {
-		out, err := runCmd(t, "get", "staticpods", "--bundle-in", talosBundle, "-o", "json")
+		out, err := runCmd(t, src("", "get", "staticpods", "-o", "json")...)
 		if err != nil {
 			t.Fatalf("get: %v\n%s", err, out)
 		}
@@ -99,9 +131,9 @@ func TestReadCommandsOnATalosBundle(t *testing.T) {
 		}
 	})
 
-	cp := diagnoseReports(t, "--bundle-in", talosBundle, "--bundle-node", "10.5.0.2")[0]
+	cp := diagnoseReports(t, source("10.5.0.2")...)[0]
 	t.Run("containers: diagnose's containers in their states", func(t *testing.T) {
-		out, err := runCmd(t, "containers", "--bundle-in", talosBundle, "--bundle-node", "10.5.0.2", "-o", "json")
+		out, err := runCmd(t, src("10.5.0.2", "containers", "-o", "json")...)
 		if err != nil {
 			t.Fatalf("containers: %v\n%s", err, out)
 		}
@@ -133,7 +165,7 @@ func TestReadCommandsOnATalosBundle(t *testing.T) {
 	})
 
 	t.Run("containers on every node folder: a worker's missing status is the bundle's limit, not a failure", func(t *testing.T) {
-		out, err := runCmd(t, "containers", "--bundle-in", talosBundle)
+		out, err := runCmd(t, src("", "containers")...)
 		if err != nil || !strings.Contains(out, "CONTAINER_EXITED (Error, exit 3)") {
 			t.Errorf("containers: %v\n%s", err, out)
 		}
@@ -152,7 +184,7 @@ func TestReadCommandsOnATalosBundle(t *testing.T) {
 						words = append(words, line)
 					}
 				}
-				out, err := runCmd(t, "logs", "--bundle-in", talosBundle, "--bundle-node", "10.5.0.2", p.Namespace+"/"+p.Name)
+				out, err := runCmd(t, src("10.5.0.2", "logs", p.Namespace+"/"+p.Name)...)
 				if err != nil {
 					t.Fatalf("logs %s: %v\n%s", p.ID, err, out)
 				}
@@ -169,14 +201,14 @@ func TestReadCommandsOnATalosBundle(t *testing.T) {
 	})
 
 	t.Run("logs --kubelet: the records diagnose read", func(t *testing.T) {
-		out, err := runCmd(t, "logs", "--kubelet", "--bundle-in", talosBundle, "--bundle-node", "10.5.0.2", "--pod", "kube-system/crashloop")
+		out, err := runCmd(t, src("10.5.0.2", "logs", "--kubelet", "--pod", "kube-system/crashloop")...)
 		if err != nil || !strings.Contains(out, "CrashLoopBackOff") {
 			t.Errorf("logs --kubelet: %v\n%.2000s", err, out)
 		}
 	})
 
 	t.Run("an unknown node folder names the folders", func(t *testing.T) {
-		_, err := runCmd(t, "get", "staticpods", "--bundle-in", talosBundle, "--bundle-node", "10.5.0.9")
+		_, err := runCmd(t, src("", "get", "staticpods", "--bundle-node", "10.5.0.9")...)
 		if err == nil || !strings.Contains(err.Error(), "10.5.0.2, 10.5.0.3") {
 			t.Errorf("err = %v, want the bundle's node folders", err)
 		}
