@@ -24,7 +24,7 @@ type liveFixture struct {
 	l      *Local
 	now    time.Time
 	base   time.Time // time of record 0
-	next   int // number of the next crash loop record
+	next   int       // number of the next crash loop record
 	recs   chan *kubeletlog.Record
 	done   chan error
 	cancel context.CancelFunc
@@ -53,7 +53,9 @@ func newLiveFixture(t *testing.T, opts LocalOptions) *liveFixture {
 }
 
 // ts is the time of record i: one every 10 ms from an hour before the start.
-func (f *liveFixture) ts(i int) time.Time { return f.base.Add(time.Duration(i) * 10 * time.Millisecond) }
+func (f *liveFixture) ts(i int) time.Time {
+	return f.base.Add(time.Duration(i) * 10 * time.Millisecond)
+}
 
 // write appends n crash loop records (or distinct ones) to name (the log by default).
 func (f *liveFixture) write(n int, distinct bool) {
