@@ -55,8 +55,26 @@ type liveRecord struct {
 }
 
 type liveFile struct {
-	fi   os.FileInfo
-	name string
+	fi    os.FileInfo
+	name  string
+	first time.Time // of its first record: whether a full read seeks past its start
+}
+
+// numbered says whether a full read with the window starting at cutoff would number the lines of
+// f (a seek past the start of a file leaves them unknown), from the file's size now and its first
+// record; the records keep the numbers the follow counted and show them only then.
+func (f *liveFile) numbered(cutoff time.Time) bool {
+	if cutoff.IsZero() || f.fi == nil {
+		return true
+	}
+	size := f.fi.Size()
+	if fi, err := os.Stat(f.name); err == nil && os.SameFile(fi, f.fi) {
+		size = fi.Size()
+	}
+	if f.first.IsZero() {
+		f.first = kubeletlog.FirstTime(f.name)
+	}
+	return !kubeletlog.SeeksPastStart(size, f.first, cutoff)
 }
 
 func newLiveLog(source, path string, max int, window time.Duration) *liveLog {
@@ -89,7 +107,7 @@ func (lv *liveLog) add(rec *kubeletlog.Record) {
 func (lv *liveLog) fileRead(name string, fi os.FileInfo) {
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
-	lv.files = append(lv.files, liveFile{fi: fi, name: name})
+	lv.files = append(lv.files, liveFile{fi: fi, name: name, first: kubeletlog.FirstTime(name)})
 	lv.gen = int32(len(lv.files) - 1)
 }
 
@@ -163,9 +181,17 @@ func (lv *liveLog) state(now time.Time) *KubeletLogState {
 			first++
 		}
 	}
+	numbered := make([]bool, len(lv.files))
+	for i := range lv.files {
+		numbered[i] = lv.files[i].numbered(cutoff)
+	}
 	recs := make([]kubeletlog.Record, 0, n-first)
 	for i := first; i < n; i++ {
-		recs = append(recs, *at(i))
+		r := &lv.ring[(lv.start+i)%n]
+		recs = append(recs, r.rec)
+		if g := int(r.gen); g < len(numbered) && !numbered[g] {
+			recs[len(recs)-1].Line = 0
+		}
 	}
 	var st kubeletlog.Stats
 	st.Merge(lv.base)
@@ -274,11 +300,6 @@ func (l *Local) followFileLive(ctx context.Context, path string, onRecord func(*
 	}
 	opts := kubeletlog.ScanOptions{Source: path, Since: since, Prefilter: kubeletlog.Interesting}
 	return kubeletlog.FollowWith(ctx, path, opts, fo, func(rec *kubeletlog.Record) error {
-		if !since.IsZero() {
-			// A full read seeks to the window's start in a file longer than the window and
-			// then cannot number its lines: neither does the live state, whose window moves.
-			rec.Line = 0
-		}
 		lv.add(rec)
 		if onRecord != nil && lv.isReady() {
 			onRecord(rec)

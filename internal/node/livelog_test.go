@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -306,4 +307,92 @@ func TestLiveKubeletLogTruncatedInPlace(t *testing.T) {
 	if f.l.liveState() != nil {
 		t.Error("the live state is still published after the follow ended")
 	}
+}
+
+// TestLiveKubeletLogJournal: the journal is read once for the window and then followed from the
+// cursor of the last entry read, so no entry is missed or read twice in between; the live state
+// is what a full read of the journal gives. journalctl is a script that checks its arguments.
+func TestLiveKubeletLogJournal(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().Truncate(time.Second)
+	entry := func(cursor string, ts time.Time, msg string) string {
+		level := msg[:1]
+		msg = msg[1:]
+		line := map[string]string{"__CURSOR": cursor, "__REALTIME_TIMESTAMP": fmt.Sprint(ts.UnixMicro()), "_PID": "1234",
+			"SYSLOG_IDENTIFIER": "kubelet", "MESSAGE": level + ts.Local().Format("0102 15:04:05.000000") + "    1234 " + msg}
+		b, _ := json.Marshal(line)
+		return string(b)
+	}
+	e1 := entry("c1", now.Add(-3*time.Minute), `Efile.go:187] "Could not process manifest file" path="/etc/kubernetes/manifests/x.yaml" err="invalid pod: [spec.containers: Required value]"`)
+	e2 := entry("c2", now.Add(-2*time.Minute), `Ikubelet_node_status.go:645] "Recording event message for node" node="node1" event="NodeHasSufficientPID"`)
+	e3 := entry("c3", now.Add(-time.Minute), `Epod_workers.go:1324] "Error syncing pod, skipping" err="failed to \"StartContainer\" for \"app\" with CrashLoopBackOff: \"back-off 10s restarting failed container=app pod=crashloop-node1_default(68b63cf0b10a92f44b6ea7d3ab3baf54)\"" pod="default/crashloop-node1" podUID="68b63cf0b10a92f44b6ea7d3ab3baf54"`)
+	for i, e := range []string{e1, e2, e3} {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("e%d", i+1)), []byte(e+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := `#!/bin/sh
+d=` + dir + `
+case "$*" in
+"-u kubelet -o json --no-pager --since "*)
+	cat $d/e1 $d/e2
+	[ -e $d/followed ] && cat $d/e3
+	exit 0 ;;
+"-u kubelet -o json --no-pager -f --after-cursor c2")
+	touch $d/followed
+	cat $d/e3
+	exec sleep 3600 ;;
+*)
+	echo "bad args: $*" >&2; exit 3 ;;
+esac
+`
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "journalctl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+
+	opts := LocalOptions{KubeletLog: KubeletLogJournal, ManifestDir: filepath.Join(dir, "m"), PodLogsDir: filepath.Join(dir, "p"),
+		KubeletConfig: filepath.Join(dir, "none.yaml"), NoRuntime: true, NoAPI: true, NodeName: "node1", Since: time.Hour}
+	l := newLocal(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	seen := make(chan *kubeletlog.Record, 10)
+	go func() { done <- l.FollowKubeletLog(ctx, func(r *kubeletlog.Record) { seen <- r }) }()
+	defer func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("follow ended with %v", err)
+		}
+	}()
+	select {
+	case r := <-seen:
+		if !strings.Contains(r.Err, "CrashLoopBackOff") {
+			t.Errorf("new record %q, want the crash loop entry after the cursor", r.Err)
+		}
+	case err := <-done:
+		t.Fatalf("follow ended: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the entry after the cursor was not seen")
+	}
+	var live *KubeletLogState
+	deadline := time.Now().Add(20 * time.Second)
+	for live == nil || len(live.Records) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("live state %+v", live)
+		}
+		if lv := l.liveState(); lv != nil {
+			live = lv.state(l.now())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fresh := newLocal(opts)
+	full := fresh.kubeletLog(context.Background(), fresh.resolve())
+	if len(live.Records) != 2 || live.Source != KubeletLogJournal {
+		t.Fatalf("live state has %d records from %q, want the 2 relevant entries of the journal", len(live.Records), live.Source)
+	}
+	sameState(t, live, full)
 }
