@@ -247,6 +247,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	// followed and kept in memory: records are correlated as they arrive, never by reading the
 	// log again.
 	live, _ := local.(agent.LiveKubeletLog)
+	memo := diagnose.NewMemo(0)
 	kube, err := o.kubeReporter(log)
 	if err != nil {
 		return err
@@ -255,7 +256,8 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		ConfigPath: o.config, ManifestDir: storeDir, Prefix: o.prefix, NoValidate: o.noValidate, Served: podList,
 		Codec: agent.StaticPodCodec{}, Node: local,
 		Analyze: func(s *node.Snapshot) *diagnose.Report {
-			return diagnose.Analyze(s, diagnose.Options{NodeName: o.nodeName})
+			// The memo keeps each live record's class and evidence line between analyses.
+			return diagnose.Analyze(s, diagnose.Options{NodeName: o.nodeName, Memo: memo})
 		},
 		RefreshInterval: o.refresh, FullRefresh: o.fullRefresh, MinRefreshGap: o.minGap,
 		Probe: agent.NodeProbe(o.manifestDir, rt), Triggers: triggers, KubeletLog: live,
