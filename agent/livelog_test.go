@@ -68,12 +68,16 @@ func TestAgentLiveKubeletLogReport(t *testing.T) {
 	lopts := node.LocalOptions{ManifestDir: md, PodLogsDir: filepath.Join(dir, "pods"), ContainerLogsDir: filepath.Join(dir, "containers"),
 		KubeletLog: logPath, KubeletConfig: filepath.Join(dir, "none.yaml"), NoRuntime: true, NoAPI: true, NodeName: "node1", Since: time.Hour}
 	local := node.NewLocal(lopts)
-	analyze := func(s *node.Snapshot) *diagnose.Report {
+	analyze := func(s *node.Snapshot) *diagnose.Report { // one-shot, as spdoc diagnose: no memo
 		return diagnose.Analyze(s, diagnose.Options{NodeName: "node1"})
 	}
+	memo := diagnose.NewMemo(0)
 	a, err := New(Options{
 		ConfigPath: filepath.Join(dir, "pods.yaml"), ManifestDir: md, Codec: StaticPodCodec{}, Node: local, ObserveOnly: true,
-		Analyze: analyze, KubeletLog: local.(LiveKubeletLog),
+		Analyze: func(s *node.Snapshot) *diagnose.Report { // as spdoc agent: with a memo
+			return diagnose.Analyze(s, diagnose.Options{NodeName: "node1", Memo: memo})
+		},
+		KubeletLog: local.(LiveKubeletLog),
 		RefreshInterval: time.Hour, FullRefresh: time.Hour, MinRefreshGap: 10 * time.Millisecond,
 	})
 	if err != nil {
