@@ -77,7 +77,7 @@ func TestAgentLiveKubeletLogReport(t *testing.T) {
 		Analyze: func(s *node.Snapshot) *diagnose.Report { // as spdoc agent: with a memo
 			return diagnose.Analyze(s, diagnose.Options{NodeName: "node1", Memo: memo})
 		},
-		KubeletLog: local.(LiveKubeletLog),
+		KubeletLog:      local.(LiveKubeletLog),
 		RefreshInterval: time.Hour, FullRefresh: time.Hour, MinRefreshGap: 10 * time.Millisecond,
 	})
 	if err != nil {
