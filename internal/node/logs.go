@@ -328,6 +328,9 @@ func (l *Local) kubeletLogRecords(ctx context.Context, req KubeletLogRequest, fn
 		return nil
 	})
 	if err != nil && !(errors.Is(err, kubeletlog.ErrNoJournalEntries)) {
+		if req.Follow && ctx.Err() != nil {
+			return nil // a follow ends with its context, even while it still reads the history
+		}
 		return err
 	}
 	if ring != nil {
@@ -356,7 +359,7 @@ func (l *Local) kubeletLogRecords(ctx context.Context, req KubeletLogRequest, fn
 	default:
 		err = kubeletlog.Follow(ctx, src, kubeletlog.ScanOptions{Prefilter: prefilter}, follow)
 	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return nil
 	}
 	return err
