@@ -228,7 +228,7 @@ func (l *Local) FollowKubeletLog(ctx context.Context, onRecord func(*kubeletlog.
 		err = l.followJournalLive(ctx, onRecord)
 	case KubeletLogAuto:
 		err = l.followJournalLive(ctx, onRecord)
-		if errors.Is(err, kubeletlog.ErrNoJournalEntries) || errors.Is(err, errNoJournalctl) {
+		if errors.Is(err, errJournalUnusable) || errors.Is(err, errNoJournalctl) {
 			err = fmt.Errorf("no kubelet log found: %w", err)
 			for _, p := range defaultLiveLogs {
 				if _, serr := os.Stat(p); serr == nil {

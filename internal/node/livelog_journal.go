@@ -13,7 +13,10 @@ import (
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 )
 
-var errNoJournalctl = errors.New("journalctl not found")
+var (
+	errNoJournalctl    = errors.New("journalctl not found")
+	errJournalUnusable = errors.New("the kubelet journal gave nothing")
+)
 
 // followJournalLive reads the kubelet unit's journal of the window like a snapshot does
 // (`journalctl -o json --since`), then follows it from the cursor of the last entry read
@@ -43,12 +46,15 @@ func (l *Local) followJournalLive(ctx context.Context, onRecord func(*kubeletlog
 	}
 	cursor, lines, err := feedJournal(rc, feed, keep, nil)
 	rc.Close()
-	if err != nil && !(errors.Is(err, kubeletlog.ErrNoJournalEntries) && lines > 0) {
-		if errors.Is(err, kubeletlog.ErrNoJournalEntries) && l.opts.KubeletLog == KubeletLogJournal {
-			err = nil // named explicitly: follow it from the window's start
-		} else {
-			return err
-		}
+	switch {
+	case err == nil:
+	case lines > 0 && errors.Is(err, kubeletlog.ErrNoJournalEntries):
+	case lines == 0 && l.opts.KubeletLog == KubeletLogJournal && errors.Is(err, kubeletlog.ErrNoJournalEntries):
+		// named explicitly and empty for now: follow it from the window's start
+	case lines == 0:
+		return fmt.Errorf("%w: %w", errJournalUnusable, err) // auto: the files are tried next
+	default:
+		return err
 	}
 	if err := feed.Flush(keep); err != nil {
 		return err
