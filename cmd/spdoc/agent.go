@@ -111,7 +111,7 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "API server credentials for the StaticPodsHealthy node condition and events (e.g. the kubelet's /etc/kubernetes/kubelet.conf); default: the service account in a pod, else none")
 	f.BoolVar(&o.reportNodeStatus, "report-node-status", true, "set the StaticPodsHealthy node condition and record events when API credentials are available")
 	f.DurationVar(&o.refresh, "refresh", agent.DefaultRefreshInterval, "how often the runtime and manifest dir are polled for changes")
-	f.DurationVar(&o.minGap, "min-refresh-gap", agent.DefaultMinRefreshGap, "at most one full node read per this interval when changes keep coming")
+	f.DurationVar(&o.minGap, "min-refresh-gap", agent.DefaultMinRefreshGap, "at most one node read, and one re-analysis of new kubelet records, per this interval when changes keep coming")
 	f.DurationVar(&o.fullRefresh, "full-refresh", agent.DefaultFullRefresh, "re-read the whole node at least this often even when nothing seemed to change")
 	f.DurationVar(&o.since, "since", time.Hour, "kubelet log history the agent keeps: its first read seeks there (a time-ordered file is not scanned), then it follows the log and keeps the records of this window in memory")
 	f.IntVar(&o.maxConns, "max-connections", agent.DefaultMaxConnections, "API connections served at once; more wait in the listen backlog")
