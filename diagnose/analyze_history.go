@@ -3,6 +3,7 @@
 package diagnose
 
 import (
+	"strings"
 	"time"
 )
 
@@ -79,6 +80,15 @@ func (a *analyzer) history(pod *podState, rtUp bool) {
 			continue
 		case KindManifestWarning, KindDuplicatePod:
 			continue
+		case KindMirrorPodFailed:
+			if a.mirrorHistory(pod, b) {
+				continue
+			}
+		case KindProbeFailed:
+			if readyNow(pod, b) {
+				b.f.History = true
+				continue
+			}
 		}
 		var healthySince time.Time
 		if rtUp {
@@ -98,4 +108,61 @@ func (a *analyzer) history(pod *podState, rtUp bool) {
 // there is nothing to compare: trust the start.
 func (a *analyzer) stable(t time.Time) bool {
 	return a.s.Taken.IsZero() || a.s.Taken.Sub(t) >= a.opts.StableAfter
+}
+
+// mirrorHistory decides a MirrorPodFailed finding the mirror pod's own facts can decide, and
+// says whether it did. The API server refuses mirror pods for a moment on every fresh control
+// plane (its system PriorityClasses and namespaces appear after it starts answering): a refusal
+// is history once the mirror pod exists — the API server lists it for the manifest that runs now,
+// or a later kubelet record shows the kubelet got through (mirrorSynced). While the API server
+// says the mirror pod is missing it stays current, whatever else happened since.
+func (a *analyzer) mirrorHistory(pod *podState, b *findingBuilder) bool {
+	if pod.fs.find(KindMirrorPodMissing) != nil {
+		return true
+	}
+	if pod.rep.Mirror != nil && pod.fs.find(KindMirrorPodOutdated) == nil {
+		b.f.History, b.variant = true, "exists"
+		return true
+	}
+	if pod.mirrorSynced.After(b.last) {
+		b.f.History, b.variant = true, "synced"
+		return true
+	}
+	return false
+}
+
+// readyNow: readiness (or startup) probe failures of a container the kubelet itself reports
+// Ready and running now (its /pods): the probe passes now, so they are history. A container
+// waits unready after every start until its readiness probe passes — a kube-scheduler answers
+// 500 on /readyz until its informers have synced — which is not a problem once it is Ready.
+// Liveness failures are left to the restart-based rule: Ready says nothing about them.
+func readyNow(pod *podState, b *findingBuilder) bool {
+	kp := pod.rep.Kubelet
+	if kp == nil || b.f.Container == "" || len(b.recs) == 0 {
+		return false
+	}
+	ready := false
+	for _, c := range kp.Containers {
+		if c.Name == b.f.Container {
+			ready = c.Ready && c.State == "running"
+		}
+	}
+	if !ready {
+		return false
+	}
+	for _, r := range b.recs {
+		pt := strings.ToLower(r.Fields["probeType"])
+		if pt == "" {
+			switch t := strings.ToLower(r.Msg + " " + r.Err); {
+			case strings.Contains(t, "failed readiness probe"):
+				pt = "readiness"
+			case strings.Contains(t, "failed startup probe"):
+				pt = "startup"
+			}
+		}
+		if pt != "readiness" && pt != "startup" {
+			return false
+		}
+	}
+	return true
 }

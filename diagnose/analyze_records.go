@@ -22,6 +22,13 @@ func (a *analyzer) record(r *kubeletlog.Record) {
 		if (isStarted(r) || isDied(r)) && r.TS.After(a.lastActivity) {
 			a.lastActivity = r.TS
 		}
+		if mirrorSynced(r) {
+			for _, e := range a.ix.podsFor(r) {
+				if pod := a.pod(e); r.TS.After(pod.mirrorSynced) {
+					pod.mirrorSynced = r.TS
+				}
+			}
+		}
 		if isStarted(r) {
 			for _, e := range a.ix.podsFor(r) {
 				if pod := a.pod(e); r.TS.After(pod.lastStarted) {

@@ -108,6 +108,9 @@ type podState struct {
 	fs          findingSet
 	lastStarted time.Time // last container start seen in the kubelet log
 	lastExit    *int32    // exit code of the last "container finished" record
+	// mirrorSynced is the newest record showing the kubelet got through to the API server about
+	// the pod's mirror pod (mirrorSynced in rules.go): a creation attempt or the mirror pod itself.
+	mirrorSynced time.Time
 	// view is the pod as the runtime shows it: current sandbox, current and previous instances.
 	view        podview.Pod
 	hostNetwork bool

@@ -389,6 +389,12 @@ func (ix *index) podsFor(r *kubeletlog.Record) []*podEntry {
 		for _, ref := range podRefs(v) {
 			add(ix.byKName[nsOrDefault(ref[0])+"/"+ref[1]])
 		}
+		if k == "pods" {
+			// Before 1.21 SyncLoop named its pods name_ns(uid) (format.Pods).
+			for _, m := range nameNSUIDs(v) {
+				add(ix.byKName[m.ns+"/"+m.name])
+			}
+		}
 		if k == "podName" {
 			add(ix.byKName[nsOrDefault(r.PodNamespace)+"/"+v])
 		}

@@ -343,12 +343,31 @@ func describeMirrorPodFailed(f *Finding, b *findingBuilder, tc textCtx) {
 	f.Title = "no mirror pod in the API server (is the API server reachable?)"
 	f.Detail = "The kubelet publishes a read-only mirror of each static pod to the API server. That failed, so kubectl does not show this pod; the static pod itself runs regardless."
 	f.Hint = "check the API server and the kubelet's kubeconfig; meanwhile spdoc shows the pod"
-	if why, hint, benign := mirrorReason(firstErr(b)); benign {
+	why, hint, benign := mirrorReason(firstErr(b))
+	switch {
+	case benign:
 		f.Title = "the mirror pod already exists (benign)"
 		f.Detail = "The kubelet tried to create the mirror pod while one was there; it keeps the existing one."
 		f.Hint = hint
-	} else if why != "" {
+		return
+	case why != "":
 		f.Title = "no mirror pod in the API server: " + why
 		f.Hint = hint
 	}
+	// History (mirrorHistory): the failure was real but is over.
+	if why == "" {
+		why = ellipsis(firstErr(b), 120)
+	}
+	const fresh = "The kubelet could not create the mirror pod at the time of these records (on a fresh control plane the API server refuses mirror pods until its own PriorityClasses and namespaces exist); "
+	switch b.variant {
+	case "exists":
+		f.Title = "the kubelet could not create the mirror pod earlier (" + why + "); it exists now"
+		f.Detail = fresh + "the API server lists the mirror pod of the running manifest now."
+	case "synced":
+		f.Title = "the kubelet could not create the mirror pod earlier (" + why + "); it got through later"
+		f.Detail = fresh + "its later records show the mirror pod created, or delivered back by the API server, with no failure after."
+	default:
+		return
+	}
+	f.Hint = "nothing to do now; if kubectl stops showing the pod, look for new \"Failed creating a mirror pod\" records"
 }

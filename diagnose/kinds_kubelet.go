@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spdoc/spdoc/internal/kubeletlog"
+	"github.com/spdoc/spdoc/internal/staticpod"
 )
 
 const (
@@ -206,8 +207,17 @@ func (a *analyzer) notAPodFiles() {
 		file.fs.remove(u)
 	}
 	for _, path := range a.fileO {
-		if n := a.files[path].fs.find(KindNotAPod); n != nil && n.variant == "" {
+		n := a.files[path].fs.find(KindNotAPod)
+		if n == nil {
+			continue
+		}
+		if n.variant == "" {
 			n.variant, _ = notAPodKind(firstErr(n))
+		}
+		// A workload (Deployment, Job…) was meant to run and nothing does; any other object is
+		// only misplaced. The same rule as spdoc validate's.
+		if staticpod.NotAPodSeverity(n.variant) == staticpod.SeverityError {
+			n.f.Severity = SeverityError
 		}
 	}
 }
@@ -710,6 +720,11 @@ func describeNotAPod(f *Finding, b *findingBuilder, tc textCtx) {
 	f.Title = fmt.Sprintf("%s is not a Pod but a %s: move it out of the static pod directory", baseName(tc.file), kind)
 	f.Detail = fmt.Sprintf("The kubelet reads every file in its manifest directory as a Pod. A %s there is not broken YAML, it is in the wrong place: the kubelet logs an error for it on every re-list and runs nothing from it. Apply it to the API server instead, or keep it in another directory.", kind)
 	f.Hint = fmt.Sprintf("mv %s /etc/kubernetes/ (or wherever it belongs); to create it: kubectl apply -f FILE", orDefault(tc.file, "FILE"))
+	if t, ok := staticpod.PodTemplateField(kind); ok {
+		f.Title = fmt.Sprintf("%s is a %s, not a Pod: the kubelet runs nothing from it", baseName(tc.file), kind)
+		f.Detail = fmt.Sprintf("The kubelet reads every file in its manifest directory as a Pod and runs only kind: Pod. The pod this %s describes (under %s) does not run on this node.", kind, t)
+		f.Hint = fmt.Sprintf("to run it as a static pod, make %s a kind: Pod of the metadata and spec under %s; or apply it to the API server (kubectl apply -f FILE) and move it out", orDefault(tc.file, "the file"), t)
+	}
 }
 
 func describeKubeletUnexplained(f *Finding, b *findingBuilder, tc textCtx) {
@@ -745,6 +760,12 @@ func mirrorReason(err string) (why, hint string, benign bool) {
 		return "it already exists", "nothing to do: the kubelet keeps the existing mirror pod", true
 	case containsAny(e, "can only create pods with spec.nodename set to itself", "can only create mirror pods", "noderestriction", "node \"", "is forbidden: node") && !strings.Contains(e, "webhook"):
 		return "refused by NodeRestriction (the pod names another node or references API objects)", "static pods may only bind to their own node and may not reference secrets, configmaps or service accounts: fix " + "spec.nodeName/volumes in the manifest", false
+	case rePCNotFound.MatchString(err):
+		pc := strings.Trim(rePCNotFound.FindStringSubmatch(err)[1], `"\`)
+		return "the PriorityClass " + pc + " does not exist", "the API server creates system-node-critical and system-cluster-critical itself moments after it starts (the kubelet retries); any other PriorityClass must be created, or spec.priorityClassName changed", false
+	case reNSNotFound.MatchString(err):
+		ns := reNSNotFound.FindStringSubmatch(err)[1]
+		return "the namespace " + ns + " does not exist", "kube-system appears moments after the API server starts (the kubelet retries); any other namespace must be created (kubectl create namespace " + ns + ")", false
 	case strings.Contains(e, "admission webhook"):
 		return "denied by an admission webhook", "see the webhook's message above; exempt static pods (kube-system) from it or fix the manifest", false
 	case strings.Contains(e, "podsecurity") || strings.Contains(e, "violates podsecurity"):

@@ -176,6 +176,22 @@ func isStarted(r *kubeletlog.Record) bool {
 		strings.HasPrefix(r.Msg, "Started container")
 }
 
+// mirrorSynced: a record showing the kubelet got through to the API server about a static pod's
+// mirror pod. The kubelet (tryReconcileMirrorPods in pkg/kubelet/kubelet.go, syncPod before 1.28)
+// logs "Creating a mirror pod for static pod" before each attempt — at V0 in 1.34 and 1.37, V4 in 1.19–1.27 —
+// and "Failed creating a mirror pod" right after one that fails: an attempt with no failure after
+// it succeeded. "SyncLoop ADD"/"SyncLoop UPDATE" from source "api" (V2, every version) is the API
+// server handing the kubelet the mirror pod itself.
+func mirrorSynced(r *kubeletlog.Record) bool {
+	if strings.HasPrefix(r.Msg, "Creating a mirror pod") {
+		return true
+	}
+	if r.Msg != "SyncLoop ADD" && r.Msg != "SyncLoop UPDATE" {
+		return false
+	}
+	return r.Fields["source"] == "api" || strings.Contains(r.Raw, `source="api"`) || strings.Contains(r.Raw, `"source":"api"`) || strings.Contains(r.Raw, `, "api"):`)
+}
+
 func isDied(r *kubeletlog.Record) bool {
 	return (strings.HasPrefix(r.Msg, "SyncLoop (PLEG)") && containsAny(r.Raw, "ContainerDied")) ||
 		strings.HasPrefix(r.Msg, "Generic (PLEG): container finished")

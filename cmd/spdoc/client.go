@@ -17,6 +17,7 @@ import (
 type nodeFlags struct {
 	root             string
 	bundleIn         string
+	bundleNode       string // --bundle-node: one node folder of a talosctl support bundle
 	unpacked         string // temp dir --bundle-in was extracted to (then also root)
 	manifests        string
 	podLogsDir       string
@@ -39,10 +40,12 @@ type nodeFlags struct {
 	preset []nodeTarget
 }
 
-// AddBundleInFlag registers --bundle-in (get, logs, containers; diagnose and tui register
-// their own, which also open talosctl bundles, and set bundleIn for the next steps).
+// AddBundleInFlag registers --bundle-in and --bundle-node (get, logs, containers; diagnose and
+// tui register their own and set bundleIn for the next steps). Both read a bundle the same way
+// (bundleIn), so every read command agrees with diagnose on it.
 func (f *nodeFlags) AddBundleInFlag(fs *pflag.FlagSet) {
-	fs.StringVar(&f.bundleIn, "bundle-in", "", "read a support bundle (tar.gz) written by spdoc diagnose --bundle, as --root of its unpacked copy")
+	fs.StringVar(&f.bundleIn, "bundle-in", "", "read a support bundle: a spdoc bundle (tar.gz, written by spdoc diagnose --bundle) or a talosctl support bundle (zip; every node folder, as with several agents)")
+	fs.StringVar(&f.bundleNode, "bundle-node", "", "with a talosctl support bundle: only this node folder")
 }
 
 // AddAgentFlags registers --agent and its credentials (get, containers, logs, diagnose).
@@ -138,6 +141,9 @@ func (f *nodeFlags) Client(ctx context.Context) (node.Client, error) {
 	}
 	if err := f.openBundle(ctx); err != nil {
 		return nil, err
+	}
+	if len(f.preset) > 0 { // a talosctl bundle
+		return f.preset[0].Client, nil
 	}
 	return node.NewLocal(f.LocalOptions()), nil
 }

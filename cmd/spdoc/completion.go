@@ -34,12 +34,16 @@ func completionSnapshot(ctx context.Context, f *nodeFlags) *node.Snapshot {
 	return snaps[0]
 }
 
-// manifestPods calls fn with each static pod of the manifest dir and its namespace.
+// manifestPods calls fn with each static pod the kubelet reads (manifest dir, staticPodURL) and its namespace.
 func manifestPods(s *node.Snapshot, fn func(ns string, p *staticpod.StaticPod)) {
-	if s == nil || s.Manifests == nil {
+	if s == nil {
 		return
 	}
-	for _, p := range s.Manifests.Pods() {
+	// Every source the kubelet reads: the manifest dir and its staticPodURL list (Talos).
+	for _, p := range s.StaticPods() {
+		if p == nil {
+			continue
+		}
 		ns := p.Namespace
 		if ns == "" {
 			ns = "default"

@@ -89,7 +89,10 @@ func (o *containersOptions) Run(ctx context.Context) error {
 	for _, snap := range snaps {
 		rt := snap.Runtime
 		var rtErr error
+		limit, fromBundle := talosLimit(targets, snap)
 		switch {
+		case rt == nil && fromBundle:
+			rtErr = fmt.Errorf("the talosctl support bundle has no container state for this node: %s", limit)
 		case rt == nil:
 			rtErr = fmt.Errorf("no runtime state for %s (a copied node needs runtime.json)", snap.Node.Name)
 		case !rt.Reachable:
@@ -99,8 +102,12 @@ func (o *containersOptions) Run(ctx context.Context) error {
 			if len(targets) == 1 {
 				return rtErr
 			}
-			fmt.Fprintf(stderrOr(o.stderr), "spdoc: %s: %v\n", snap.Node.Name, rtErr)
-			readErr = fmt.Errorf("not every node's runtime could be read")
+			fmt.Fprintf(stderrOr(o.stderr), "spdoc: %s: %v\n", labelOf(targets, snap), rtErr)
+			if !fromBundle {
+				// A talosctl bundle without a node's status is what the bundle is (Talos keeps
+				// StaticPodStatus on control planes only), as diagnose says; not a failed read.
+				readErr = fmt.Errorf("not every node's runtime could be read")
+			}
 			continue
 		}
 		groups = append(groups, groupContainers(snap, o.static)...)

@@ -67,6 +67,7 @@ func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
 		}
 		o.redact.Extra = append(o.redact.Extra, re)
 	}
+	o.node.bundleNode = b.node // also for --root of an unzipped talosctl bundle
 	if b.out != "" && len(o.node.agent.targets) > 0 {
 		return errors.New("--bundle collects this machine's files (manifests, logs, runtime): run it on the node itself, not with --agent")
 	}
@@ -92,7 +93,7 @@ func (b *bundleOptions) before(ctx context.Context, o *diagnoseOptions) error {
 		return nil
 	})
 	// The next steps name the bundle, not the temp dir it was unpacked to (source.go).
-	o.node.bundleIn, o.node.unpacked = b.in, "bundle"
+	o.node.bundleIn, o.node.unpacked, o.node.bundleNode = b.in, "bundle", b.node
 	b.closeIn = closeIn
 	if err != nil {
 		return fmt.Errorf("--bundle-in: %w", err)

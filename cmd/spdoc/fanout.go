@@ -50,6 +50,15 @@ func agentOf(ts []nodeTarget, s *node.Snapshot) string {
 
 // Targets returns the node clients the flags name: the local node unless --agent is given.
 func (f *nodeFlags) Targets(ctx context.Context) ([]nodeTarget, error) {
+	if len(f.preset) == 0 && (f.bundleIn != "" || f.root != "") && len(f.agent.targets) == 0 {
+		// A talosctl bundle (zip or unzipped) gives one target per node folder.
+		if err := f.Validate(); err != nil {
+			return nil, userError(err)
+		}
+		if err := f.openBundle(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if len(f.preset) > 0 {
 		return f.preset, nil
 	}

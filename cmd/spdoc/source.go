@@ -14,44 +14,74 @@ import (
 	"github.com/spdoc/spdoc/diagnose/bundle"
 )
 
-// tempDirs are the directories --bundle-in unpacked into; runLifecycle removes them when the
-// command ends.
+// tempDirs are the directories --bundle-in unpacked into, and tempClosers the talosctl bundles
+// it opened; runLifecycle removes and closes them when the command ends.
 var (
-	tempMu   sync.Mutex
-	tempDirs []string
+	tempMu      sync.Mutex
+	tempDirs    []string
+	tempClosers []func()
 )
 
 func removeTempDirs() {
 	tempMu.Lock()
 	defer tempMu.Unlock()
+	for _, c := range tempClosers {
+		c()
+	}
+	tempClosers = nil
 	for _, d := range tempDirs {
 		os.RemoveAll(d)
 	}
 	tempDirs = nil
 }
 
-// openBundle unpacks --bundle-in into a temp dir and reads it as --root from then on.
+// closeAtEnd has runLifecycle call c when the command ends.
+func closeAtEnd(c func()) {
+	tempMu.Lock()
+	tempClosers = append(tempClosers, c)
+	tempMu.Unlock()
+}
+
+// openBundle opens --bundle-in as diagnose does (bundleIn): a spdoc bundle is unpacked into a
+// temp dir and read as --root from then on; a talosctl support bundle gives one node client per
+// node folder (--bundle-node: that one), read in place.
 func (f *nodeFlags) openBundle(ctx context.Context) error {
-	if f.bundleIn == "" || f.unpacked != "" {
+	if f.root != "" && f.bundleIn == "" && f.unpacked == "" && len(f.preset) == 0 {
+		// --root of an unzipped talosctl support bundle reads like the zip.
+		closeIn, _, err := talosRoot(ctx, f, f.root, f.bundleNode)
+		closeAtEnd(closeIn)
+		if err != nil {
+			return userError(fmt.Errorf("--root: %w", err))
+		}
 		return nil
 	}
-	dir, err := os.MkdirTemp("", "spdoc-bundle-")
-	if err != nil {
-		return fmt.Errorf("--bundle-in: %w", err)
+	if f.bundleIn == "" || f.unpacked != "" || len(f.preset) > 0 {
+		return nil
 	}
-	tempMu.Lock()
-	tempDirs = append(tempDirs, dir)
-	tempMu.Unlock()
-	if err := bundle.Extract(ctx, f.bundleIn, dir); err != nil {
+	closeIn, err := bundleIn(ctx, f, f.bundleIn, f.bundleNode, func(p string) error {
+		dir, err := os.MkdirTemp("", "spdoc-bundle-")
+		if err != nil {
+			return err
+		}
+		tempMu.Lock()
+		tempDirs = append(tempDirs, dir)
+		tempMu.Unlock()
+		if err := bundle.Extract(ctx, p, dir); err != nil {
+			return err
+		}
+		f.unpacked, f.root = dir, dir
+		return nil
+	})
+	closeAtEnd(closeIn)
+	if err != nil {
 		return userError(fmt.Errorf("--bundle-in: %w", err))
 	}
-	f.unpacked, f.root = dir, dir
 	return nil
 }
 
 // validateBundleIn checks --bundle-in against the other source flags.
 func (f *nodeFlags) validateBundleIn() error {
-	if f.bundleIn == "" || f.unpacked != "" {
+	if f.bundleIn == "" || f.unpacked != "" || len(f.preset) > 0 {
 		return nil
 	}
 	switch {
@@ -82,6 +112,7 @@ func (f *nodeFlags) sourceArgs(agent string) []string {
 	case f.unpacked == "":
 		add("--root", f.root)
 	}
+	add("--bundle-node", f.bundleNode)
 	if agent != "" {
 		add("--agent", agent)
 		add("--ca", f.agent.creds.ca)

@@ -121,6 +121,7 @@ func (o *tuiOptions) Validate() error {
 func (o *tuiOptions) Run(ctx context.Context) error {
 	var client node.Client
 	var err error
+	o.node.bundleNode = o.bundleNode // also for --root of an unzipped talosctl bundle
 	if o.bundleIn != "" {
 		if o.agent != "" || o.node.root != "" {
 			return errors.New("--bundle-in names the node: drop --agent and --root")

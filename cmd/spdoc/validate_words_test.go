@@ -41,7 +41,12 @@ func TestValidateSaysWhatAFileIs(t *testing.T) {
 		code int
 	}{
 		{[]string{"deploy.yaml"}, "Not a Pod: a static pod is `kind: Pod`; this is a Deployment (apps/v1); its pod is under spec.template", 1},
-		{[]string{"ns.yaml"}, "this is a Namespace (v1); the kubelet runs only Pods", 1},
+		// A workload was meant to run (error); another object is only misplaced (warning,
+		// counted as one: exit 0 unless --strict).
+		{[]string{"deploy.yaml"}, "1 files, 0 pods: 1 errors, 0 warnings", 1},
+		{[]string{"ns.yaml"}, "this is a Namespace (v1); the kubelet runs only Pods from its manifest directory (warning)", 0},
+		{[]string{"ns.yaml"}, "1 files, 0 pods: 0 errors, 1 warnings", 0},
+		{[]string{"--strict", "ns.yaml"}, "(warning)", 1},
 		{[]string{"junk.yaml"}, "Not a manifest: binary data", 1},
 		{[]string{"qty.yaml"}, `qty.yaml:9: spec.containers[0].resources.limits.memory: Invalid quantity: "12XB"`, 1},
 		{[]string{"agent.yaml"}, "this is an spdoc agent config, not a manifest: check it with spdoc validate --config", 1},

@@ -99,11 +99,17 @@ func EncryptedError(p string) error {
 // TalosBundle is an opened talosctl support bundle. Entries are read on demand, each capped.
 type TalosBundle struct {
 	Path  string
-	Nodes []string // node folders, sorted
-	zr    *zip.ReadCloser
-	files map[string][]*zip.File // by cleaned name; duplicates kept in archive order
+	Nodes []string                // node folders, sorted
+	files map[string][]talosEntry // by cleaned name; duplicates kept in archive order
 	// budget is what is left of MaxExtractTotalBytes for reads.
 	budget int64
+	close  func() error
+}
+
+// talosEntry is one file of the bundle: a zip entry, or a file of an unzipped copy.
+type talosEntry struct {
+	size uint64
+	open func() (io.ReadCloser, error)
 }
 
 // OpenTalos opens and checks a talosctl support bundle. Hostile archives are refused with
@@ -116,8 +122,8 @@ func OpenTalos(p string) (*TalosBundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading talosctl support bundle %q: %w", p, err)
 	}
-	b := &TalosBundle{Path: p, zr: zr, files: map[string][]*zip.File{}, budget: MaxExtractTotalBytes}
-	if err := b.check(); err != nil {
+	b := &TalosBundle{Path: p, files: map[string][]talosEntry{}, budget: MaxExtractTotalBytes, close: zr.Close}
+	if err := b.check(zr); err != nil {
 		zr.Close()
 		return nil, fmt.Errorf("talosctl support bundle %q: %w", p, err)
 	}
@@ -128,13 +134,13 @@ func OpenTalos(p string) (*TalosBundle, error) {
 	return b, nil
 }
 
-func (b *TalosBundle) check() error {
-	if len(b.zr.File) > MaxExtractEntries {
-		return fmt.Errorf("%d entries (at most %d): %w", len(b.zr.File), MaxExtractEntries, ErrUnsafe)
+func (b *TalosBundle) check(zr *zip.ReadCloser) error {
+	if len(zr.File) > MaxExtractEntries {
+		return fmt.Errorf("%d entries (at most %d): %w", len(zr.File), MaxExtractEntries, ErrUnsafe)
 	}
 	var total uint64
 	nodes := map[string]bool{}
-	for _, f := range b.zr.File {
+	for _, f := range zr.File {
 		if strings.ContainsRune(f.Name, '\\') || strings.ContainsRune(f.Name, 0) {
 			return fmt.Errorf("entry %q: backslash or NUL in the name: %w", f.Name, ErrUnsafe)
 		}
@@ -163,7 +169,7 @@ func (b *TalosBundle) check() error {
 			return fmt.Errorf("more than %d bytes uncompressed: %w", int64(MaxExtractTotalBytes), ErrUnsafe)
 		}
 		slash := path.Clean(strings.ReplaceAll(name, string(os.PathSeparator), "/"))
-		b.files[slash] = append(b.files[slash], f)
+		b.files[slash] = append(b.files[slash], talosEntry{size: f.UncompressedSize64, open: f.Open})
 		if node, rest, ok := strings.Cut(slash, "/"); ok && isTalosNodeFile(rest) {
 			nodes[node] = true
 		}
@@ -180,7 +186,7 @@ func isTalosNodeFile(rest string) bool {
 }
 
 // Close releases the archive.
-func (b *TalosBundle) Close() error { return b.zr.Close() }
+func (b *TalosBundle) Close() error { return b.close() }
 
 // Count is how many entries have this name (duplicates are possible).
 func (b *TalosBundle) Count(name string) int { return len(b.files[name]) }
@@ -204,18 +210,18 @@ func (b *TalosBundle) Open(name string, i int) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("%s: %w", name, os.ErrNotExist)
 	}
 	f := fs[i]
-	if int64(f.UncompressedSize64) > b.budget {
+	if int64(f.size) > b.budget {
 		return nil, fmt.Errorf("%s: the bundle's read budget (%d bytes) is spent: %w", name, int64(MaxExtractTotalBytes), ErrUnsafe)
 	}
-	b.budget -= int64(f.UncompressedSize64)
-	rc, err := f.Open()
+	b.budget -= int64(f.size)
+	rc, err := f.open()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return struct {
 		io.Reader
 		io.Closer
-	}{io.LimitReader(rc, int64(f.UncompressedSize64)), rc}, nil
+	}{io.LimitReader(rc, int64(f.size)), rc}, nil
 }
 
 // ReadFile reads the i-th entry of that name whole (capped at max bytes).

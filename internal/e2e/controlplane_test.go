@@ -120,6 +120,17 @@ func noCurrentErrors(r *diagnose.Report) string {
 	return ""
 }
 
+// noCurrentWarnings expects no current finding of severity warning or above anywhere: a healthy
+// node's report has only history and context.
+func noCurrentWarnings(r *diagnose.Report) string {
+	for _, l := range allFindings(r) {
+		if (l.Severity == diagnose.SeverityError || l.Severity == diagnose.SeverityWarning) && !l.History {
+			return "current " + string(l.Severity) + " finding on a healthy node: " + l.String() + "\n" + l.text()
+		}
+	}
+	return ""
+}
+
 // TestRootKubeletControlPlane runs a kubeadm-made control plane (etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler as static pods of a kubelet registered with that API
 // server) and checks spdoc's diagnosis of it, healthy first.
@@ -131,6 +142,14 @@ func TestRootKubeletControlPlane(t *testing.T) {
 
 	t.Run("healthy", func(t *testing.T) {
 		r := waitControlPlaneReport(t, c, 2*time.Minute, "four running control-plane pods, no error", all(componentsRunning, readyFromKubelet, noCurrentErrors, noKind(diagnose.KindMirrorPodMissing)))
+		// The kubelet's startup refusals to create mirror pods (the API server was still coming up:
+		// "no PriorityClass with name system-node-critical was found") are history once the mirror
+		// pods exist: a healthy control plane has no current warning and no current MirrorPodFailed.
+		for _, e := range []expectation{noCurrentWarnings, noKind(diagnose.KindMirrorPodFailed)} {
+			if why := e(r); why != "" {
+				t.Errorf("healthy control plane: %s\nreport:\n%s", why, summary(r))
+			}
+		}
 		if len(r.Pods) != len(testnode.ControlPlaneComponents) {
 			t.Errorf("report has %d pods, want the %d components:\n%s", len(r.Pods), len(testnode.ControlPlaneComponents), summary(r))
 		}

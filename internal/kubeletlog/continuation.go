@@ -1,6 +1,9 @@
 package kubeletlog
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // heldRecord is the last record of a pass with the line it came from, kept until the next line
 // shows whether it continues it: a multi-line record (klog's `key=<` blocks, a file's content
@@ -10,6 +13,8 @@ type heldRecord struct {
 	rec   *Record
 	line  []byte // the original line(s), joined
 	lines int    // continuation lines joined so far
+	klog  int8   // line is a klog record (maybe after a journald/syslog prefix): 1 yes, -1 no, 0 not known yet
+	stale bool   // line holds continuation lines rec was not parsed from yet (see join)
 }
 
 const (
@@ -22,6 +27,8 @@ func (lp *lineProc) hold(rec *Record, line []byte) {
 	lp.held.rec = rec
 	lp.held.line = append(lp.held.line[:0], line...)
 	lp.held.lines = 0
+	lp.held.klog = 0
+	lp.held.stale = false
 }
 
 // release passes the held record on.
@@ -29,6 +36,10 @@ func (lp *lineProc) release(fn func(*Record) error) error {
 	rec := lp.held.rec
 	if rec == nil {
 		return nil
+	}
+	if lp.held.stale {
+		lp.settle()
+		rec = lp.held.rec
 	}
 	lp.held.rec = nil
 	if cap(lp.held.line) > 1<<20 {
@@ -52,6 +63,20 @@ func (lp *lineProc) join(b []byte) bool {
 	}
 	var sep []byte
 	wrapped := false
+	if indented && h.rec.Damage == "" && h.klogRecord() {
+		// A klog block (key=< … >, a file's content in an error): parseKlog accepts any text
+		// after a header it accepted, and an undamaged record takes no "joined" mark, so the
+		// block is parsed once, when it is complete (settle), instead of once per line — a
+		// 200-line block cost 200 parses of a growing block, 100× a plain line per byte.
+		h.line = append(append(h.line, '\n'), bytes.TrimLeft(b, " ")...)
+		h.stale = true
+		h.lines++
+		lp.stats.Joined++
+		return true
+	}
+	if h.stale {
+		lp.settle() // a decision below needs the record of the whole block
+	}
 	switch {
 	case indented:
 		// journald indents continuation lines to the message column; klog's block lines
@@ -86,4 +111,46 @@ func (lp *lineProc) join(b []byte) bool {
 	h.lines++
 	lp.stats.Joined++
 	return true
+}
+
+// klogRecord reports whether the held line is a klog record, alone or after a journald/syslog/
+// talosctl prefix: then every block it starts parses, and as klog. A prefix is read from its
+// first bytes (each peeler stops at a space or within a fixed window, and the klog header after
+// it has spaces), so a block reads its prefix as its first line does.
+func (h *heldRecord) klogRecord() bool {
+	if h.klog == 0 {
+		h.klog = -1
+		line := bytes.TrimLeft(h.line, " \t")
+		switch {
+		case isKlogHeader(line):
+			h.klog = 1
+		case len(line) > 0 && !strings.ContainsRune("{_MSP", rune(line[0])):
+			// (journald export fields and JSON are no prefixes)
+			if hd, ok := scanHeader(line); ok && !hd.unstructured && hd.damage == "" && isKlogHeader(line[hd.payload:]) {
+				h.klog = 1
+			}
+		}
+	}
+	return h.klog > 0
+}
+
+// settle parses a block join left stale: the klog record of every line joined so far. A block
+// damaged as a whole (a quote left open, a cut) is marked joined, as join marks a record joined
+// onto a damaged one; its parser state is the one parsing it line by line leaves, as every parse
+// of a klog block reads the same header (year, time) and join drops what a block glues on.
+func (lp *lineProc) settle() {
+	h := &lp.held
+	h.stale = false
+	rec := new(Record)
+	saved := lp.p
+	if !lp.p.parseInto(rec, h.line, 0) {
+		lp.p = saved // not for a klog header; the last record stays
+		return
+	}
+	lp.p.glued = nil
+	rec.Source, rec.Line, rec.Offset = h.rec.Source, h.rec.Line, h.rec.Offset
+	if rec.Damage != "" {
+		rec.addDamage(DamageJoined)
+	}
+	h.rec = rec
 }

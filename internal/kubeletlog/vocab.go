@@ -103,6 +103,9 @@ var Vocabulary = []*Phrase{
 	{From: "1.19", To: "1.20", Source: "kubelet.go", Level: "E", Format: `Failed creating a mirror pod for %q: %v`, Msg: "Failed creating a mirror pod for",
 		Example: `E1124 21:55:04.100165    1234 kubelet.go:1661] Failed creating a mirror pod for "web-node1_default(0123456789abcdef0123456789abcdef)": pods "web-node1" is forbidden: node "node1" can only create pods with spec.nodeName set to itself`,
 		Kind:    "MirrorPodFailed", lit: "Failed creating a mirror pod for ", re: regexp.MustCompile(`^Failed creating a mirror pod for "(?P<pod>[^"]*)": (?P<err>.*)$`)},
+	{From: "1.10", To: "1.20", Source: "kubelet.go", Level: "I", Format: `Creating a mirror pod for static pod %q`, Msg: "Creating a mirror pod for static pod",
+		Example: `I1124 21:55:04.100165    1234 kubelet.go:1600] Creating a mirror pod for static pod "web-node1_default(0123456789abcdef0123456789abcdef)"`,
+		lit:     "Creating a mirror pod for static pod ", re: regexp.MustCompile(`^Creating a mirror pod for static pod "(?P<pod>[^"]*)"$`)},
 	{From: "1.19", To: "1.20", Source: "kubelet.go", Level: "E", Format: `Failed deleting mirror pod %q: %v`, Msg: "Failed deleting mirror pod",
 		Example: `E1124 21:55:04.100165    1234 kubelet.go:1650] Failed deleting mirror pod "web-node1_default(11111111-2222-3333-4444-555555555555)": Delete "https://10.0.0.1:6443/api/v1/namespaces/default/pods/web-node1": dial tcp 10.0.0.1:6443: connect: connection refused`,
 		Kind:    "MirrorPodFailed", lit: "Failed deleting mirror pod ", re: regexp.MustCompile(`^Failed deleting mirror pod "(?P<pod>[^"]*)": (?P<err>.*)$`)},
@@ -175,6 +178,10 @@ var Structured = []*Phrase{
 		Example: `E1124 21:55:04.100165    1234 pod_workers.go:1301] "Error syncing pod, skipping" err="failed to \"StartContainer\" for \"app\" with CrashLoopBackOff: \"back-off 5m0s restarting failed container=app pod=web-node1_default(0123456789abcdef0123456789abcdef)\"" pod="default/web-node1" podUID="0123456789abcdef0123456789abcdef"`},
 	{From: "1.21", Source: "kubelet.go", Level: "E", Msg: "Failed creating a mirror pod", Kind: "MirrorPodFailed",
 		Example: `E1124 21:55:04.100165    1234 kubelet.go:1934] "Failed creating a mirror pod" err="pods \"web-node1\" is forbidden: node \"node1\" can only create pods with spec.nodeName set to itself" pod="default/web-node1"`},
+	// Logged before each attempt (V4 in 1.21–1.27, V0 in 1.34 and 1.37): an attempt that no
+	// "Failed creating a mirror pod" follows succeeded.
+	{From: "1.21", Source: "kubelet.go", Level: "I", Msg: "Creating a mirror pod for static pod",
+		Example: `I1124 21:55:04.100165    1234 kubelet.go:3220] "Creating a mirror pod for static pod" pod="kube-system/kube-apiserver-node1"`},
 	{From: "1.21", Source: "kubelet.go", Level: "E", Msg: "Unable to attach or mount volumes for pod; skipping pod", Kind: "VolumeMountFailed",
 		Example: `E1124 21:55:04.100165    1234 kubelet.go:2030] "Unable to attach or mount volumes for pod; skipping pod" err="unmounted volumes=[data], unattached volumes=[], failed to process volumes=[]: context deadline exceeded" pod="default/web-node1"`},
 	{From: "1.26", Source: "cri-client remote_runtime.go", Level: "E", Msg: "RunPodSandbox from runtime service failed", Kind: "SandboxImageUnavailable",

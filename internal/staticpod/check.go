@@ -118,13 +118,18 @@ func CheckPaths(paths []string, opts CheckOptions) (*CheckResult, error) {
 }
 
 func (r *CheckResult) add(p Problem) {
-	switch p.Severity {
-	case SeverityError:
-		r.Errors++
-	case SeverityWarning:
-		r.Warnings++
-	}
+	r.count(p.Severity, 1)
 	r.Problems = append(r.Problems, p)
+}
+
+// count adds n (or takes away, n < 0) problems of severity s to the totals.
+func (r *CheckResult) count(s Severity, n int) {
+	switch s {
+	case SeverityError:
+		r.Errors += n
+	case SeverityWarning:
+		r.Warnings += n
+	}
 }
 
 func (r *CheckResult) addPod(path string, p *StaticPod) {

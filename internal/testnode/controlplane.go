@@ -96,13 +96,17 @@ type ControlPlaneFiles struct {
 // locally built images, registers the Node with the API server and creates mirror pods.
 type ControlPlane struct {
 	*Node
-	Version       string
-	KubeadmConfig string // host path of the kubeadm InitConfiguration+ClusterConfiguration
-	KubernetesDir string // host path of the node's /etc/kubernetes
-	EtcdDataDir   string // host path of etcd's data dir (the same inside the namespace)
-	Files         ControlPlaneFiles
-	Ports         ControlPlanePorts
-	APIServerURL  string // https://<AdvertiseAddress>:<Ports.APIServer>, as in the kubeconfigs
+	// Version is the control plane's (kubeadm, kube-apiserver, kube-controller-manager,
+	// kube-scheduler: checked to be KubernetesVersion); KubeletVersion the kubelet's, within
+	// the version skew policy of it (checkKubeletSkew).
+	Version        string
+	KubeletVersion string
+	KubeadmConfig  string // host path of the kubeadm InitConfiguration+ClusterConfiguration
+	KubernetesDir  string // host path of the node's /etc/kubernetes
+	EtcdDataDir    string // host path of etcd's data dir (the same inside the namespace)
+	Files          ControlPlaneFiles
+	Ports          ControlPlanePorts
+	APIServerURL   string // https://<AdvertiseAddress>:<Ports.APIServer>, as in the kubeconfigs
 	// AdvertiseAddress is the API server's address: this machine's first global IPv4 address.
 	// kubeadm replaces a loopback advertise address by the address of the default route's
 	// interface anyway (ChooseAPIServerBindAddress), and fails where it cannot find one.
@@ -147,7 +151,32 @@ func NewControlPlane(ctx context.Context, opts ControlPlaneOptions) (_ *ControlP
 	if err != nil {
 		return nil, err
 	}
-	c := &ControlPlane{Version: KubernetesVersion, binaries: bins}
+	// The harness runs the control plane at KubernetesVersion and the kubelet the caller
+	// chose ($SPDOC_KUBELET): make sure the builds are what they claim, and that the pair is one
+	// Kubernetes supports, before starting anything.
+	for _, comp := range []string{"kubeadm", KubeAPIServer, KubeControllerManager, KubeScheduler} {
+		v, err := binaryVersion(ctx, comp, bins[comp])
+		if err != nil {
+			return nil, err
+		}
+		if v != KubernetesVersion {
+			return nil, fmt.Errorf("%s %s is %s, but the harness runs the control plane at %s: %w (build it with hack/build-k8s.sh -v %s %s)",
+				comp, bins[comp], v, KubernetesVersion, ErrVersionSkew, KubernetesVersion, comp)
+		}
+	}
+	kubelet, err := findKubelet(opts.Kubelet)
+	if err != nil {
+		return nil, err
+	}
+	kv, err := binaryVersion(ctx, "kubelet", kubelet)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKubeletSkew(kv, KubernetesVersion); err != nil {
+		return nil, err
+	}
+	opts.Kubelet = kubelet
+	c := &ControlPlane{Version: KubernetesVersion, KubeletVersion: kv, binaries: bins}
 	opts.CNI = !opts.NoCNI
 	start := time.Now()
 	n, err := newNode(ctx, opts.Options, c.prepare)
