@@ -27,6 +27,11 @@ type Options struct {
 	// time) before its crashes count as history rather than a crash loop caught between
 	// restarts; default 2m.
 	StableAfter time.Duration
+	// Memo, when set, remembers each record's class and evidence line across analyses (an
+	// agent analyzing its live records again and again); the report is the same without it.
+	// Unset, each Analyze uses one of its own: a one-shot diagnosis of an error-dense log keeps
+	// 20,000 records that are a few hundred distinct ones.
+	Memo *Memo
 }
 
 func (o Options) withDefaults() Options {
@@ -41,6 +46,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.StableAfter <= 0 {
 		o.StableAfter = 2 * time.Minute
+	}
+	if o.Memo == nil {
+		o.Memo = NewMemo(0)
 	}
 	return o
 }
@@ -62,8 +70,6 @@ type analyzer struct {
 	lastActivity time.Time
 	// logNode is the node whose records were kept from a log of several talosctl nodes.
 	logNode string
-	// classes classifies each distinct kubelet record once (classify_memo.go).
-	classes classMemo
 }
 
 // Analyze explains a snapshot: it attributes every relevant kubelet record, runtime object and
@@ -75,7 +81,7 @@ func Analyze(s *node.Snapshot, opts Options) *Report {
 		s = &node.Snapshot{}
 	}
 	s, logNode := selectLogNode(s, opts.NodeName) // lognode.go: one node of a talosctl -n a,b log
-	a := &analyzer{s: s, opts: opts.withDefaults(), pods: map[string]*podState{}, files: map[string]*fileState{}, logNode: logNode, classes: classMemo{}}
+	a := &analyzer{s: s, opts: opts.withDefaults(), pods: map[string]*podState{}, files: map[string]*fileState{}, logNode: logNode}
 	if s.Manifests != nil {
 		a.dir = s.Manifests.Dir
 	}
