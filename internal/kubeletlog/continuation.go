@@ -102,7 +102,7 @@ func (lp *lineProc) join(b []byte) bool {
 		return false
 	}
 	lp.p.glued = nil
-	rec.Source, rec.Line, rec.Offset = h.rec.Source, h.rec.Line, h.rec.Offset
+	h.adopt(rec)
 	if wrapped || h.rec.Damage != "" {
 		// a hard wrap repaired (a multi-line record is whole, not damaged)
 		rec.addDamage(DamageJoined)
@@ -111,6 +111,19 @@ func (lp *lineProc) join(b []byte) bool {
 	h.lines++
 	lp.stats.Joined++
 	return true
+}
+
+// adopt gives rec, parsed from the held line with continuation lines, what the held record got
+// from its line: where it is, and for the second record of a glued line the mark and the
+// prefix (node, host, unit) of the first.
+func (h *heldRecord) adopt(rec *Record) {
+	rec.Source, rec.Line, rec.Offset = h.rec.Source, h.rec.Line, h.rec.Offset
+	if strings.Contains(h.rec.Damage, DamageGlued) && !strings.Contains(rec.Damage, DamageGlued) {
+		rec.addDamage(DamageGlued)
+		if rec.Node == "" {
+			rec.Node, rec.Host, rec.Unit, rec.PastedLine = h.rec.Node, h.rec.Host, h.rec.Unit, h.rec.PastedLine
+		}
+	}
 }
 
 // klogRecord reports whether the held line is a klog record, alone or after a journald/syslog/
@@ -148,7 +161,7 @@ func (lp *lineProc) settle() {
 		return
 	}
 	lp.p.glued = nil
-	rec.Source, rec.Line, rec.Offset = h.rec.Source, h.rec.Line, h.rec.Offset
+	h.adopt(rec)
 	if rec.Damage != "" {
 		rec.addDamage(DamageJoined)
 	}

@@ -92,3 +92,29 @@ func BenchmarkScanKlogBlocks(b *testing.B) {
 		})
 	}
 }
+
+// Two records glued on one line: continuation lines belong to the second. They were joined to
+// the whole line, whose parse is the first record again: the first came out twice and the
+// second, with its error, was lost.
+func TestScanGluedThenContinued(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, err, damage string
+	}{
+		{"klog block", "Nov 24 21:55:04 node1 kubelet[1]: E1124 21:55:04.100165 1 f.go:1] \"first\"E1124 21:55:05.100165 1 f.go:2] \"second\" err=<\n\tline1\n >\n", "line1", DamageGlued + "," + DamageJoined},
+		{"hard wrap", "E1124 21:55:04.100165 1 f.go:1] \"first\"E1124 21:55:05.100165 1 f.go:2] \"second\" err=\"cut\ncontinued\"\n", "cutcontinued", DamageGlued + "," + DamageJoined},
+		{"json, then a line that is none", "{\"ts\":1,\"msg\":\"first\"}{\"ts\":2,\"msg\":\"second\",\"err\":\"x\"}\n\tcontinued\n", "x", DamageGlued},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs, _ := scanString(t, tc.in, ScanOptions{RefTime: ref})
+			if len(recs) != 2 || recs[0].Msg != "first" || recs[1].Msg != "second" {
+				t.Fatalf("records %+v, want first and second", recs)
+			}
+			if recs[1].Err != tc.err || recs[1].Damage != tc.damage || recs[1].Line != 1 {
+				t.Errorf("second record: err %q damage %q line %d, want %q %q line 1", recs[1].Err, recs[1].Damage, recs[1].Line, tc.err, tc.damage)
+			}
+			if recs[0].Host != recs[1].Host || recs[0].Unit != recs[1].Unit {
+				t.Errorf("second record: host %q unit %q, the first's %q %q", recs[1].Host, recs[1].Unit, recs[0].Host, recs[0].Unit)
+			}
+		})
+	}
+}

@@ -218,6 +218,7 @@ func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
 		return nil
 	}
 	rec.Source, rec.Line, rec.Offset = lp.opts.Source, no, off
+	src := b // the bytes rec was parsed from: a continuation line is joined to them
 	for lp.p.glued != nil {
 		// two records on one line: the first goes out, the second is parsed like a line
 		rest := lp.p.glued
@@ -234,9 +235,9 @@ func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
 		if err := lp.emit(rec, fn); err != nil {
 			return err
 		}
-		rec = next
+		rec, src = next, rest
 	}
-	lp.hold(rec, b)
+	lp.hold(rec, src)
 	return nil
 }
 
