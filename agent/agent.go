@@ -36,6 +36,7 @@ const (
 	DefaultDebounce        = 5 * time.Millisecond
 	DefaultFullRefresh     = time.Minute
 	DefaultMinRefreshGap   = time.Second
+	DefaultKubeletLogRetry = 5 * time.Second
 )
 
 // Backoff of the retries of failed manifest writes and removals.
@@ -75,9 +76,15 @@ type Options struct {
 	// events, kubelet records or manifest writes costs one read, not one per event, and leaves
 	// the CPU to the reconciler.
 	MinRefreshGap time.Duration
-	// Triggers run in the background and ask for a refresh when the node changed (CRI events,
-	// new kubelet log records).
+	// Triggers run in the background and ask for a refresh when the node changed (CRI events).
 	Triggers []Trigger
+	// KubeletLog, when set, follows the kubelet log and keeps the snapshots' kubelet log part
+	// current in memory (node.Local): a new relevant record re-analyzes the last snapshot with
+	// the live records (at most once per MinRefreshGap) instead of reading the node and its log
+	// again; node reads take the log from memory too. A follow that fails (a copytruncate gap,
+	// a missing file) is started again after KubeletLogRetry, reading the log once more.
+	KubeletLog      LiveKubeletLog
+	KubeletLogRetry time.Duration
 	// Debounce collapses bursts of config file events (editors write several times).
 	Debounce time.Duration
 	// HandleSIGHUP makes Run reconcile on SIGHUP.
@@ -101,6 +108,16 @@ type Options struct {
 	ObserveOnly bool
 }
 
+// LiveKubeletLog keeps the kubelet log part of the snapshots current as records arrive
+// (node.Local implements it; see internal/node/livelog.go).
+type LiveKubeletLog interface {
+	// FollowKubeletLog reads the log once and follows it until ctx ends or the follow fails;
+	// onRecord sees every new relevant record once the first read is done.
+	FollowKubeletLog(ctx context.Context, onRecord func(*kubeletlog.Record)) error
+	// Relog is s with the live kubelet log as of now; false when no follow has caught up.
+	Relog(s *node.Snapshot) (*node.Snapshot, bool)
+}
+
 // ErrObserveOnly is returned by Apply on an agent started with --observe-only.
 var ErrObserveOnly = errors.New("this agent runs with --observe-only: it manages no static pods and writes no manifests")
 
@@ -115,14 +132,17 @@ type Agent struct {
 
 	refreshCh   chan struct{}
 	reconcileCh chan struct{}
+	analyzeCh   chan struct{} // new kubelet records: analyze the last snapshot again
 
 	mu          sync.RWMutex
 	snap        *node.Snapshot
 	report      *diagnose.Report
 	lastRefresh time.Time
-	started     time.Time // New
-	reading     time.Time // start of the node read under way, zero when none
-	nodeName    string
+	// lastAnalysis is when the report was last built (a node read or a re-analysis).
+	lastAnalysis time.Time
+	started      time.Time // New
+	reading      time.Time // start of the node read under way, zero when none
+	nodeName     string
 
 	lastProbe string      // only touched by the refresh goroutine
 	inflight  atomic.Bool // a node read is under way (possibly abandoned, see snapshotWithin)
@@ -153,6 +173,9 @@ func New(opts Options) (*Agent, error) {
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
 	}
+	if opts.KubeletLogRetry <= 0 {
+		opts.KubeletLogRetry = DefaultKubeletLogRetry
+	}
 	opts.setLimitDefaults()
 	if opts.StaleAfter <= 0 {
 		opts.StaleAfter = 2*opts.FullRefresh + refreshTimeout
@@ -174,6 +197,7 @@ func New(opts Options) (*Agent, error) {
 		finds:       newWatchSet(func(f Finding) string { return f.Key }),
 		refreshCh:   make(chan struct{}, 1),
 		reconcileCh: make(chan struct{}, 1),
+		analyzeCh:   make(chan struct{}, 1),
 		started:     time.Now(),
 	}
 	a.metrics = newMetrics(a)
@@ -226,6 +250,14 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	for _, tr := range a.opts.Triggers {
 		go tr(ctx, a.triggerRefresh)
+	}
+	if a.opts.KubeletLog != nil && a.opts.Node != nil {
+		followDone := make(chan struct{})
+		go func() {
+			defer close(followDone)
+			a.followKubeletLog(ctx)
+		}()
+		defer func() { <-followDone }()
 	}
 	if a.opts.Kube != nil {
 		kubeDone := make(chan struct{})
@@ -317,19 +349,84 @@ func (a *Agent) refreshLoop(ctx context.Context) {
 		case <-ticker.C:
 			a.poll(ctx)
 		case <-a.refreshCh:
-			a.mu.RLock()
-			wait := time.Until(a.lastRefresh.Add(a.opts.MinRefreshGap))
-			a.mu.RUnlock()
-			if wait > 0 && !sleepCtx(ctx, wait) {
+			if !a.sleepGap(ctx, &a.lastRefresh) {
 				return
 			}
 			a.refresh(ctx)
+		case <-a.analyzeCh:
+			if !a.sleepGap(ctx, &a.lastAnalysis) {
+				return
+			}
+			select {
+			case <-a.refreshCh:
+				a.refresh(ctx) // a node read is due anyway: it takes the live records too
+			default:
+				a.reanalyze(ctx)
+			}
 		}
 	}
 }
 
+// sleepGap waits until MinRefreshGap has passed since *last (read under a.mu); false when ctx
+// ended first.
+func (a *Agent) sleepGap(ctx context.Context, last *time.Time) bool {
+	a.mu.RLock()
+	wait := time.Until(last.Add(a.opts.MinRefreshGap))
+	a.mu.RUnlock()
+	return wait <= 0 || sleepCtx(ctx, wait)
+}
+
+// followKubeletLog keeps the live kubelet log followed until ctx ends: each new relevant record
+// is counted and asks for a re-analysis; a follow that ends is started again (a rotation gap at
+// once, anything else after KubeletLogRetry), and a node read meanwhile reads the log itself.
+func (a *Agent) followKubeletLog(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := a.opts.KubeletLog.FollowKubeletLog(ctx, func(r *kubeletlog.Record) {
+			a.metrics.observeRecord(r)
+			a.triggerAnalyze()
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		a.triggerRefresh()
+		if errors.Is(err, node.ErrRotationGap) {
+			a.log.Info("the kubelet log was truncated in place; reading it again", "err", err)
+			continue
+		}
+		a.log.Debug("following the kubelet log, retrying", "err", err, "in", a.opts.KubeletLogRetry)
+		if !sleepCtx(ctx, a.opts.KubeletLogRetry) {
+			return
+		}
+	}
+}
+
+func (a *Agent) triggerAnalyze() {
+	select {
+	case a.analyzeCh <- struct{}{}:
+	default:
+	}
+}
+
+// reanalyze builds the report again from the last snapshot with the live kubelet records: the
+// kubelet log is all that changed (runtime, manifest and probe changes read the node).
+func (a *Agent) reanalyze(ctx context.Context) {
+	a.mu.RLock()
+	last := a.snap
+	a.mu.RUnlock()
+	if last == nil {
+		a.refresh(ctx)
+		return
+	}
+	snap, ok := a.opts.KubeletLog.Relog(last)
+	if !ok {
+		a.refresh(ctx)
+		return
+	}
+	a.publishSnapshot(snap, false)
+}
+
 // ObserveKubeletRecord counts a followed kubelet record in spdoc_kubelet_log_records_total
-// (the kubelet log triggers call it for every record diagnosis cares about).
+// (the live kubelet log calls it for every new record diagnosis cares about).
 func (a *Agent) ObserveKubeletRecord(r *kubeletlog.Record) { a.metrics.observeRecord(r) }
 
 func (a *Agent) triggerRefresh() {
@@ -414,13 +511,23 @@ func (a *Agent) refresh(ctx context.Context) {
 		a.log.Warn("reading the node", "err", err)
 		return
 	}
+	a.publishSnapshot(snap, true)
+}
+
+// publishSnapshot analyzes snap and makes it and its report current; read says it is a new node
+// read (not a re-analysis of the last one).
+func (a *Agent) publishSnapshot(snap *node.Snapshot, read bool) {
 	var rep *diagnose.Report
 	if a.opts.Analyze != nil {
 		rep = a.opts.Analyze(snap)
 	}
+	now := time.Now()
 	a.mu.Lock()
 	renamed := a.nodeName != snap.Node.Name
-	a.snap, a.report, a.lastRefresh, a.nodeName = snap, rep, time.Now(), snap.Node.Name
+	a.snap, a.report, a.lastAnalysis, a.nodeName = snap, rep, now, snap.Node.Name
+	if read {
+		a.lastRefresh = now
+	}
 	a.mu.Unlock()
 	if renamed && a.opts.Served != nil {
 		a.opts.Served.Refresh() // the kubelet validates <name>-<node>: check again with the real name

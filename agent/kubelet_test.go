@@ -79,8 +79,8 @@ func TestRootKubeletAgent(t *testing.T) {
 		ConfigPath: cfg, ManifestDir: n.ManifestDir, Codec: StaticPodCodec{}, Node: local,
 		Analyze:         func(s *node.Snapshot) *diagnose.Report { return diagnose.Analyze(s, diagnose.Options{}) },
 		RefreshInterval: 250 * time.Millisecond, Probe: NodeProbe(n.ManifestDir, rt),
-		Triggers: []Trigger{RuntimeEvents(rt, log), KubeletLogFollower(n.KubeletLog, time.Second, log, nil)},
-		Logger:   log, Version: "test",
+		Triggers: []Trigger{RuntimeEvents(rt, log)}, KubeletLog: local.(LiveKubeletLog),
+		Logger: log, Version: "test",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/spdoc/spdoc/diagnose"
-	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/testnode"
 	"github.com/spdoc/spdoc/internal/testtier"
@@ -47,8 +46,8 @@ func TestRootKubeletPrometheus(t *testing.T) {
 			return diagnose.Analyze(s, diagnose.Options{NodeName: n.NodeName})
 		},
 		RefreshInterval: 250 * time.Millisecond, Probe: NodeProbe(n.ManifestDir, rt),
-		Triggers: []Trigger{RuntimeEvents(rt, log), KubeletLogFollower(n.KubeletLog, time.Second, log, func(r *kubeletlog.Record) { a.ObserveKubeletRecord(r) })},
-		Logger:   log, Version: "test",
+		Triggers: []Trigger{RuntimeEvents(rt, log)}, KubeletLog: local.(LiveKubeletLog),
+		Logger: log, Version: "test",
 	})
 	if err != nil {
 		t.Fatal(err)

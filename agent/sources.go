@@ -1,20 +1,17 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/spdoc/spdoc/internal/cri"
-	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/safefs"
 )
 
@@ -24,7 +21,7 @@ import (
 type Probe func(ctx context.Context) string
 
 // Trigger runs until ctx is done and calls fire when something on the node changed (a runtime
-// event, a relevant kubelet log record). It must not busy-loop.
+// event). It must not busy-loop. (Kubelet records are followed by Options.KubeletLog.)
 type Trigger func(ctx context.Context, fire func())
 
 // Runtime connects to the CRI runtime on first use and again after a failed connect, so an
@@ -141,34 +138,6 @@ func RuntimeEvents(rtc *Runtime, log *slog.Logger) Trigger {
 	}
 }
 
-// RecordHook sees every kubelet record a follower fires on (the agent counts them by kind for
-// spdoc_kubelet_log_records_total). It must be quick.
-type RecordHook func(*kubeletlog.Record)
-
-// KubeletLogFollower follows the kubelet log file (rotation and copytruncate aware) and fires
-// on every record diagnosis cares about. A missing file is retried every retry interval. hook,
-// when not nil, sees each such record.
-func KubeletLogFollower(path string, retry time.Duration, log *slog.Logger, hook RecordHook) Trigger {
-	return func(ctx context.Context, fire func()) {
-		for ctx.Err() == nil {
-			err := kubeletlog.Follow(ctx, path, kubeletlog.ScanOptions{Prefilter: kubeletlog.Interesting}, func(r *kubeletlog.Record) error {
-				if hook != nil {
-					hook(r)
-				}
-				fire()
-				return nil
-			})
-			if ctx.Err() != nil {
-				return
-			}
-			log.Debug("following the kubelet log, retrying", "path", path, "err", err, "in", retry)
-			if !sleepCtx(ctx, retry) {
-				return
-			}
-		}
-	}
-}
-
 func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -178,59 +147,4 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
-}
-
-// JournalFollower follows the kubelet's journald unit (`journalctl -u UNIT -o cat -f -n 0`,
-// the kubelet's own lines) and fires on every line diagnosis cares about (hook, when not nil,
-// sees its record). journalctl is looked up in PATH; when it exits (journald restarted, unit
-// renamed) it is started again after retry.
-func JournalFollower(unit string, retry time.Duration, log *slog.Logger, hook RecordHook) Trigger {
-	if unit == "" {
-		unit = "kubelet"
-	}
-	return func(ctx context.Context, fire func()) {
-		for ctx.Err() == nil {
-			err := followJournal(ctx, unit, fire, hook)
-			if ctx.Err() != nil {
-				return
-			}
-			log.Debug("following the kubelet journal, retrying", "unit", unit, "err", err, "in", retry)
-			if !sleepCtx(ctx, retry) {
-				return
-			}
-		}
-	}
-}
-
-func followJournal(ctx context.Context, unit string, fire func(), hook RecordHook) error {
-	bin, err := exec.LookPath("journalctl")
-	if err != nil {
-		return fmt.Errorf("journalctl not found: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, bin, "-u", unit, "-o", "cat", "-f", "-n", "0", "--no-pager")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting journalctl: %w", err)
-	}
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		if kubeletlog.Interesting(sc.Bytes()) {
-			if hook != nil {
-				if r, ok := kubeletlog.ParseLine(sc.Bytes()); ok {
-					hook(&r)
-				}
-			}
-			fire()
-		}
-	}
-	scanErr := sc.Err()
-	waitErr := cmd.Wait()
-	if scanErr != nil {
-		return scanErr
-	}
-	return waitErr
 }

@@ -27,6 +27,9 @@ type Options struct {
 	// time) before its crashes count as history rather than a crash loop caught between
 	// restarts; default 2m.
 	StableAfter time.Duration
+	// Memo, when set, remembers each record's class and evidence line across analyses (an
+	// agent analyzing its live records again and again); the report is the same without it.
+	Memo *Memo
 }
 
 func (o Options) withDefaults() Options {

@@ -11,7 +11,7 @@ import (
 
 // record classifies one kubelet record and attributes it.
 func (a *analyzer) record(r *kubeletlog.Record) {
-	c, ok := classify(r)
+	c, ok := a.opts.Memo.classify(r)
 	if !ok {
 		if code, err := strconv.ParseInt(r.Fields["exitCode"], 10, 32); err == nil && isDied(r) {
 			for _, e := range a.ix.podsFor(r) {

@@ -128,7 +128,7 @@ func (a *analyzer) finish(fs *findingSet, tc textCtx) []Finding {
 	out := make([]Finding, 0, len(fs.list))
 	for _, b := range fs.list {
 		f := b.f
-		ev, omitted := collapse(b.recs, a.opts.MaxEvidence)
+		ev, omitted := collapse(b.recs, a.opts.MaxEvidence, a.opts.Memo)
 		f.Evidence = make([]Evidence, 0, len(b.pre)+len(ev)+len(b.post))
 		f.Evidence = append(f.Evidence, b.pre...)
 		f.Evidence = append(f.Evidence, ev...)

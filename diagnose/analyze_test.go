@@ -721,7 +721,7 @@ func TestCollapseEvidence(t *testing.T) {
 	for i := 0; i < 7; i++ {
 		recs = append(recs, &kubeletlog.Record{TS: t0.Add(time.Minute + time.Duration(i)*time.Second), Msg: fmt.Sprintf("distinct message %c", 'a'+i)})
 	}
-	ev, omitted := collapse(recs, 5)
+	ev, omitted := collapse(recs, 5, nil)
 	if len(ev) != 5 || omitted != 3 {
 		t.Fatalf("collapse kept %d, omitted %d; want 5 kept, 3 omitted", len(ev), omitted)
 	}

@@ -69,11 +69,10 @@ func recordSource(r *kubeletlog.Record) string {
 
 // collapse turns records into evidence: repeats of the same normalized line become one entry with
 // the first TS, the Last TS and a Count; at most max entries are kept, the first ones and the last.
-func collapse(recs []*kubeletlog.Record, max int) (out []Evidence, omitted int) {
+func collapse(recs []*kubeletlog.Record, max int, memo *Memo) (out []Evidence, omitted int) {
 	byKey := map[string]int{}
 	for _, r := range recs {
-		line := evidenceLine(r)
-		key := normalize(line)
+		line, key := memo.evidence(r)
 		if i, ok := byKey[key]; ok {
 			e := &out[i]
 			e.Count++

@@ -463,7 +463,7 @@ func (a *analyzer) unexplained() {
 		if !problemLevel(r) || isNoise(r) || kubeletlog.IsFatal(r) || r.Format == kubeletlog.FormatText || benignRace(r) {
 			continue
 		}
-		c, ok := classify(r)
+		c, ok := a.opts.Memo.classify(r)
 		pods := a.ix.podsFor(r)
 		if ok && len(pods) == 0 && r.Image != "" && a.usesImage(r.Image) {
 			continue // a pull error names only the image, which a static pod here uses

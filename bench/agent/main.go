@@ -20,9 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,6 +28,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/spdoc/spdoc/internal/benchproc"
 	"github.com/spdoc/spdoc/internal/manifestdir"
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/testnode"
@@ -64,7 +63,7 @@ func main() {
 }
 
 func run(o options) error {
-	loadStart := loadavg()
+	loadStart := benchproc.LoadAvg()
 	root, err := os.MkdirTemp("", "spdoc-bench-agent-")
 	if err != nil {
 		return err
@@ -124,7 +123,7 @@ func run(o options) error {
 	}
 	defer remote.Close()
 	ctx := context.Background()
-	if err := poll(30*time.Second, func() bool {
+	if err := benchproc.Poll(30*time.Second, func() bool {
 		sts, err := remote.StaticPodStatuses(ctx)
 		return err == nil && len(sts) == o.pods
 	}); err != nil {
@@ -152,7 +151,7 @@ func run(o options) error {
 	if err := os.WriteFile(cfg, benchConfig(o.pods, 0), 0o600); err != nil {
 		return err
 	}
-	if err := poll(30*time.Second, func() bool {
+	if err := benchproc.Poll(30*time.Second, func() bool {
 		sts, err := remote.StaticPodStatuses(ctx)
 		return err == nil && len(sts) == o.pods
 	}); err != nil {
@@ -192,44 +191,43 @@ func run(o options) error {
 	// 3. idle CPU and RSS.
 	time.Sleep(2 * time.Second) // let the last change settle before the idle window
 	pid := agent.Process.Pid
-	c0, err := cpuTicks(pid)
+	c0, err := benchproc.CPUTicks(pid)
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
 	time.Sleep(o.idle)
-	c1, err := cpuTicks(pid)
+	c1, err := benchproc.CPUTicks(pid)
 	if err != nil {
 		return err
 	}
 	wall := time.Since(t0)
-	rss, hwm, err := memory(pid)
+	rss, hwm, err := benchproc.Memory(pid)
 	if err != nil {
 		return err
 	}
-	const clkTck = 100 // USER_HZ on Linux
-	cpuSec := float64(c1-c0) / clkTck
+	cpuSec := float64(c1-c0) / benchproc.ClockTicks
 	cpuPct := 100 * cpuSec / wall.Seconds()
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Agent\n\n")
 	fmt.Fprintf(&b, "`go run ./bench/agent` (bench/agent/main.go) on %s, %d CPUs, %s; the agent runs as a process with %d static pods in its config; %s.\n\n",
-		hostInfo(), runtime.NumCPU(), runtime.Version(), o.pods, setup)
-	fmt.Fprintf(&b, "Machine load average (1 min) at start / end: %s / %s — other work on the machine shows up in the tails.\n\n", loadStart, loadavg())
+		benchproc.HostInfo(), runtime.NumCPU(), runtime.Version(), o.pods, setup)
+	fmt.Fprintf(&b, "Machine load average (1 min) at start / end: %s / %s — other work on the machine shows up in the tails.\n\n", loadStart, benchproc.LoadAvg())
 	fmt.Fprintf(&b, "| measurement | p50 | p99 | max | target |\n|---|---|---|---|---|\n")
-	fmt.Fprintf(&b, "| config change → manifest on disk, changes %s apart (agent: fsnotify, parse+validate+render %d pods, atomic write), n=%d | %s | %s | %s | p99 < 50 ms |\n", o.gap, o.pods, len(paced), q(paced, 50), q(paced, 99), q(paced, 100))
-	fmt.Fprintf(&b, "| same with a 10-pod config, n=%d | %s | %s | %s | p99 < 50 ms |\n", len(pacedSmall), q(pacedSmall, 50), q(pacedSmall, 99), q(pacedSmall, 100))
-	fmt.Fprintf(&b, "| same with %d pods, back to back (each change races the status refresh of the previous one), n=%d | %s | %s | %s | |\n", o.pods, len(lat), q(lat, 50), q(lat, 99), q(lat, 100))
-	fmt.Fprintf(&b, "| baseline: plain `os.WriteFile` of the same manifest bytes | %s | %s | %s | |\n", q(plain, 50), q(plain, 99), q(plain, 100))
-	fmt.Fprintf(&b, "| reference: `manifestdir.Write` alone (dotfile, fsync, rename, fsync dir) | %s | %s | %s | |\n", q(atomic, 50), q(atomic, 99), q(atomic, 100))
-	fmt.Fprintf(&b, "| list %d statuses over the unix socket (node.Remote), n=%d | %s | %s | %s | < 10 ms |\n\n", o.pods, len(lists), q(lists, 50), q(lists, 99), q(lists, 100))
+	fmt.Fprintf(&b, "| config change → manifest on disk, changes %s apart (agent: fsnotify, parse+validate+render %d pods, atomic write), n=%d | %s | %s | %s | p99 < 50 ms |\n", o.gap, o.pods, len(paced), benchproc.Q(paced, 50), benchproc.Q(paced, 99), benchproc.Q(paced, 100))
+	fmt.Fprintf(&b, "| same with a 10-pod config, n=%d | %s | %s | %s | p99 < 50 ms |\n", len(pacedSmall), benchproc.Q(pacedSmall, 50), benchproc.Q(pacedSmall, 99), benchproc.Q(pacedSmall, 100))
+	fmt.Fprintf(&b, "| same with %d pods, back to back (each change races the status refresh of the previous one), n=%d | %s | %s | %s | |\n", o.pods, len(lat), benchproc.Q(lat, 50), benchproc.Q(lat, 99), benchproc.Q(lat, 100))
+	fmt.Fprintf(&b, "| baseline: plain `os.WriteFile` of the same manifest bytes | %s | %s | %s | |\n", benchproc.Q(plain, 50), benchproc.Q(plain, 99), benchproc.Q(plain, 100))
+	fmt.Fprintf(&b, "| reference: `manifestdir.Write` alone (dotfile, fsync, rename, fsync dir) | %s | %s | %s | |\n", benchproc.Q(atomic, 50), benchproc.Q(atomic, 99), benchproc.Q(atomic, 100))
+	fmt.Fprintf(&b, "| list %d statuses over the unix socket (node.Remote), n=%d | %s | %s | %s | < 10 ms |\n\n", o.pods, len(lists), benchproc.Q(lists, 50), benchproc.Q(lists, 99), benchproc.Q(lists, 100))
 	fmt.Fprintf(&b, "| resource | value | target |\n|---|---|---|\n")
 	fmt.Fprintf(&b, "| idle CPU over %s (utime+stime from /proc/<pid>/stat) | %.2f s CPU = %.2f%% of one core | near 0 |\n", wall.Round(time.Second), cpuSec, cpuPct)
 	fmt.Fprintf(&b, "| RSS after the run (VmRSS) / peak (VmHWM) | %.1f MB / %.1f MB | < 40 MB |\n\n", float64(rss)/1024, float64(hwm)/1024)
 	section := b.String()
 	fmt.Print(section)
 	if o.write != "" {
-		return writeSection(o.write, section)
+		return benchproc.WriteSection(o.write, "## Agent", section)
 	}
 	return nil
 }
@@ -311,119 +309,4 @@ func benchConfig(n, seq int) []byte {
 `, p, s, testnode.BusyboxImage)
 	}
 	return []byte(b.String())
-}
-
-func cpuTicks(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command (which may contain spaces) start after the last ')'.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
-	}
-	ut, err1 := strconv.ParseUint(f[11], 10, 64) // field 14 utime
-	st, err2 := strconv.ParseUint(f[12], 10, 64) // field 15 stime
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
-	}
-	return ut + st, nil
-}
-
-func memory(pid int) (rssKB, hwmKB int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	get := func(key string) int64 {
-		m := regexp.MustCompile(`(?m)^` + key + `:\s+(\d+) kB`).FindSubmatch(b)
-		if m == nil {
-			return 0
-		}
-		v, _ := strconv.ParseInt(string(m[1]), 10, 64)
-		return v
-	}
-	return get("VmRSS"), get("VmHWM"), nil
-}
-
-func q(ds []time.Duration, p int) string {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	if len(s) == 0 {
-		return "-"
-	}
-	i := (len(s)*p + 99) / 100
-	if i > 0 {
-		i--
-	}
-	if i >= len(s) {
-		i = len(s) - 1
-	}
-	d := s[i]
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
-	default:
-		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
-	}
-}
-
-func hostInfo() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOOS + "/" + runtime.GOARCH
-	}
-	if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.+)$`).FindSubmatch(b); m != nil {
-		return strings.TrimSpace(string(m[1]))
-	}
-	return runtime.GOOS + "/" + runtime.GOARCH
-}
-
-// writeSection replaces the "## Agent" section of a markdown file (up to the next "## "), or
-// appends it; other sections are left as they are.
-func writeSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	s := string(old)
-	start := strings.Index(s, "## Agent\n")
-	if start < 0 {
-		if s == "" {
-			s = "# Benchmarks\n\n"
-		} else if !strings.HasSuffix(s, "\n\n") {
-			s = strings.TrimRight(s, "\n") + "\n\n"
-		}
-		s += section
-	} else {
-		end := len(s)
-		if k := strings.Index(s[start+1:], "\n## "); k >= 0 {
-			end = start + 1 + k + 1
-		}
-		s = s[:start] + section + s[end:]
-	}
-	return os.WriteFile(path, []byte(s), 0o644)
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	if f := strings.Fields(string(b)); len(f) > 0 {
-		return f[0]
-	}
-	return "?"
-}
-
-func poll(timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s", timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/spdoc/spdoc/agent"
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/cri"
-	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/node"
 )
 
@@ -113,9 +111,9 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "API server credentials for the StaticPodsHealthy node condition and events (e.g. the kubelet's /etc/kubernetes/kubelet.conf); default: the service account in a pod, else none")
 	f.BoolVar(&o.reportNodeStatus, "report-node-status", true, "set the StaticPodsHealthy node condition and record events when API credentials are available")
 	f.DurationVar(&o.refresh, "refresh", agent.DefaultRefreshInterval, "how often the runtime and manifest dir are polled for changes")
-	f.DurationVar(&o.minGap, "min-refresh-gap", agent.DefaultMinRefreshGap, "at most one full node read per this interval when changes keep coming")
+	f.DurationVar(&o.minGap, "min-refresh-gap", agent.DefaultMinRefreshGap, "at most one node read, and one re-analysis of new kubelet records, per this interval when changes keep coming")
 	f.DurationVar(&o.fullRefresh, "full-refresh", agent.DefaultFullRefresh, "re-read the whole node at least this often even when nothing seemed to change")
-	f.DurationVar(&o.since, "since", time.Hour, "kubelet log history each node read covers (a seek in a time-ordered file, not a scan); the kubelet repeats current problems well within an hour")
+	f.DurationVar(&o.since, "since", time.Hour, "kubelet log history the agent keeps: its first read seeks there (a time-ordered file is not scanned), then it follows the log and keeps the records of this window in memory")
 	f.IntVar(&o.maxConns, "max-connections", agent.DefaultMaxConnections, "API connections served at once; more wait in the listen backlog")
 	f.IntVar(&o.maxStreams, "max-streams-per-client", agent.DefaultMaxStreamsPerIdentity, "watch/follow streams one client identity (certificate CN, unix uid) may hold at once; more get 429")
 	f.DurationVar(&o.idleTimeout, "idle-timeout", agent.DefaultIdleTimeout, "close API keep-alive connections idle this long")
@@ -134,7 +132,7 @@ func (o *agentOptions) Complete() error {
 
 func (o *agentOptions) Validate() error {
 	if o.since <= 0 {
-		return fmt.Errorf("--since %s: must be positive (the agent re-reads the node often; a whole multi-GB log each time would burn CPU)", o.since)
+		return fmt.Errorf("--since %s: must be positive (the agent reads the log once and keeps this window in memory; a whole multi-GB log would cost its first read and memory)", o.since)
 	}
 	if o.memLimitMB < 0 {
 		return fmt.Errorf("--memory-limit-mb %d: must not be negative", o.memLimitMB)
@@ -238,44 +236,31 @@ func (o *agentOptions) Run(ctx context.Context) error {
 			log.Warn("container runtime not reachable now; statuses follow when it is back", "endpoint", ep, "err", err)
 		}
 	}
-	// The followers count records into the agent's metrics; the agent exists only below, and the
-	// triggers start inside a.Run, after it is set.
-	var a *agent.Agent
-	hook := func(r *kubeletlog.Record) { a.ObserveKubeletRecord(r) }
 	var triggers []agent.Trigger
 	if rt != nil {
 		triggers = append(triggers, agent.RuntimeEvents(rt, log))
 	}
-	switch o.kubeletLog {
-	case node.KubeletLogStdin:
+	if o.kubeletLog == node.KubeletLogStdin {
 		return errors.New("--kubelet-log -: the agent follows its sources, stdin cannot be one; give a file or journal")
-	case node.KubeletLogJournal:
-		triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log, hook))
-	case node.KubeletLogAuto:
-		// Like the snapshot's detection: journald on systemd nodes, else the usual files.
-		if _, err := exec.LookPath("journalctl"); err == nil {
-			triggers = append(triggers, agent.JournalFollower("kubelet", 5*time.Second, log, hook))
-		}
-		for _, f := range []string{"/var/log/kubelet.log", "/var/log/kubelet/kubelet.log"} {
-			if _, err := os.Stat(f); err == nil {
-				triggers = append(triggers, agent.KubeletLogFollower(f, 5*time.Second, log, hook))
-			}
-		}
-	default:
-		triggers = append(triggers, agent.KubeletLogFollower(o.kubeletLog, 5*time.Second, log, hook))
 	}
+	// The kubelet log (journald on systemd nodes, else the usual files, or the one named) is
+	// followed and kept in memory: records are correlated as they arrive, never by reading the
+	// log again.
+	live, _ := local.(agent.LiveKubeletLog)
+	memo := diagnose.NewMemo(0)
 	kube, err := o.kubeReporter(log)
 	if err != nil {
 		return err
 	}
-	a, err = agent.New(agent.Options{
+	a, err := agent.New(agent.Options{
 		ConfigPath: o.config, ManifestDir: storeDir, Prefix: o.prefix, NoValidate: o.noValidate, Served: podList,
 		Codec: agent.StaticPodCodec{}, Node: local,
 		Analyze: func(s *node.Snapshot) *diagnose.Report {
-			return diagnose.Analyze(s, diagnose.Options{NodeName: o.nodeName})
+			// The memo keeps each live record's class and evidence line between analyses.
+			return diagnose.Analyze(s, diagnose.Options{NodeName: o.nodeName, Memo: memo})
 		},
 		RefreshInterval: o.refresh, FullRefresh: o.fullRefresh, MinRefreshGap: o.minGap,
-		Probe: agent.NodeProbe(o.manifestDir, rt), Triggers: triggers,
+		Probe: agent.NodeProbe(o.manifestDir, rt), Triggers: triggers, KubeletLog: live,
 		HandleSIGHUP: true, Version: agentVersion, Logger: log, Kube: kube, ObserveOnly: o.observeOnly,
 		MaxStreamsPerIdentity: o.maxStreams, IdleTimeout: o.idleTimeout,
 	})

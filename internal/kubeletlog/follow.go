@@ -29,6 +29,31 @@ var followPoll = time.Second
 // last line waits for its newline. Record.Line is 0 (unknown); Offset is the offset in the file
 // being read.
 func Follow(ctx context.Context, path string, opts ScanOptions, fn func(*Record) error) error {
+	return FollowWith(ctx, path, opts, FollowOptions{}, fn)
+}
+
+// FollowOptions say where FollowWith starts and let its caller see its progress.
+type FollowOptions struct {
+	// FromStart reads the file from its start (with ScanOptions.Since, from the first line at or
+	// after Since) like ScanFile, numbering its lines from 1 when nothing was skipped, before it
+	// follows: a reader that keeps state from the records sees the whole file once, with no gap
+	// between a read and the follow. Without it the follow starts at the end (or at Since).
+	FromStart bool
+	// CaughtUp, when set, is called each time the follower has read to the end of the file and
+	// passed every record on, with the statistics of the whole follow so far (valid during the
+	// call only). It runs on the follower's goroutine.
+	CaughtUp func(*Stats)
+	// Rotated, when set, is called when path was renamed away and recreated (old is the file the
+	// follower read before, drained to its end) and before the new file is read.
+	Rotated func(old os.FileInfo)
+	// Truncated, when set, is called when the file was emptied in place (copytruncate): lines
+	// written between the last read and the truncation are lost to the follower. A non-nil
+	// error ends the follow with it.
+	Truncated func() error
+}
+
+// FollowWith is Follow with FollowOptions.
+func FollowWith(ctx context.Context, path string, opts ScanOptions, fo FollowOptions, fn func(*Record) error) error {
 	if opts.Source == "" {
 		opts.Source = path
 	}
@@ -36,19 +61,30 @@ func Follow(ctx context.Context, path string, opts ScanOptions, fn func(*Record)
 	if err != nil {
 		return fmt.Errorf("following kubelet log: %w", err)
 	}
-	t := &tailer{path: path, f: f, lp: newLineProc(opts, 0), fn: fn, chunk: make([]byte, 256<<10)}
+	t := &tailer{path: path, f: f, fn: fn, chunk: make([]byte, 256<<10), fo: fo}
 	defer func() { t.f.Close() }()
 	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("following kubelet log: %w", err)
 	}
+	if fo.FromStart && opts.RefTime.IsZero() && opts.RefYear == 0 {
+		opts.RefTime, opts.refSource = fi.ModTime(), YearFromMtime // as ScanFile
+	}
+	firstLine := int64(0)
 	t.off = fi.Size()
+	if fo.FromStart {
+		t.off, firstLine, t.numbered = 0, 1, true
+	}
 	if !opts.Since.IsZero() {
 		p := Parser{Ref: opts.RefTime, Location: opts.Location}
 		if t.off, err = seekSince(f, fi.Size(), opts.Since, &p); err != nil {
 			return fmt.Errorf("following kubelet log %q: %w", path, err)
 		}
+		if t.off > 0 {
+			firstLine = 0 // unknown
+		}
 	}
+	t.lp = newLineProc(opts, firstLine)
 	if _, err := f.Seek(t.off, io.SeekStart); err != nil {
 		return fmt.Errorf("following kubelet log %q: %w", path, err)
 	}
@@ -71,6 +107,9 @@ func Follow(ctx context.Context, path string, opts ScanOptions, fn func(*Record)
 		if err := t.checkRotation(); err != nil {
 			return err
 		}
+		if fo.CaughtUp != nil {
+			fo.CaughtUp(&t.lp.stats)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -92,6 +131,17 @@ type tailer struct {
 	fn         func(*Record) error
 	// guard notices a copytruncate that grew back past the read position before we looked.
 	guard tailguard.Guard
+	fo    FollowOptions
+	// numbered: lines are numbered from the start of each file (FromStart), so a new or
+	// emptied file starts again at line 1.
+	numbered bool
+}
+
+// restartLines numbers the lines of a file read from its start again from 1.
+func (t *tailer) restartLines() {
+	if t.numbered {
+		t.lp.lineNo = 1
+	}
 }
 
 // rewound restarts at 0 when the file was rewritten in place since the last read.
@@ -104,6 +154,10 @@ func (t *tailer) rewound() error {
 	}
 	t.off, t.pending = 0, t.pending[:0]
 	t.guard.Reset()
+	t.restartLines()
+	if t.fo.Truncated != nil {
+		return t.fo.Truncated()
+	}
 	return nil
 }
 
@@ -203,9 +257,13 @@ func (t *tailer) checkRotation() error {
 		if err != nil {
 			return nil // gone again: retry on the next event or poll
 		}
+		if t.fo.Rotated != nil {
+			t.fo.Rotated(cur)
+		}
 		t.f.Close()
 		t.f, t.off = nf, 0
 		t.guard.Reset()
+		t.restartLines()
 		return t.readMore()
 	}
 	if now.Size() < t.off+int64(len(t.pending)) {
@@ -215,6 +273,12 @@ func (t *tailer) checkRotation() error {
 		}
 		t.off, t.pending, t.discarding = 0, t.pending[:0], false
 		t.guard.Reset()
+		t.restartLines()
+		if t.fo.Truncated != nil {
+			if err := t.fo.Truncated(); err != nil {
+				return err
+			}
+		}
 		return t.readMore()
 	}
 	return nil

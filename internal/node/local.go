@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spdoc/spdoc/internal/safefs"
@@ -112,6 +113,8 @@ type Local struct {
 	now  func() time.Time
 	// live keeps the API server's and the kubelet's answers for a few seconds across snapshots.
 	live *controlplane.LiveCache
+	// followed is the kubelet log kept current by FollowKubeletLog (livelog.go), nil when none.
+	followed atomic.Pointer[liveLog]
 }
 
 var _ Client = (*Local)(nil)
@@ -267,7 +270,11 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 	}
 
 	s.Runtime = l.runtime(ctx, r, addErr)
-	s.KubeletLog = l.kubeletLog(ctx, r)
+	if lv := l.liveState(); lv != nil {
+		s.KubeletLog = lv.state(s.Taken) // followed: from memory, the log is not read again
+	} else {
+		s.KubeletLog = l.kubeletLog(ctx, r)
+	}
 	if s.KubeletLog.Error != "" {
 		addErr("kubelet-log", errors.New(s.KubeletLog.Error))
 	}
