@@ -128,8 +128,20 @@ func (a *analyzer) mirrorHistory(pod *podState, b *findingBuilder) bool {
 		b.f.History, b.variant = true, "synced"
 		return true
 	}
+	// The kubelet retries on every sync of the pod (syncPod → tryReconcileMirrorPods, requeued
+	// every syncFrequency with jitter 0.5: 90 s at most by default) and logs each failure at V0.
+	// A log that goes on long after the last failure with no other one: it stopped failing. This
+	// is what tells on kubelets that log no attempt at V0 (1.33 and older).
+	if !pod.e.orphan && !a.logEnd.IsZero() && a.logEnd.Sub(b.last) > mirrorQuiet {
+		b.f.History, b.variant = true, "quiet"
+		return true
+	}
 	return false
 }
+
+// mirrorQuiet is how long a log must go on after the last mirror pod failure, with no other one,
+// for it to count as over: more than three default pod resyncs.
+const mirrorQuiet = 5 * time.Minute
 
 // readyNow: readiness (or startup) probe failures of a container the kubelet itself reports
 // Ready and running now (its /pods): the probe passes now, so they are history. A container

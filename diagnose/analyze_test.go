@@ -606,6 +606,7 @@ func TestAnalyzeRules(t *testing.T) {
 				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
 					container(uidWeb, "app", cidWeb, "CONTAINER_RUNNING", 0, 0, "", 5).
 					log(6, `{"ts":%T,"caller":"kubelet/kubelet.go:1937","msg":"Failed creating a mirror pod","pod":{"name":"web-node1","namespace":"default"},"err":"Post \"https://10.0.0.1:6443/api/v1/namespaces/default/pods\": dial tcp 10.0.0.1:6443: connect: connection refused"}`)
+				f.s.KubeletLog.Stats.Last = t0.Add(7 * time.Second) // the log ends with it: still failing
 			},
 			want: map[string][]string{"pod:default-web": {"MirrorPodFailed/info"}, "state:default-web": {"Running"}},
 		},

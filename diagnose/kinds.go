@@ -366,6 +366,9 @@ func describeMirrorPodFailed(f *Finding, b *findingBuilder, tc textCtx) {
 	case "synced":
 		f.Title = "the kubelet could not create the mirror pod earlier (" + why + "); it got through later"
 		f.Detail = fresh + "its later records show the mirror pod created, or delivered back by the API server, with no failure after."
+	case "quiet":
+		f.Title = "the kubelet could not create the mirror pod earlier (" + why + "); no failure since"
+		f.Detail = fresh + "it retries on every sync of the pod (about once a minute) and logs each failure, and its log goes on for minutes after the last one without another: it stopped failing."
 	default:
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spdoc/spdoc/internal/controlplane"
 )
@@ -24,6 +25,7 @@ const (
 	mirrorAPIUpdateText = `I%K    1234 kubelet.go:2522] "SyncLoop UPDATE" source="api" pods=["default/web-node1"]`
 	mirrorRefused127    = `E%K    1234 kubelet.go:1856] "Failed creating a mirror pod for" err="namespaces \"default\" not found" pod="default/web-node1"`
 	mirrorCreating127   = `I%K    1234 kubelet.go:1854] "Creating a mirror pod for static pod" pod="default/web-node1"`
+	otherRecord127      = `E%K    1234 kubelet_node_status.go:470] "Error updating node status, will retry" err="error getting node \"node1\": Get \"https://10.0.0.1:6443/api/v1/nodes/node1\": context deadline exceeded"`
 	mirrorRefused120    = `E%K    1234 kubelet.go:1602] Failed creating a mirror pod for "web-node1_default(` + uidWeb + `)": pods "web-node1" is forbidden: no PriorityClass with name system-node-critical was found`
 	mirrorAPIUpdate120  = `I%K    1234 kubelet.go:1863] SyncLoop (UPDATE, "api"): "web-node1_default(11111111-2222-3333-4444-555555555555)"`
 	mirrorAPIUpdateF120 = `I%K    1234 kubelet.go:1863] SyncLoop (UPDATE, "file"): "web-node1_default(` + uidWeb + `)"`
@@ -71,10 +73,16 @@ func TestMirrorPodFailedHistory(t *testing.T) {
 			want: []string{"MirrorPodFailed/history"}},
 		{name: "1.20 sentences: a file source UPDATE is not the mirror pod", lines: []line{{6.01, mirrorRefused120}, {8, mirrorAPIUpdateF120}},
 			want: []string{"MirrorPodFailed/info"}},
+		{name: "1.27 text at V0: no failure in the minutes after the last one", lines: []line{{6.01, mirrorRefused127}, {6.5, mirrorRefused127}, {400, otherRecord127}},
+			want: []string{"MirrorPodFailed/history"}, title: "no failure since"},
+		{name: "1.27 text at V0: the log ends two minutes after the last failure", lines: []line{{6.01, mirrorRefused127}, {126, otherRecord127}},
+			want: []string{"MirrorPodFailed/info"}},
+		{name: "1.27 text at V0: failures every minute until the log ends", lines: []line{{6.01, mirrorRefused127}, {66, mirrorRefused127}, {126, mirrorRefused127}, {186, mirrorRefused127}, {246, mirrorRefused127}, {306, mirrorRefused127}, {366, mirrorRefused127}, {400, otherRecord127}},
+			want: []string{"MirrorPodFailed/info"}},
 		{name: "the API server lists the mirror pod of the running manifest", lines: []line{{6.01, mirrorPCRefusedJSON}},
 			mirror: &controlplane.MirrorState{Node: "node1", Checked: true, Pods: []controlplane.MirrorPod{{Namespace: "default", Name: "web-node1", Mirror: uidWeb, Hash: uidWeb}}},
 			want:   []string{"MirrorPodFailed/history"}, title: "it exists now"},
-		{name: "the API server has no mirror pod, though a later attempt logged no failure", lines: []line{{6.01, mirrorPCRefusedJSON}, {8, mirrorCreatingJSON}},
+		{name: "the API server has no mirror pod, though a later attempt logged no failure", lines: []line{{6.01, mirrorPCRefusedJSON}, {8, mirrorCreatingJSON}, {400, otherRecord127}},
 			mirror: &controlplane.MirrorState{Node: "node1", Checked: true},
 			want:   []string{"MirrorPodMissing", "MirrorPodFailed/cause=MirrorPodMissing"}},
 		{name: "the API server lists an outdated mirror pod", lines: []line{{6.01, mirrorPCRefusedJSON}},
@@ -86,6 +94,8 @@ func TestMirrorPodFailedHistory(t *testing.T) {
 			for _, l := range tc.lines {
 				f.log(l.sec, l.text)
 			}
+			// The log ends with its last line (the fixture's default says it goes on for minutes).
+			f.s.KubeletLog.Stats.Last = t0.Add(time.Duration(tc.lines[len(tc.lines)-1].sec * float64(time.Second)))
 			if tc.mirror != nil {
 				f.s.ControlPlane = &controlplane.State{Mirror: tc.mirror}
 			}
