@@ -125,9 +125,9 @@ func TestTUITypeAhead(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			s := startCaptured(t, "typeahead", size[0], size[1], t.TempDir())
 			s.keys("jjj")
-			s.waitScreen(5*time.Second, "cursor on the 4th pod", regexp.MustCompile(`(?m)^│> Running\s+default-healthy`))
+			s.waitScreen(15*time.Second, "cursor on the 4th pod", regexp.MustCompile(`(?m)^│> Running\s+default-healthy`))
 			s.keys("jjk")
-			s.waitScreen(5*time.Second, "cursor on the 5th pod", regexp.MustCompile(`(?m)^│> Invalid\s+default-invalid`))
+			s.waitScreen(15*time.Second, "cursor on the 5th pod", regexp.MustCompile(`(?m)^│> Invalid\s+default-invalid`))
 		})
 	}
 }
@@ -146,9 +146,9 @@ func TestTUISaveNeverInManifestDir(t *testing.T) {
 	before, _ := os.ReadDir(manifests)
 
 	s.keys("s")
-	s.waitScreen(5*time.Second, "the save prompt in the state dir", regexp.MustCompile(`save log to: ….*spdoc-log-default-crashloop-app\+kubelet-\d{8}-\d{6}\.log`))
+	s.waitScreen(15*time.Second, "the save prompt in the state dir", regexp.MustCompile(`save log to: ….*spdoc-log-default-crashloop-app\+kubelet-\d{8}-\d{6}\.log`))
 	s.keys("Enter")
-	s.waitScreen(5*time.Second, "where it was saved", regexp.MustCompile(`saved the log to /tmp/.*….*crashloop-app\+kubelet-\d{8}-\d{6}\.log`))
+	s.waitScreen(15*time.Second, "where it was saved", regexp.MustCompile(`saved the log to /tmp/.*….*crashloop-app\+kubelet-\d{8}-\d{6}\.log`))
 	saved, _ := filepath.Glob(filepath.Join(state, "spdoc", "spdoc-log-*"))
 	if len(saved) != 1 {
 		t.Fatalf("saved files in the state dir: %v", saved)
@@ -158,11 +158,11 @@ func TestTUISaveNeverInManifestDir(t *testing.T) {
 	}
 
 	s.keys("s")
-	s.waitScreen(5*time.Second, "the save prompt", regexp.MustCompile(`save log to:`))
+	s.waitScreen(15*time.Second, "the save prompt", regexp.MustCompile(`save log to:`))
 	s.keys("C-u")
 	s.keys("-l", filepath.Join(manifests, "x.log"))
 	s.keys("Enter")
-	s.waitScreen(5*time.Second, "the refusal", regexp.MustCompile(`not saved: not saving into`))
+	s.waitScreen(15*time.Second, "the refusal", regexp.MustCompile(`not saved: not saving into`))
 	s.keys("Escape")
 	after, _ := os.ReadDir(manifests)
 	if len(after) != len(before) {
@@ -176,19 +176,19 @@ func TestTUIFilter(t *testing.T) {
 	s := startCaptured(t, "filter", 80, 24, t.TempDir())
 	s.keys("/")
 	s.keys("-l", "FATAL")
-	s.waitScreen(5*time.Second, "counts while typing", regexp.MustCompile(`/FATAL.*container log 0 of 2`))
+	s.waitScreen(15*time.Second, "counts while typing", regexp.MustCompile(`/FATAL.*container log 0 of 2`))
 	s.keys("BSpace", "BSpace", "BSpace", "BSpace", "BSpace")
 	s.keys("-l", "fatal")
-	s.waitScreen(5*time.Second, "smart case: fatal matches Fatal/fatal", regexp.MustCompile(`container log 1 of 2`))
+	s.waitScreen(15*time.Second, "smart case: fatal matches Fatal/fatal", regexp.MustCompile(`container log 1 of 2`))
 	screen := s.capture()
 	if strings.Contains(screen, "starting app") {
 		t.Errorf("a line that does not match is still shown:\n%s", screen)
 	}
 	s.keys("-l", "zzz")
-	s.waitScreen(5*time.Second, "nothing matches", regexp.MustCompile(`0 of 17 lines match /fatalzzz/ \(container log 0 of 2, kubelet log 0`))
+	s.waitScreen(15*time.Second, "nothing matches", regexp.MustCompile(`0 of 17 lines match /fatalzzz/ \(container log 0 of 2, kubelet log 0`))
 	s.keys("Escape")
-	s.waitScreen(5*time.Second, "esc clears", regexp.MustCompile(`filter cleared`))
-	s.waitScreen(5*time.Second, "all lines again", regexp.MustCompile(`starting app`))
+	s.waitScreen(15*time.Second, "esc clears", regexp.MustCompile(`filter cleared`))
+	s.waitScreen(15*time.Second, "all lines again", regexp.MustCompile(`starting app`))
 }
 
 // TestTUIFooterAndNames at 80x24: the footer keeps ? and q and offers no e on a read-only
@@ -217,7 +217,7 @@ func TestTUIFooterAndNames(t *testing.T) {
 		t.Fatalf("missing-image and missing-hostpath rows are not distinguishable:\n%s", screen)
 	}
 	s.keys("?")
-	s.waitScreen(5*time.Second, "help", regexp.MustCompile(`keys`))
+	s.waitScreen(15*time.Second, "help", regexp.MustCompile(`keys`))
 	help := s.capture()
 	if strings.Contains(help, "edit manifest") {
 		t.Errorf("help offers e on a read-only copy:\n%s", help)
@@ -233,20 +233,20 @@ func TestTUIFooterAndNames(t *testing.T) {
 func TestTUIDiagnoseAtPod(t *testing.T) {
 	s := startCaptured(t, "diag", 80, 24, t.TempDir())
 	s.keys("jjjjjjjj") // default-missing-image
-	s.waitScreen(5*time.Second, "cursor on missing-image", regexp.MustCompile(`(?m)^│> Pending\s+defau.*image`))
+	s.waitScreen(15*time.Second, "cursor on missing-image", regexp.MustCompile(`(?m)^│> Pending\s+defau.*image`))
 	// A pod that never started says why in its log pane, and a copy is not retried forever.
-	s.waitScreen(5*time.Second, "why there is no log", regexp.MustCompile(`no log: the container`))
+	s.waitScreen(15*time.Second, "why there is no log", regexp.MustCompile(`no log: the container`))
 	if strings.Contains(s.capture(), "reconnecting") {
 		t.Errorf("a copied node's missing log is retried:\n%s", s.capture())
 	}
 	s.keys("d")
-	s.waitScreen(5*time.Second, "the report at the pod", regexp.MustCompile(`(?m)^│POD default/missing-image `))
+	s.waitScreen(15*time.Second, "the report at the pod", regexp.MustCompile(`(?m)^│POD default/missing-image `))
 	s.keys("/")
 	s.keys("-l", "ErrImageNeverPull")
 	s.keys("Enter")
-	s.waitScreen(5*time.Second, "a search result", regexp.MustCompile(`/ErrImageNeverPull/: match 1 of \d+`))
+	s.waitScreen(15*time.Second, "a search result", regexp.MustCompile(`/ErrImageNeverPull/: match 1 of \d+`))
 	s.keys("Escape")
-	s.waitScreen(5*time.Second, "back to the pods", regexp.MustCompile(`static pods \(13\)`))
+	s.waitScreen(15*time.Second, "back to the pods", regexp.MustCompile(`static pods \(13\)`))
 }
 
 // TestTUIManifestView: y shows the manifest read-only, numbered, with the kubelet's problem
@@ -254,19 +254,19 @@ func TestTUIDiagnoseAtPod(t *testing.T) {
 func TestTUIManifestView(t *testing.T) {
 	s := startCaptured(t, "manifest", 80, 24, t.TempDir())
 	s.keys("jj") // default-edited: image removed
-	s.waitScreen(5*time.Second, "cursor on edited", regexp.MustCompile(`(?m)^│> Invalid\s+default-edited`))
+	s.waitScreen(15*time.Second, "cursor on edited", regexp.MustCompile(`(?m)^│> Invalid\s+default-edited`))
 	s.keys("y")
-	s.waitScreen(5*time.Second, "the manifest", regexp.MustCompile(`manifest \(read-only\)`))
-	s.waitScreen(5*time.Second, "numbered lines and the problem", regexp.MustCompile(`(?s)\s1 │ apiVersion: v1.*▲ error: spec\.containers\[0\]\.image: Required value`))
+	s.waitScreen(15*time.Second, "the manifest", regexp.MustCompile(`manifest \(read-only\)`))
+	s.waitScreen(15*time.Second, "numbered lines and the problem", regexp.MustCompile(`(?s)\s1 │ apiVersion: v1.*▲ error: spec\.containers\[0\]\.image: Required value`))
 	s.keys("Escape")
-	s.waitScreen(5*time.Second, "back to the pods", regexp.MustCompile(`static pods \(13\)`))
+	s.waitScreen(15*time.Second, "back to the pods", regexp.MustCompile(`static pods \(13\)`))
 }
 
 // TestTUIFullScreenLog: f gives the log pane the whole width; f again (or esc) restores.
 func TestTUIFullScreenLog(t *testing.T) {
 	s := startCaptured(t, "full", 80, 24, t.TempDir())
 	s.keys("f")
-	s.waitScreen(5*time.Second, "the container log full screen", regexp.MustCompile(`(?m)^╭▶ container app.*─╮$`))
+	s.waitScreen(15*time.Second, "the container log full screen", regexp.MustCompile(`(?m)^╭▶ container app.*─╮$`))
 	screen := s.capture()
 	if strings.Contains(screen, "static pods (13)") {
 		t.Errorf("the pod list is still shown:\n%s", screen)
@@ -275,7 +275,7 @@ func TestTUIFullScreenLog(t *testing.T) {
 		t.Errorf("the full-screen log cuts the line at 80 columns:\n%s", screen)
 	}
 	s.keys("Escape")
-	s.waitScreen(5*time.Second, "back to the panes", regexp.MustCompile(`static pods \(13\)`))
+	s.waitScreen(15*time.Second, "back to the panes", regexp.MustCompile(`static pods \(13\)`))
 }
 
 // TestTUIGoldenScreens compares the first screen at 80x24 and 200x50 with testdata (-update
