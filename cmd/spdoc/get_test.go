@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -195,18 +196,33 @@ func TestGetFits80Columns(t *testing.T) {
 func TestGetWatch(t *testing.T) {
 	root := copyNodeAs(t, capturedRoot, "node1")
 	cmd := exec.Command(spdocBinary(t), "get", "sps", "-w", "--watch-interval", "100ms", "--root", root, "crashloop", "healthy")
-	var out bytes.Buffer
-	cmd.Stdout = &out
+	out := &lockedBuffer{}
+	cmd.Stdout = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	time.Sleep(700 * time.Millisecond)
+	// waitOut polls the output (no fixed sleeps: a loaded machine may take seconds per read).
+	waitOut := func(desc string, ok func(string) bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !ok(out.String()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 30 s; output:\n%s", desc, out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitOut("the first table", func(s string) bool {
+		return strings.Contains(s, "crashloop") && strings.Contains(s, "healthy")
+	})
 	// Break the healthy pod's manifest: its row changes to Invalid.
 	if err := os.WriteFile(filepath.Join(root, "etc/kubernetes/manifests/healthy.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: healthy}\nspec: {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond)
+	waitOut("the changed row", func(s string) bool { return strings.Contains(s, "Invalid") })
+	// a few more intervals in which nothing changes
+	time.Sleep(500 * time.Millisecond)
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
 	got := out.String()
@@ -216,4 +232,22 @@ func TestGetWatch(t *testing.T) {
 	if strings.Count(got, "healthy") != 2 || !strings.Contains(got, "Invalid") {
 		t.Errorf("the changed pod was not printed again as Invalid:\n%s", got)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer a child process writes to while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
