@@ -26,8 +26,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
-
 	"github.com/spdoc/spdoc/internal/benchproc"
 	"github.com/spdoc/spdoc/internal/manifestdir"
 	"github.com/spdoc/spdoc/internal/node"
@@ -235,47 +233,21 @@ func run(o options) error {
 // measureApply rewrites the config (by rename, like an editor) changing one pod and waits, with
 // fsnotify, until that pod's manifest carries the change.
 func measureApply(cfg, md string, o options, first int, gap time.Duration) ([]time.Duration, error) {
-	w, err := fsnotify.NewWatcher()
+	aw, err := benchproc.WatchApply(cfg, md, "spdoc-bench-p0.yaml")
 	if err != nil {
 		return nil, err
 	}
-	defer w.Close()
-	if err := w.Add(md); err != nil {
-		return nil, err
-	}
-	target := filepath.Join(md, "spdoc-bench-p0.yaml")
+	defer aw.Close()
 	var out []time.Duration
 	for i := first; i < first+o.iterations; i++ {
 		if gap > 0 {
 			time.Sleep(gap)
 		}
-		data := benchConfig(o.pods, i)
-		tmp := cfg + ".new"
-		if err := os.WriteFile(tmp, data, 0o600); err != nil {
-			return nil, err
+		d, err := aw.Change(benchConfig(o.pods, i), []byte(fmt.Sprintf("seq: %q", strconv.Itoa(i))))
+		if err != nil {
+			return nil, fmt.Errorf("change %d: %w", i, err)
 		}
-		want := []byte(fmt.Sprintf("seq: %q", strconv.Itoa(i)))
-		t0 := time.Now()
-		if err := os.Rename(tmp, cfg); err != nil {
-			return nil, err
-		}
-		timeout := time.After(10 * time.Second)
-		for done := false; !done; {
-			select {
-			case ev := <-w.Events:
-				if ev.Name != target {
-					continue
-				}
-				if b, err := os.ReadFile(target); err == nil && bytes.Contains(b, want) {
-					done = true
-				}
-			case err := <-w.Errors:
-				return nil, err
-			case <-timeout:
-				return nil, fmt.Errorf("change %d did not reach %s within 10s", i, target)
-			}
-		}
-		out = append(out, time.Since(t0))
+		out = append(out, d)
 	}
 	return out, nil
 }
