@@ -250,6 +250,11 @@ func Serve(ctx context.Context, a *Agent, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	return serveUntilDone(ctx, srv, ln)
+}
+
+// serveUntilDone serves ln until ctx ends, then shuts srv down, giving open requests 5 s.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
