@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/kubeapi"
 	"github.com/spdoc/spdoc/internal/testtier"
 )
 
@@ -190,7 +191,8 @@ func TestRootKubeAPIServerReporter(t *testing.T) {
 
 	saCfg := s.config("admin-token")
 	saCfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:spdoc-system:spdoc-agent"}
-	agentClient := kubernetes.NewForConfigOrDie(saCfg)
+	agentClient, err := kubeapi.New(saCfg)
+	mustCreate(err)
 	k, err := NewKubeReporter(KubeReporterOptions{Client: agentClient, NodeName: "n1"})
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +224,8 @@ func TestRootKubeAPIServerReporter(t *testing.T) {
 	}
 
 	// An identity without RBAC: a finding that names RBAC, nothing written.
-	nobody := kubernetes.NewForConfigOrDie(s.config("nobody-token"))
+	nobody, err := kubeapi.New(s.config("nobody-token"))
+	mustCreate(err)
 	k2, _ := NewKubeReporter(KubeReporterOptions{Client: nobody, NodeName: "n1"})
 	k2.Sync(ctx, crashReport(false))
 	fs := k2.Findings()

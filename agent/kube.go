@@ -14,7 +14,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/staticpod"
@@ -24,9 +23,17 @@ import (
 // as declared, False with the root cause as reason and message otherwise.
 const ConditionStaticPodsHealthy corev1.NodeConditionType = "StaticPodsHealthy"
 
+// KubeAPI is what the reporter asks of the API server.
+type KubeAPI interface {
+	PatchNodeStatus(ctx context.Context, name string, patch []byte) error
+	GetPod(ctx context.Context, namespace, name string) (*corev1.Pod, error)
+	CreateEvent(ctx context.Context, namespace string, ev *corev1.Event) (*corev1.Event, error)
+}
+
 // KubeReporterOptions configure the node condition and event reporter.
 type KubeReporterOptions struct {
-	Client kubernetes.Interface
+	// Client is the API server (kubeapi.Client; a fake in unit tests).
+	Client KubeAPI
 	// NodeName is the Node to report on; empty: the name each report carries (detected by
 	// the agent from the kubelet's own records and the runtime).
 	NodeName string
@@ -244,7 +251,7 @@ func (k *KubeReporter) syncCondition(ctx context.Context, rep *diagnose.Report, 
 	}
 	cctx, cancel := context.WithTimeout(ctx, k.opts.Timeout)
 	defer cancel()
-	if _, err := k.opts.Client.CoreV1().Nodes().PatchStatus(cctx, k.opts.NodeName, patch); err != nil {
+	if err := k.opts.Client.PatchNodeStatus(cctx, k.opts.NodeName, patch); err != nil {
 		return fmt.Errorf("setting node %s condition %s: %w", k.opts.NodeName, ConditionStaticPodsHealthy, err)
 	}
 	k.lastSent, k.lastSentAt = &c, now
@@ -300,7 +307,7 @@ func (k *KubeReporter) syncEvents(ctx context.Context, rep *diagnose.Report, now
 func (k *KubeReporter) recordEvent(ctx context.Context, p diagnose.Problem, pod diagnose.PodReport, now time.Time) error {
 	cctx, cancel := context.WithTimeout(ctx, k.opts.Timeout)
 	defer cancel()
-	cs := k.opts.Client.CoreV1()
+	cs := k.opts.Client
 	ref := corev1.ObjectReference{Kind: "Node", APIVersion: "v1", Name: k.opts.NodeName, UID: types.UID(k.opts.NodeName)}
 	ns := metav1.NamespaceDefault
 	if pod.Name != "" {
@@ -308,7 +315,7 @@ func (k *KubeReporter) recordEvent(ctx context.Context, p diagnose.Problem, pod 
 		if name == "" {
 			name = staticpod.PodName(pod.Name, k.opts.NodeName)
 		}
-		if mp, err := cs.Pods(pod.Namespace).Get(cctx, name, metav1.GetOptions{}); err == nil {
+		if mp, err := cs.GetPod(cctx, pod.Namespace, name); err == nil {
 			ref = corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: mp.Namespace, Name: mp.Name, UID: mp.UID}
 			ns = mp.Namespace
 			if p.Finding.Container != "" {
@@ -337,7 +344,7 @@ func (k *KubeReporter) recordEvent(ctx context.Context, p diagnose.Problem, pod 
 		LastTimestamp:       metav1.NewTime(now),
 		Count:               1,
 	}
-	if _, err := cs.Events(ns).Create(cctx, ev, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CreateEvent(cctx, ns, ev); err != nil {
 		return fmt.Errorf("recording event %s on %s %s: %w", ev.Reason, strings.ToLower(ref.Kind), refName(ref), err)
 	}
 	k.mu.Lock()

@@ -67,7 +67,7 @@ func TestKubeReporterCondition(t *testing.T) {
 		{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady"}}}}
 	cs := fake.NewClientset(node)
 	clk := &clock{time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
-	k, err := NewKubeReporter(KubeReporterOptions{Client: cs, NodeName: "n1", Heartbeat: 5 * time.Minute, Now: clk.now})
+	k, err := NewKubeReporter(KubeReporterOptions{Client: fakeAPI{cs}, NodeName: "n1", Heartbeat: 5 * time.Minute, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestKubeReporterEvents(t *testing.T) {
 		Annotations: map[string]string{"kubernetes.io/config.mirror": "abc"}}}
 	cs := fake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, mirror)
 	clk := &clock{time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
-	k, err := NewKubeReporter(KubeReporterOptions{Client: cs, NodeName: "n1", EventBackoff: 5 * time.Minute, MaxEventBackoff: 20 * time.Minute, Now: clk.now})
+	k, err := NewKubeReporter(KubeReporterOptions{Client: fakeAPI{cs}, NodeName: "n1", EventBackoff: 5 * time.Minute, MaxEventBackoff: 20 * time.Minute, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestKubeReporterEvents(t *testing.T) {
 func TestKubeReporterFlapBounded(t *testing.T) {
 	cs := fake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}})
 	clk := &clock{time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
-	k, _ := NewKubeReporter(KubeReporterOptions{Client: cs, NodeName: "n1", Now: clk.now})
+	k, _ := NewKubeReporter(KubeReporterOptions{Client: fakeAPI{cs}, NodeName: "n1", Now: clk.now})
 	for i := range 60 {
 		k.Sync(context.Background(), crashReport(i%2 == 0))
 		clk.advance(time.Minute)
@@ -191,7 +191,7 @@ func TestKubeReporterRefused(t *testing.T) {
 	cs.PrependReactor("patch", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "nodes"}, "n1", errors.New(`User "system:serviceaccount:spdoc:spdoc-agent" cannot patch resource "nodes/status"`))
 	})
-	k, _ := NewKubeReporter(KubeReporterOptions{Client: cs, NodeName: "n1"})
+	k, _ := NewKubeReporter(KubeReporterOptions{Client: fakeAPI{cs}, NodeName: "n1"})
 	changed := 0
 	k.onChange = func() { changed++ }
 	k.Sync(context.Background(), crashReport(false))
@@ -207,4 +207,21 @@ func TestKubeReporterRefused(t *testing.T) {
 	if fs := k.Findings(); len(fs) != 0 || changed != 2 {
 		t.Errorf("after the API accepts again: findings %v, onChange %d", fs, changed)
 	}
+}
+
+// fakeAPI is the reporter's KubeAPI over client-go's fake clientset (unit tests only; the real
+// client, internal/kubeapi, is tested against a real API server in apiserver_root_test.go).
+type fakeAPI struct{ cs *fake.Clientset }
+
+func (f fakeAPI) PatchNodeStatus(ctx context.Context, name string, patch []byte) error {
+	_, err := f.cs.CoreV1().Nodes().PatchStatus(ctx, name, patch)
+	return err
+}
+
+func (f fakeAPI) GetPod(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
+	return f.cs.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (f fakeAPI) CreateEvent(ctx context.Context, namespace string, ev *corev1.Event) (*corev1.Event, error) {
+	return f.cs.CoreV1().Events(namespace).Create(ctx, ev, metav1.CreateOptions{})
 }

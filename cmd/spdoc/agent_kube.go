@@ -6,11 +6,11 @@ import (
 	"os"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/spdoc/spdoc/agent"
+	"github.com/spdoc/spdoc/internal/kubeapi"
 )
 
 // kubeReporter builds the node condition and event reporter from --kubeconfig, or from the pod's
@@ -39,7 +39,7 @@ func (o *agentOptions) kubeReporter(log *slog.Logger) (*agent.KubeReporter, erro
 	}
 	cfg.Timeout = 10 * time.Second
 	cfg.UserAgent = "spdoc-agent/" + agentVersion
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := kubeapi.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("API client: %w", err)
 	}

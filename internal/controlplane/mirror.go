@@ -15,9 +15,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/spdoc/spdoc/internal/kubeapi"
 )
 
 // Annotations the kubelet puts on static pods and their mirror pods (pkg/kubelet/types).
@@ -103,14 +104,14 @@ func ReadMirrorPods(ctx context.Context, opts MirrorOptions) *MirrorState {
 	cfg.Timeout = opts.Timeout
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.UserAgent = "spdoc"
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := kubeapi.New(cfg)
 	if err != nil {
 		st.Reason, st.Error = ReasonKubeconfig, fmt.Sprintf("kubeconfig %s: %v", opts.Kubeconfig, err)
 		return st
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*opts.Timeout)
 	defer cancel()
-	list, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{
+	list, err := cs.ListPods(ctx, "", metav1.ListOptions{
 		FieldSelector: fields.OneTermEqualSelector("spec.nodeName", opts.Node).String(),
 	})
 	if err != nil {
@@ -131,7 +132,7 @@ func ReadMirrorPods(ctx context.Context, opts MirrorOptions) *MirrorState {
 		}
 		st.Pods = append(st.Pods, mp)
 	}
-	if _, err := cs.CoreV1().Nodes().Get(ctx, opts.Node, metav1.GetOptions{}); err == nil {
+	if _, err := cs.GetNode(ctx, opts.Node); err == nil {
 		t := true
 		st.NodeRegistered = &t
 	} else if apierrors.IsNotFound(err) {
