@@ -2,6 +2,7 @@ package kubeletlog
 
 import (
 	"bytes"
+	"hash/maphash"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -108,7 +109,64 @@ var InterestingMsgs = []string{
 // (v=2..4 info noise), so that Scan parses only a small fraction of the lines. It never allocates
 // and is safe for concurrent use. False positives are fine; the parser decides.
 func Interesting(line []byte) bool {
-	return currentMatcher().interesting(line, 0)
+	return currentMatcher().interesting(line, 0, nil)
+}
+
+// msgMemo remembers, for one scan goroutine, which messages matched InterestingMsgs. A kubelet's
+// noise is a few dozen messages said over and over ("Probe succeeded", "SyncPod enter", a volume
+// reconciled for each pod): a repeat costs a hash and a compare instead of the matcher's probes
+// through the message, which were a quarter of a quiet log's scan. Only JSON "msg" values and
+// klog quoted messages are remembered (what follows them still decides an err key); a log whose
+// messages rarely repeat turns the memo off for a while, as the repeat cache does.
+type msgMemo struct {
+	seed   maphash.Seed
+	slots  [msgMemoSlots]memoSlot
+	window int // lookups in this window
+	hits   int
+	bypass int // lookups left to make without the memo
+	asides int // times it stepped aside (for tests)
+}
+
+type memoSlot struct {
+	msg   []byte
+	match bool
+	used  bool
+}
+
+const (
+	msgMemoSlots  = 512
+	msgMemoMaxLen = 512
+	msgMemoWindow = 4096
+	msgMemoBypass = 1 << 16
+)
+
+func newMsgMemo() *msgMemo { return &msgMemo{seed: maphash.MakeSeed()} }
+
+// matchMemo is m.match(msg) through the memo (mm may be nil).
+func (m *matcher) matchMemo(msg []byte, mm *msgMemo) bool {
+	if mm == nil || len(msg) > msgMemoMaxLen {
+		return m.match(msg)
+	}
+	if mm.bypass > 0 {
+		mm.bypass--
+		return m.match(msg)
+	}
+	mm.window++
+	if mm.window == msgMemoWindow {
+		if mm.hits < msgMemoWindow/2 {
+			mm.bypass = msgMemoBypass
+			mm.asides++
+		}
+		mm.window, mm.hits = 0, 0
+	}
+	s := &mm.slots[maphash.Bytes(mm.seed, msg)&(msgMemoSlots-1)]
+	if s.used && bytes.Equal(s.msg, msg) {
+		mm.hits++
+		return s.match
+	}
+	res := m.match(msg)
+	s.msg, s.match, s.used = append(s.msg[:0], msg...), res, true
+	return res
 }
 
 var (
@@ -119,7 +177,7 @@ var (
 	klogErrKey    = []byte(` err=`)
 )
 
-func (m *matcher) interesting(line []byte, depth int) bool {
+func (m *matcher) interesting(line []byte, depth int, mm *msgMemo) bool {
 	for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
 		line = line[1:]
 	}
@@ -130,7 +188,7 @@ func (m *matcher) interesting(line []byte, depth int) bool {
 		if i := indexMsgKey(line); i >= 0 {
 			msg := line[i+len(jsonMsgKey):]
 			end := jsonStringEnd(msg)
-			if m.match(msg[:end]) {
+			if m.matchMemo(msg[:end], mm) {
 				return true
 			}
 			// The JSON logger writes "v" right after "msg" on info lines, and only there. At v>=2
@@ -150,7 +208,7 @@ func (m *matcher) interesting(line []byte, depth int) bool {
 			if len(v) > 0 && v[0] == '{' {
 				return bytes.Contains(v, escErrKey) || m.match(v)
 			}
-			return m.interesting(v, depth+1)
+			return m.interesting(v, depth+1, mm)
 		}
 		return bytes.Contains(line, jsonErrKey) || m.match(line)
 	}
@@ -168,17 +226,17 @@ func (m *matcher) interesting(line []byte, depth int) bool {
 			// structured: the quoted message decides, like JSON's "msg", then an err= key
 			msg := rest[2:]
 			q := jsonStringEnd(msg)
-			return m.match(msg[:q]) || bytes.Contains(msg[q:], klogErrKey)
+			return m.matchMemo(msg[:q], mm) || bytes.Contains(msg[q:], klogErrKey)
 		}
 		return m.match(rest) || bytes.Contains(rest, klogErrKey)
 	}
 	// journald/syslog with a pid in the tag, the usual case: "… kubelet[1234]: <record>"
 	if i := bytes.Index(line[:min(len(line), 200)], tagEnd); i > 0 {
 		if p := line[i+len(tagEnd):]; len(p) > 0 && (p[0] == '{' || isKlogHeader(p)) {
-			return m.interesting(p, depth+1)
+			return m.interesting(p, depth+1, mm)
 		}
 	}
-	return m.shaped(line, depth)
+	return m.shaped(line, depth, mm)
 }
 
 var tagEnd = []byte("]: ")
@@ -190,11 +248,11 @@ var (
 
 // shaped decides a line that does not start with a record: a journald/syslog/talosctl/grep
 // prefix (the record after it decides), a journald export field, or a damaged klog line.
-func (m *matcher) shaped(line []byte, depth int) bool {
+func (m *matcher) shaped(line []byte, depth int, mm *msgMemo) bool {
 	switch line[0] {
 	case 'M':
 		if bytes.HasPrefix(line, exportMsgKey) {
-			return m.interesting(line[len(exportMsgKey):], depth+1) || m.vocabMatch(line)
+			return m.interesting(line[len(exportMsgKey):], depth+1, mm) || m.vocabMatch(line)
 		}
 	case '_', 'S', 'P':
 		// journald export fields the entry's MESSAGE line needs (time, host, identifier)
@@ -211,7 +269,7 @@ func (m *matcher) shaped(line []byte, depth int) bool {
 	if h.unstructured {
 		return m.match(payload) || m.vocabMatch(payload) || bytes.Contains(payload[:min(len(payload), 320)], goCaller)
 	}
-	return m.interesting(payload, depth+1)
+	return m.interesting(payload, depth+1, mm)
 }
 
 // vocabMatch: an unstructured line that a Vocabulary phrase may map (its literal is in it).

@@ -1,6 +1,7 @@
 package kubeletlog
 
 import (
+	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -138,6 +139,34 @@ func TestInterestingVerbosity(t *testing.T) {
 	for _, tt := range tests {
 		if got := Interesting([]byte(tt.line)); got != tt.want {
 			t.Errorf("Interesting(%s) = %v, want %v", tt.line, got, tt.want)
+		}
+	}
+}
+
+// The message memo gives the matcher's answer for every line, over logs whose messages repeat
+// (the memo then answers most of them) and logs where no message repeats (it steps aside).
+func TestMsgMemoAgrees(t *testing.T) {
+	quiet := string(benchLog(2 << 20))
+	dense := string(denseBenchLog(t, 2<<20))
+	var distinct strings.Builder
+	rng := rand.New(rand.NewSource(3))
+	for i := 0; i < 3*msgMemoWindow; i++ {
+		msg := "Probe failed"
+		if rng.Intn(3) == 0 {
+			msg = "Eviction manager: synchronize"
+		}
+		fmt.Fprintf(&distinct, `{"ts":%d,"msg":"%s %x","v":%d}`+"\n", i, msg, rng.Int63(), rng.Intn(5))
+	}
+	m := currentMatcher()
+	for name, log := range map[string]string{"quiet": quiet, "dense": dense, "distinct": distinct.String()} {
+		mm := newMsgMemo()
+		for _, l := range strings.Split(log, "\n") {
+			if got, want := m.interesting([]byte(l), 0, mm), m.interesting([]byte(l), 0, nil); got != want {
+				t.Fatalf("%s: with the memo %v, without %v: %s", name, got, want, l)
+			}
+		}
+		if want := name == "distinct"; (mm.asides > 0) != want {
+			t.Errorf("%s: the memo stepped aside %d times", name, mm.asides)
 		}
 	}
 }

@@ -151,9 +151,14 @@ type lineProc struct {
 	// on a miss: set when the prefilter is Interesting, whose answer no time-only digit changes
 	// (see digitBlind).
 	findFirst bool
-	tail      *lastRecords // with Last: the last records, passed to fn by flush
-	// scratch is the record of a repeat with Last: it is counted, its line kept, and reused.
-	scratch Record
+	// with findFirst: Interesting's matcher, and its memo of this pass's messages
+	matcher *matcher
+	memo    *msgMemo
+	tail    *lastRecords // with Last: the last records, passed to fn by flush
+	// scratch is the record of a repeat with Last: it is counted, its line kept, and reused;
+	// scratchShape is its line's shapeHash.
+	scratch      Record
+	scratchShape uint64
 }
 
 func newLineProc(opts ScanOptions, firstLine int64) *lineProc {
@@ -161,6 +166,9 @@ func newLineProc(opts ScanOptions, firstLine int64) *lineProc {
 	if !opts.NoRepeatCache {
 		lp.repeats = newRepeatCache()
 		lp.findFirst = opts.Prefilter != nil && isInteresting(opts.Prefilter) && currentMatcher().digitBlind()
+		if lp.findFirst {
+			lp.matcher, lp.memo = currentMatcher(), newMsgMemo()
+		}
 		if opts.Last > 0 {
 			lp.tail = &lastRecords{max: opts.Last}
 		}
@@ -190,6 +198,7 @@ func (lp *lineProc) parseFound(b []byte, v *variant, ts time.Time, hit bool) (*R
 	r := &lp.scratch
 	*r = v.rec
 	r.TS = ts
+	lp.scratchShape = lp.repeats.shape
 	if IsFatal(r) { // Stats keeps a copy of the kubelet's last fatal records
 		r.Raw = string(b[v.rawOff:])
 	}
@@ -221,7 +230,7 @@ func (lp *lineProc) line(b []byte, off int64, fn func(*Record) error) error {
 	if lp.findFirst {
 		// A repeat of a line the prefilter passed passes it too: skip it on a hit.
 		v, ts, hit := lp.repeats.find(&lp.p, b)
-		if !hit && !Interesting(b) {
+		if !hit && !lp.matcher.interesting(b, 0, lp.memo) {
 			lp.sniff(b, off)
 			return nil
 		}
@@ -282,9 +291,9 @@ func (lp *lineProc) emit(rec *Record, fn func(*Record) error) error {
 	lp.stats.Relevant++
 	if lp.tail != nil {
 		if rec == &lp.scratch {
-			lp.tail.keep(nil, lp.held.line, rec.TS, rec.Line, rec.Offset)
+			lp.tail.keep(nil, lp.held.line, lp.scratchShape, rec.TS, rec.Line, rec.Offset)
 		} else {
-			lp.tail.keep(rec, nil, rec.TS, rec.Line, rec.Offset)
+			lp.tail.keep(rec, nil, 0, rec.TS, rec.Line, rec.Offset)
 		}
 		return nil
 	}
@@ -455,6 +464,9 @@ func ScanFile(ctx context.Context, path string, opts ScanOptions, fn func(*Recor
 		return scanParallel(ctx, f, start, size, firstLine, opts, fn)
 	}
 	lp := newLineProc(opts, firstLine)
+	if lp.tail != nil {
+		lp.tail.src, lp.tail.name = f, lp.sourceName()
+	}
 	err = lp.scan(ctx, io.NewSectionReader(f, start, size-start), start, fn)
 	if err == nil {
 		err = lp.flush(fn)

@@ -102,6 +102,8 @@ func scanParallel(ctx context.Context, f io.ReaderAt, start, size, firstLine int
 	if t0, t1 := halves[0].lp.tail, halves[1].lp.tail; t0 != nil {
 		var later atomic.Bool
 		t0.later, t1.later, t1.isLater = &later, &later, true
+		t0.src, t1.src = f, f
+		t0.name, t1.name = halves[0].lp.sourceName(), halves[0].lp.sourceName()
 	}
 	bounds := [2][2]int64{{start, split}, {split, size}}
 	var wg sync.WaitGroup
