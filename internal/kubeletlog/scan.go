@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"time"
 
@@ -467,9 +468,25 @@ func ScanFile(ctx context.Context, path string, opts ScanOptions, fn func(*Recor
 	if lp.tail != nil {
 		lp.tail.src, lp.tail.name = f, lp.sourceName()
 	}
-	err = lp.scan(ctx, io.NewSectionReader(f, start, size-start), start, fn)
+	err = lp.scanRange(ctx, f, start, size, fn)
 	if err == nil {
 		err = lp.flush(fn)
 	}
 	return lp.stats, err
+}
+
+// errNoMap: the file cannot be memory-mapped (a file system without mmap, another OS); it is read.
+var errNoMap = errors.New("kubelet log cannot be memory-mapped")
+
+// mapFiles is false in tests that compare the two ways of reading a file.
+var mapFiles = true
+
+// scanRange scans [lo, hi) of a file: through memory maps when it can (mmap.go), read otherwise.
+func (lp *lineProc) scanRange(ctx context.Context, f io.ReaderAt, lo, hi int64, fn func(*Record) error) error {
+	if osf, ok := f.(*os.File); ok && mapFiles {
+		if err := lp.scanMapped(ctx, osf, lo, hi, fn); !errors.Is(err, errNoMap) {
+			return err
+		}
+	}
+	return lp.scan(ctx, io.NewSectionReader(f, lo, hi-lo), lo, fn)
 }

@@ -127,7 +127,7 @@ func scanParallel(ctx context.Context, f io.ReaderAt, start, size, firstLine int
 				return nil
 			}
 			lo, hi := bounds[i][0], bounds[i][1]
-			h.err = h.lp.scan(ctx, io.NewSectionReader(f, lo, hi-lo), lo, func(r *Record) error {
+			h.err = h.lp.scanRange(ctx, f, lo, hi, func(r *Record) error {
 				cur = append(cur, r)
 				curBytes += len(r.Raw) + len(r.Err) + len(r.Msg)
 				if len(cur) >= 256 || curBytes >= 1<<20 {
