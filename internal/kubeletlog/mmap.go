@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"syscall"
+	"unsafe"
 )
 
 // A file is scanned through read-only memory maps of mapWindow bytes, one after the other: read(2)
@@ -54,6 +55,15 @@ func (m *mapped) unmap() {
 
 func (m *mapped) end() int64 { return m.winOff + int64(len(m.win)) }
 
+// holds reports whether addr is in the window.
+func (m *mapped) holds(addr uintptr) bool {
+	if len(m.win) == 0 {
+		return false
+	}
+	start := uintptr(unsafe.Pointer(&m.win[0]))
+	return addr >= start && addr < start+uintptr(len(m.win))
+}
+
 // scanMapped is scan over [lo, hi) of f through memory maps, with scan's semantics line for line:
 // the same lines reach line, the same long lines are skipped, the same records come out.
 func (lp *lineProc) scanMapped(ctx context.Context, f *os.File, lo, hi int64, fn func(*Record) error) (err error) {
@@ -68,7 +78,8 @@ func (lp *lineProc) scanMapped(ctx context.Context, f *os.File, lo, hi int64, fn
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+			// only a fault on the window is the file's doing; any other is a bug to crash on
+			if f, ok := r.(interface{ Addr() uintptr }); !ok || !m.holds(f.Addr()) {
 				panic(r)
 			}
 			err = fmt.Errorf("reading %s: %w: it ended before offset %d while it was read (truncated by copytruncate?)", lp.sourceName(), ErrChangedWhileRead, hi)
