@@ -139,7 +139,7 @@ func (a *analyzer) state(pod *podState, rtUp bool) podview.State {
 	if cur[KindManifestInvalid] {
 		return podview.Invalid
 	}
-	if cur[KindCrashLoop] || cur[KindOOMKilled] {
+	if cur[KindCrashLoop] || cur[KindOOMKilled] || kernelCrash(pod) {
 		return podview.CrashLoop
 	}
 	delete(cur, KindPodNotStarted)

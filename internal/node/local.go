@@ -313,6 +313,9 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 	s.ControlPlane = l.controlPlane(ctx, s, r, addErr)
+	if s.Kernel = l.kernelLog(ctx); s.Kernel != nil && s.Kernel.Error != "" {
+		addErr("kernel-log", errors.New(s.Kernel.Error))
+	}
 	return s, nil
 }
 
