@@ -227,6 +227,12 @@ func (a *analyzer) kernelTarget(ev *kernlog.Event) (*podState, string, string) {
 	if ev.Service != "" || ev.Process == "" || ev.Kind == kernlog.KindDiskError || ev.Kind == kernlog.KindNetworkTable {
 		return nil, "", ""
 	}
+	if ev.ContainerID != "" && !a.whileLogged(ev) {
+		// A container the runtime does not know, of no pod the cgroup names: by its name it
+		// could be anyone's (a pod long gone, another kubelet's). Only a kill while this
+		// kubelet's log runs is taken for one of its pods by name.
+		return nil, "", ""
+	}
 	var found *podEntry
 	var container string
 	for _, id := range a.ix.order {
@@ -242,6 +248,12 @@ func (a *analyzer) kernelTarget(ev *kernlog.Event) (*podState, string, string) {
 		return nil, "", ""
 	}
 	return a.pod(found), container, "process"
+}
+
+// whileLogged: the event has a wall time within the kubelet log's span.
+func (a *analyzer) whileLogged(ev *kernlog.Event) bool {
+	k := a.s.KubeletLog
+	return !ev.TS.IsZero() && k != nil && !k.Stats.First.IsZero() && !ev.TS.Before(k.Stats.First) && !ev.TS.After(a.logEnd.Add(kernelWindow))
 }
 
 // containerByProcess is the container of e whose name or command is the process name; the only

@@ -172,6 +172,32 @@ func TestKernelRules(t *testing.T) {
 			want: map[string][]string{"node": {"KernelNetworkError/history"}, "state:default-web": {"Running"}},
 		},
 		{
+			name: "containerd's /k8s.io/<id> cgroup: a known container by its ID, an unknown one by name only while the kubelet logged",
+			build: func(f *fixture) {
+				f.s.KubeletLog.Stats.First = t0
+				k8s := func(cid string, pid int) []string {
+					cg := "/k8s.io/" + cid
+					return []string{
+						"oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=" + cid + ",mems_allowed=0,oom_memcg=" + cg + ",task_memcg=" + cg + fmt.Sprintf(",task=app,pid=%d,uid=0", pid),
+						fmt.Sprintf("Memory cgroup out of memory: Killed process %d (app) total-vm:43236kB, anon-rss:24236kB, file-rss:1584kB, shmem-rss:0kB, UID:0 pgtables:92kB oom_score_adj:999", pid),
+					}
+				}
+				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
+					container(uidWeb, "app", cidWeb, "CONTAINER_RUNNING", 0, 0, "", 595).
+					kernel(-7200, k8s(cidWeb0, 10)...). // before this kubelet's log: anyone's
+					kernel(500, k8s(cidWeb0, 11)...).   // an instance the runtime forgot, by name
+					kernel(590, k8s(cidWeb, 12)...)     // by its ID
+			},
+			want:     map[string][]string{"node": {"KernelOOMKill/history"}, "pod:default-web": {"KernelOOMKill"}, "state:default-web": {"Running"}},
+			problems: true,
+			check: func(t *testing.T, r *Report) {
+				k := r.Pods[0].Findings[0]
+				if !strings.Contains(k.Title, "2 times") || !strings.Contains(k.Detail, "which is this static pod's") || k.Container != "app" {
+					t.Errorf("pod finding %+v", k)
+				}
+			},
+		},
+		{
 			name: "a process name two pods share is put on neither",
 			build: func(f *fixture) {
 				f.manifest("web.yaml", webYAML).manifest("web2.yaml", strings.Replace(webYAML, "name: web\n", "name: web2\n", 1)).

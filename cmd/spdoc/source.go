@@ -121,6 +121,7 @@ func (f *nodeFlags) sourceArgs(agent string) []string {
 	}
 	add("--manifests", f.manifests)
 	add("--kubelet-log", f.kubeletLog)
+	add("--kernel-log", f.kernelLog)
 	add("--kubelet-config", f.kubeletConfig)
 	add("--pod-logs-dir", f.podLogsDir)
 	add("--container-logs-dir", f.containerLogsDir)

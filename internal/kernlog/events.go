@@ -328,6 +328,8 @@ func networkError(text string) (subject, what string, ok bool) {
 //
 //	cgroupfs  /kubepods/burstable/pod<uid>/<container id>
 //	systemd   /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid, - as _>.slice/cri-containerd-<id>.scope
+//	runtime   /k8s.io/<container id> (containerd's own parent when the kubelet runs with
+//	          cgroupsPerQOS: false), /docker/<id>, /system.slice/docker-<id>.scope: no pod UID
 //
 // A Talos service (/system/<svc>, /podruntime/<svc>) comes back as service.
 func FromCgroup(p string) (podUID, containerID, service string) {
@@ -338,10 +340,17 @@ func FromCgroup(p string) (podUID, containerID, service string) {
 	if len(parts) == 2 && (parts[0] == "system" || parts[0] == "podruntime") {
 		return "", "", parts[1]
 	}
+	if !strings.HasPrefix(parts[0], "kubepods") {
+		// Only a full 64-digit ID: a short hex name is too easily something else.
+		if id := containerOf(parts[len(parts)-1]); len(id) == 64 {
+			return "", id, ""
+		}
+		return "", "", ""
+	}
 	for i, part := range parts {
 		part = strings.TrimSuffix(part, ".slice")
 		j := strings.LastIndex(part, "pod")
-		if j < 0 || !strings.HasPrefix(parts[0], "kubepods") {
+		if j < 0 {
 			continue
 		}
 		uid := part[j+3:]

@@ -101,6 +101,27 @@ var oomReports = []struct {
 		wantProcess: "kubelet", wantPID: 1900, wantService: "kubelet",
 	},
 	{
+		// Captured from this machine's kernel (util-linux dmesg) under the real kubelet of
+		// TestRootKubeletKernelOOM: containerd's own /k8s.io parent, cgroup v1.
+		name: "6.18 memcg, containerd's /k8s.io/<id> (cgroupsPerQOS: false), as dmesg printed it",
+		lines: []string{
+			"[23597.505751] sh invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=999",
+			"[23597.505900] CPU: 1 UID: 0 PID: 4474 Comm: sh Not tainted 6.18.44-fc-v857 #1 PREEMPT(none) ",
+			"[23597.505962] Call Trace:",
+			"[23597.506285]  <TASK>",
+			"[23597.506304]  dump_stack_lvl+0x59/0x90",
+			"[23597.507028]  dump_header+0x43/0x1c0",
+			"[23597.507103]  oom_kill_process.cold+0x8/0x8a",
+			"[23597.508822] memory: usage 24576kB, limit 24576kB, failcnt 0",
+			"[23597.508828] Memory cgroup stats for /k8s.io/24a9cd288ce73751712f8a8a7d4559460f8c1a61589c832bf7e3b0a22bb7d423:",
+			"[23597.509762] Tasks state (memory values in pages):",
+			"[23597.509767] [   4474]     0  4474    10809     6455     6059      396         0    94208        0           999 sh",
+			"[23597.509771] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=24a9cd288ce73751712f8a8a7d4559460f8c1a61589c832bf7e3b0a22bb7d423,mems_allowed=0,oom_memcg=/k8s.io/24a9cd288ce73751712f8a8a7d4559460f8c1a61589c832bf7e3b0a22bb7d423,task_memcg=/k8s.io/24a9cd288ce73751712f8a8a7d4559460f8c1a61589c832bf7e3b0a22bb7d423,task=sh,pid=4474,uid=0",
+			"[23597.510095] Memory cgroup out of memory: Killed process 4474 (sh) total-vm:43236kB, anon-rss:24236kB, file-rss:1584kB, shmem-rss:0kB, UID:0 pgtables:92kB oom_score_adj:999",
+		},
+		wantProcess: "sh", wantPID: 4474, wantMemcg: true, wantCID: "24a9cd288ce73751712f8a8a7d4559460f8c1a61589c832bf7e3b0a22bb7d423", wantLimitKB: 24576,
+	},
+	{
 		name:        "2.6.32 (RHEL 6) kill line without a report",
 		lines:       []string{"Killed process 215701, UID 679, (java) total-vm:11017300kB, anon-rss:7152432kB, file-rss:1232kB"},
 		wantProcess: "java", wantPID: 215701,
@@ -113,7 +134,11 @@ func TestOOMReports(t *testing.T) {
 			var p Parser
 			var got []Event
 			for i, s := range tc.lines {
-				if ev, ok := p.Line(i+1, Line{Text: s}); ok {
+				l := Line{Text: s}
+				if pl, ok := Parse(s); ok {
+					l = pl // a sample as dmesg printed it
+				}
+				if ev, ok := p.Line(i+1, l); ok {
 					got = append(got, ev)
 				}
 			}
@@ -337,7 +362,11 @@ func TestFromCgroup(t *testing.T) {
 		{"/system/etcd", "", "", "etcd"},
 		{"/podruntime/kubelet", "", "", "kubelet"},
 		{"/user.slice/user-1000.slice/session-2.scope", "", "", ""},
-		{"/docker/" + cid, "", "", ""},
+		{"/docker/" + cid, "", cid, ""},
+		{"/k8s.io/" + cid, "", cid, ""}, // containerd's parent under a kubelet with cgroupsPerQOS: false
+		{"/system.slice/docker-" + cid + ".scope", "", cid, ""},
+		{"/k8s.io/abcdef012345", "", "", ""},
+		{"/user.slice/user-1000.slice/" + strings.Repeat("g", 64), "", "", ""},
 		{"/kubepods/burstable/podnot-a-uid/" + cid, "", "", ""},
 		{"/", "", "", ""},
 		{"", "", "", ""},

@@ -53,15 +53,21 @@ func ReadKernelLog(ctx context.Context, r io.Reader, source string) *KernelLogSt
 	return ks
 }
 
-// kernelLog reads the first of KernelLogFiles a copied node holds (nil: none, or a live node).
+// kernelLog reads LocalOptions.KernelLog, else the first of KernelLogFiles a copied node holds
+// (nil: none, or a live node without --kernel-log).
 func (l *Local) kernelLog(ctx context.Context) *KernelLogState {
-	if l.opts.Root == "" {
-		return nil
+	var paths []string
+	switch {
+	case l.opts.KernelLog != "":
+		paths = []string{l.opts.KernelLog}
+	case l.opts.Root != "":
+		for _, name := range KernelLogFiles {
+			paths = append(paths, filepath.Join(l.opts.Root, name))
+		}
 	}
-	for _, name := range KernelLogFiles {
-		p := filepath.Join(l.opts.Root, name)
+	for _, p := range paths {
 		f, err := safefs.Open(p)
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) && l.opts.KernelLog == "" {
 			continue
 		}
 		if err != nil {

@@ -43,6 +43,26 @@ func TestSnapshotRootKernelLog(t *testing.T) {
 			t.Fatalf("kernel %+v", s.Kernel)
 		}
 	})
+	t.Run("--kernel-log wins; a missing one is an error", func(t *testing.T) {
+		n := newFakeNode(t)
+		write(t, filepath.Join(n.root, "var/log/dmesg"), summary+oom)
+		other := filepath.Join(t.TempDir(), "kmsg.txt")
+		write(t, other, "4,1234,12500000,-;nf_conntrack: nf_conntrack: table full, dropping packet\n")
+		s, err := NewLocal(LocalOptions{Root: n.root, KernelLog: other}).Snapshot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Kernel == nil || s.Kernel.Source != other || len(s.Kernel.Events) != 1 || s.Kernel.Stats.Format != kernlog.FormatKmsg {
+			t.Fatalf("kernel %+v", s.Kernel)
+		}
+		s, err = NewLocal(LocalOptions{Root: n.root, KernelLog: other + ".gone"}).Snapshot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Kernel == nil || !strings.Contains(s.Kernel.Error, "kmsg.txt.gone") {
+			t.Fatalf("kernel %+v, want an error naming the missing file", s.Kernel)
+		}
+	})
 	t.Run("garbage", func(t *testing.T) {
 		n := newFakeNode(t)
 		write(t, filepath.Join(n.root, "var/log/dmesg"), "this is\nnot a kernel log\n")

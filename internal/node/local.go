@@ -75,6 +75,9 @@ type LocalOptions struct {
 	// Root: Root/var/log/kubelet.log), a file path (rotated siblings are read too), "-" for Stdin,
 	// or "journal".
 	KubeletLog string
+	// KernelLog is a file of the kernel's log (kernel.go): else, with Root, Root/var/log/dmesg or
+	// Root/var/log/kern.log; none on a live node.
+	KernelLog string
 	// KubeletConfig: else the running kubelet's --config, else /var/lib/kubelet/config.yaml.
 	KubeletConfig string
 	// RuntimeEndpoint: else the kubelet config's containerRuntimeEndpoint, else containerd's socket.
