@@ -447,6 +447,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
+// keepFirst is how many records a keepRecords makes room for before it makes room for all.
+const keepFirst = 4096
+
 // keepRecords is a bounded buffer of the newest records.
 type keepRecords struct {
 	max       int
@@ -456,10 +459,15 @@ type keepRecords struct {
 }
 
 func (k *keepRecords) add(r *kubeletlog.Record) {
-	if k.recs == nil {
-		// all at once rather than by doubling: on a busy log it fills, and the copies of a
-		// growing slice of 20,000 records are the largest allocations of a diagnosis
-		k.recs = make([]kubeletlog.Record, 0, k.max)
+	switch {
+	case k.recs == nil:
+		// a few thousand first: a quiet log never needs more (20,000 records are 7.8 MB, and
+		// memory the heap reuses is zeroed, touched, whether records come or not) ...
+		k.recs = make([]kubeletlog.Record, 0, min(k.max, keepFirst))
+	case len(k.recs) == cap(k.recs) && cap(k.recs) < k.max:
+		// ... then all at once rather than by doubling: on a busy log it fills, and the copies
+		// of a growing slice of 20,000 records were the largest allocations of a diagnosis
+		k.recs = append(make([]kubeletlog.Record, 0, k.max), k.recs...)
 	}
 	if len(k.recs) < k.max {
 		k.recs = append(k.recs, *r)
