@@ -134,11 +134,18 @@ func (c *repeatCache) build(p *Parser, line []byte, dst *Record) bool {
 // find returns the variant whose line line repeats but for time-only digits, and line's time.
 // When it returns false the caller parses the line with miss.
 func (c *repeatCache) find(p *Parser, line []byte) (*variant, time.Time, bool) {
+	if c.bypass > 0 {
+		// stepped aside (lines rarely repeat): a quiet log's every line comes here
+		c.bypass--
+		c.near, c.shape = nil, 0
+		return nil, time.Time{}, false
+	}
+	return c.lookup(p, line)
+}
+
+func (c *repeatCache) lookup(p *Parser, line []byte) (*variant, time.Time, bool) {
 	c.near, c.shape = nil, 0
-	if c.bypass > 0 || len(line) > repeatMaxLine || len(line) == 0 {
-		if c.bypass > 0 {
-			c.bypass--
-		}
+	if len(line) > repeatMaxLine || len(line) == 0 {
 		return nil, time.Time{}, false
 	}
 	c.window++
