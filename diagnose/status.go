@@ -1,0 +1,67 @@
+package diagnose
+
+// KubectlStatus is what kubectl's STATUS column would show for the pod, from the runtime state
+// and the kubelet's findings: the waiting reason of the first container that has one
+// (CrashLoopBackOff, ErrImageNeverPull, ImagePullBackOff, ContainerCreating…), the terminated
+// reason of a stopped one, else the phase. Invalid: the kubelet rejected the manifest (kubectl
+// never sees such a pod).
+func (p PodReport) KubectlStatus() string {
+	kinds := map[Kind]bool{}
+	for _, f := range p.Findings {
+		// Folded findings (info) are consequences of another one; history is over.
+		if !f.History && f.Severity != SeverityInfo {
+			kinds[f.Kind] = true
+		}
+	}
+	switch {
+	case p.State == "Invalid" || kinds[KindManifestInvalid] || kinds[KindManifestUnparseable]:
+		return "Invalid"
+	case p.State == "Gone":
+		return "Terminating"
+	}
+	for _, c := range p.Containers {
+		if c.Waiting != "" {
+			return c.Waiting // the kubelet's own answer (its /pods), when it gave one
+		}
+	}
+	if len(p.Containers) > 0 {
+		for _, c := range p.Containers {
+			switch {
+			case c.State == "running":
+				continue
+			case kinds[KindCrashLoop]:
+				return "CrashLoopBackOff"
+			case c.State == "exited" && c.ExitCode != nil && *c.ExitCode == 0:
+				return "Completed"
+			case c.State == "exited" && c.Reason != "":
+				return c.Reason // Error, OOMKilled, ContainerCannotRun
+			case c.State == "exited":
+				return "Error"
+			case c.State == "created":
+				return "ContainerCreating"
+			}
+		}
+		if p.State == "Running" || p.State == "Ready" {
+			return "Running"
+		}
+	}
+	switch {
+	case kinds[KindCrashLoop]:
+		return "CrashLoopBackOff"
+	case kinds[KindImageNotPresent]:
+		return "ErrImageNeverPull"
+	case kinds[KindImagePullFailed]:
+		return "ImagePullBackOff"
+	case kinds[KindContainerFailed]:
+		return "CreateContainerError"
+	case kinds[KindVolumeMountFailed], kinds[KindSandboxFailed], kinds[KindNetworkNotReady]:
+		return "ContainerCreating"
+	}
+	switch p.State {
+	case "Running", "Ready":
+		return "Running"
+	case "Unknown":
+		return "Unknown"
+	}
+	return "Pending"
+}
