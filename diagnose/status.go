@@ -1,5 +1,11 @@
 package diagnose
 
+import "github.com/spdoc/spdoc/internal/podview"
+
+// crashLoopBackOff is the kubelet's waiting reason for a container it backs off restarting
+// (kubecontainer.ErrCrashLoopBackOff, pkg/kubelet/container/sync_result.go).
+const crashLoopBackOff = "CrashLoopBackOff"
+
 // KubectlStatus is what kubectl's STATUS column would show for the pod, from the runtime state
 // and the kubelet's findings: the waiting reason of the first container that has one
 // (CrashLoopBackOff, ErrImageNeverPull, ImagePullBackOff, ContainerCreating…), the terminated
@@ -8,8 +14,10 @@ package diagnose
 func (p PodReport) KubectlStatus() string {
 	kinds := map[Kind]bool{}
 	for _, f := range p.Findings {
-		// Folded findings (info) are consequences of another one; history is over.
-		if !f.History && f.Severity != SeverityInfo {
+		// History is over, and a plain info finding is context. A folded finding (info because
+		// another one explains it) still says what the kubelet does: its waiting reason comes from
+		// the last start attempt (the kubelet's reason cache), whatever explains that attempt.
+		if !f.History && (f.Severity != SeverityInfo || f.Cause != "") {
 			kinds[f.Kind] = true
 		}
 	}
@@ -29,8 +37,8 @@ func (p PodReport) KubectlStatus() string {
 			switch {
 			case c.State == "running":
 				continue
-			case kinds[KindCrashLoop]:
-				return "CrashLoopBackOff"
+			case kinds[KindCrashLoop] || p.State == podview.CrashLoop && c.State == "exited" && !(c.ExitCode != nil && *c.ExitCode == 0 && c.RestartCount == 0):
+				return crashLoopBackOff
 			case c.State == "exited" && c.ExitCode != nil && *c.ExitCode == 0:
 				return "Completed"
 			case c.State == "exited" && c.Reason != "":
@@ -47,7 +55,7 @@ func (p PodReport) KubectlStatus() string {
 	}
 	switch {
 	case kinds[KindCrashLoop]:
-		return "CrashLoopBackOff"
+		return crashLoopBackOff
 	case kinds[KindImageNotPresent]:
 		return "ErrImageNeverPull"
 	case kinds[KindImagePullFailed]:
