@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -183,6 +184,14 @@ func (l *Local) containerLog(ctx context.Context, req LogRequest, fn func(podlog
 		return err
 	}
 	inst, ok := podlog.Current(cd)
+	picked := false
+	if req.ContainerID != "" {
+		if inst, err = l.instanceByID(ctx, r, p, cd, req.ContainerID); err != nil {
+			return err
+		}
+		cur, _ := podlog.Current(cd)
+		picked, ok = inst != cur, true
+	}
 	if req.Previous {
 		inst, ok = podlog.Previous(cd)
 		if !ok {
@@ -202,7 +211,7 @@ func (l *Local) containerLog(ctx context.Context, req LogRequest, fn func(podlog
 		return fn(line)
 	}
 	path := cd.InstancePath(inst)
-	follow := req.Follow && !req.Previous
+	follow := req.Follow && !req.Previous && !picked
 	if req.Tail < 0 {
 		if !follow {
 			return podlog.Scan(ctx, path, since, fn)
@@ -264,6 +273,78 @@ func nextInstance(cd podlog.ContainerDir, cur int) func() string {
 		}
 		return ""
 	}
+}
+
+// instanceByID finds the instance (restart count, the n of n.log) of container cd whose runtime
+// ID is id or starts with it: from the kubelet's /var/log/containers links (they name the ID
+// and point at the instance's file, and outlive a stopped runtime), else from the runtime's
+// listing (the container's attempt). An ID that names no instance of cd, or several, is an
+// error that names it and the instances there are.
+func (l *Local) instanceByID(ctx context.Context, r resolved, p *podRef, cd podlog.ContainerDir, id string) (int, error) {
+	id = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(id)), "containerd://")
+	if id == "" {
+		return 0, errors.New("empty container ID")
+	}
+	type hit struct {
+		id   string
+		inst int
+	}
+	var hits, all []hit
+	seen := map[string]bool{}
+	add := func(cid string, inst int) {
+		if seen[cid] {
+			return
+		}
+		seen[cid] = true
+		all = append(all, hit{cid, inst})
+		if strings.HasPrefix(cid, id) {
+			hits = append(hits, hit{cid, inst})
+		}
+	}
+	podDir := filepath.Base(filepath.Dir(cd.Path))
+	for cid, inst := range podlog.LinkedInstances(r.ContainerLogsDir, podDir, cd.Name) {
+		add(cid, inst)
+	}
+	if len(hits) == 0 && !l.opts.NoRuntime {
+		if rt := l.runtime(ctx, r, func(string, error) {}); rt != nil {
+			for _, c := range rt.Containers {
+				if c.Name == cd.Name && c.PodNamespace == p.ns && c.PodName == p.name {
+					add(c.ID, int(c.Attempt))
+				}
+			}
+		}
+	}
+	switch {
+	case len(hits) > 1:
+		var ids []string
+		for _, h := range hits {
+			ids = append(ids, shortID(h.id))
+		}
+		return 0, fmt.Errorf("container ID %s of %s/%s:%s is %w: it starts %s; give more of it", id, p.ns, p.name, cd.Name, podref.ErrAmbiguous, strings.Join(ids, ", "))
+	case len(hits) == 0:
+		known := "the runtime and " + r.ContainerLogsDir + " name none"
+		if len(all) > 0 {
+			var ids []string
+			for _, h := range all {
+				ids = append(ids, fmt.Sprintf("%s (instance %d)", shortID(h.id), h.inst))
+			}
+			known = "its instances: " + strings.Join(ids, ", ")
+		}
+		return 0, fmt.Errorf("container %s of pod %s/%s has no instance with ID %s (%s): %w", cd.Name, p.ns, p.name, id, known, ErrNotFound)
+	}
+	h := hits[0]
+	if !slices.Contains(cd.Instances, h.inst) {
+		return 0, fmt.Errorf("container %s of pod %s/%s: instance %s (restart %d) has no log file left in %s: %w", cd.Name, p.ns, p.name, shortID(h.id), h.inst, cd.Path, ErrNotFound)
+	}
+	return h.inst, nil
+}
+
+// shortID is a container ID the way crictl and spdoc containers print it (13 characters).
+func shortID(id string) string {
+	if len(id) > 13 {
+		return id[:13]
+	}
+	return id
 }
 
 // KubeletLog calls fn for kubelet log records — all of them, or with req.Pod only those about that

@@ -150,6 +150,33 @@ func ParseContainerLogName(name string) (id string, ref Ref, ok bool) {
 	return s[i+1:], Ref{Namespace: parts[1], Pod: parts[0], Container: parts[2]}, true
 }
 
+// LinkedInstances maps the container IDs of one container's instances to their restart counts,
+// from the kubelet's /var/log/containers links "<pod>_<ns>_<container>-<id>.log" that point at
+// "../pods/<podDir>/<container>/<n>.log". Unreadable dirs and other names are ignored.
+func LinkedInstances(varLogContainersDir, podDir, container string) map[string]int {
+	ents, err := safefs.ReadDir(varLogContainersDir)
+	if err != nil {
+		return nil
+	}
+	out := map[string]int{}
+	for _, e := range ents {
+		id, ref, ok := ParseContainerLogName(e.Name())
+		if !ok || ref.Container != container {
+			continue
+		}
+		target, err := safefs.Readlink(filepath.Join(varLogContainersDir, e.Name()))
+		if err != nil {
+			continue
+		}
+		n, ok := instanceOf(filepath.Base(target))
+		if !ok || filepath.Base(filepath.Dir(target)) != container || filepath.Base(filepath.Dir(filepath.Dir(target))) != podDir {
+			continue
+		}
+		out[id] = n
+	}
+	return out
+}
+
 func isHexID(s string) bool {
 	if len(s) != 64 {
 		return false
