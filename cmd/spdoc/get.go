@@ -281,7 +281,7 @@ func (o *getOptions) read(ctx context.Context, targets []nodeTarget) (*getList, 
 			list.Taken = snap.Taken
 		}
 		report := diagnose.Analyze(snap, diagnose.Options{})
-		o.node.pasteableReport(report, agentOf(targets, snap))
+		o.node.pasteableReport(report, targetOf(targets, snap))
 		lbls := podLabels(snap)
 		for _, p := range report.Pods {
 			c := podref.Pod{Namespace: p.Namespace, Name: p.Name, ID: p.ID, KubeletName: p.KubeletName, UID: p.UID, File: p.Manifest}
@@ -322,7 +322,7 @@ func (o *getOptions) read(ctx context.Context, targets []nodeTarget) (*getList, 
 
 // nodePath names a manifest by its path on the node (not the copy's).
 func (o *getOptions) nodePath(p string, targets []nodeTarget, snap *node.Snapshot) string {
-	if fn := o.node.pasteable(agentOf(targets, snap)); fn != nil {
+	if fn := o.node.pasteable(targetOf(targets, snap)); fn != nil {
 		return fn(p)
 	}
 	return p

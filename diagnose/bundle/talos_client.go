@@ -8,6 +8,7 @@ import (
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/cri"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
+	"github.com/spdoc/spdoc/internal/nextstep"
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/podlog"
 	"github.com/spdoc/spdoc/internal/staticpod"
@@ -38,7 +39,7 @@ func (tn *TalosNode) LimitsFinding() (diagnose.Finding, bool) {
 	f := diagnose.Finding{Kind: diagnose.KindSourceError, Severity: diagnose.SeverityInfo,
 		Title:  "what this talosctl support bundle cannot show about node " + name,
 		Detail: "A talosctl support bundle is not a copy of the node: spdoc read the kubelet's service log, the static pods Talos serves the kubelet, their StaticPodStatus and the kube-system container logs. The rest is out of reach.",
-		Hint:   "for what is missing, run spdoc diagnose on the node (or talosctl logs kubelet / talosctl get staticpodstatus)"}
+		Hint:   "for what is missing, run " + nextstep.LiveNode + "spdoc diagnose (or talosctl logs kubelet / talosctl get staticpodstatus)"}
 	for _, l := range tn.Limits {
 		f.Evidence = append(f.Evidence, diagnose.Evidence{Source: "talos-bundle:" + tn.Dir, Line: l, Count: 1})
 	}
