@@ -96,7 +96,8 @@ func (a *analyzer) history(pod *podState, rtUp bool) {
 		} else if pod.lastStarted.After(b.last) && b.f.Kind != KindCrashLoop && b.f.Kind != KindOOMKilled {
 			healthySince = pod.lastStarted
 		}
-		crashy := b.f.Kind == KindCrashLoop || b.f.Kind == KindOOMKilled || b.f.Kind == KindProbeFailed
+		crashy := b.f.Kind == KindCrashLoop || b.f.Kind == KindOOMKilled || b.f.Kind == KindProbeFailed ||
+			b.f.Kind == KindKernelOOMKill || b.f.Kind == KindKernelSegfault
 		if !healthySince.IsZero() && b.last.Before(healthySince) && (!crashy || a.stable(healthySince)) {
 			b.f.History = true
 		}

@@ -151,7 +151,7 @@ func (a *analyzer) state(pod *podState, rtUp bool) podview.State {
 	if cur[KindManifestInvalid] {
 		return podview.Invalid
 	}
-	if crashing || kubeletBackOff(pod.rep.Kubelet) {
+	if crashing || kernelCrash(pod) || kubeletBackOff(pod.rep.Kubelet) {
 		return podview.CrashLoop
 	}
 	delete(cur, KindPodNotStarted)

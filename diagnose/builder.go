@@ -6,6 +6,7 @@ package diagnose
 import (
 	"time"
 
+	"github.com/spdoc/spdoc/internal/kernlog"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/podview"
 	"github.com/spdoc/spdoc/internal/staticpod"
@@ -21,6 +22,8 @@ type findingBuilder struct {
 	last  time.Time  // last record TS
 	// restarts is the container's restart count when only the pod log files know it (--root).
 	restarts int
+	// kernel holds the kernel log events of a Kernel* finding (kinds_kernel.go).
+	kernel []kernlog.Event
 	// explainedBy is the cause rule that folded this finding (nil: none).
 	explainedBy *causeRule
 	// variant tells describe which of a kind's situations this is (KubeletNotRunning: "stale"

@@ -98,7 +98,7 @@ func (f *nodeFlags) validateBundleIn() error {
 // target the report came from (its agent, or its node folder of a talosctl support bundle).
 func (f *nodeFlags) source(t nodeTarget) nextstep.Source {
 	s := nextstep.Source{Root: f.root, BundleIn: f.bundleIn, Unpacked: f.unpacked != "", BundleNode: f.bundleNode,
-		Manifests: f.manifests, KubeletLog: f.kubeletLog, KubeletConfig: f.kubeletConfig, PodLogsDir: f.podLogsDir,
+		Manifests: f.manifests, KubeletLog: f.kubeletLog, KernelLog: f.kernelLog, KubeletConfig: f.kubeletConfig, PodLogsDir: f.podLogsDir,
 		ContainerLogsDir: f.containerLogsDir, RuntimeEndpoint: f.runtimeEndpoint, NodeName: f.nodeName, NoRuntime: f.noRuntime}
 	if t.BundleNode != "" {
 		s.BundleNode = t.BundleNode

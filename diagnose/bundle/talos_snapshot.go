@@ -175,6 +175,19 @@ func (b *TalosBundle) TalosSnapshot(ctx context.Context, nodeDir string) (*Talos
 		s.Runtime = runtimeFromStatuses(statuses)
 	}
 
+	// The kernel's log: OOM kills, faults, disk and network errors of the node's processes.
+	if dm := nodeDir + "/" + TalosDmesg; b.Count(dm) == 0 {
+		tn.Limits = append(tn.Limits, "no "+TalosDmesg+": what the kernel did to the node's processes (OOM kills, segfaults, disk errors) is unknown")
+	} else if rc, err := b.Open(dm, 0); err != nil {
+		addErr("kernel-log", err)
+	} else {
+		s.Kernel = node.ReadKernelLog(ctx, rc, dm)
+		rc.Close()
+		if s.Kernel.Error != "" {
+			addErr("kernel-log", errors.New(s.Kernel.Error))
+		}
+	}
+
 	// kube-system container logs, by container name.
 	tn.Limits = append(tn.Limits, b.logTails(nodeDir, s)...)
 	tn.Limits = append(tn.Limits,

@@ -57,7 +57,10 @@ func (lp *lineProc) join(b []byte) bool {
 		return false
 	}
 	indented := b[0] == ' ' || b[0] == '\t'
-	t := bytes.TrimLeft(b, " \t")
+	t := b // every line of a log comes here: trim only what starts with white space
+	if indented {
+		t = bytes.TrimLeft(b, " \t")
+	}
 	if len(t) == 0 || t[0] == '{' || isKlogHeader(t) {
 		return false
 	}

@@ -285,6 +285,13 @@ func (m *matcher) vocabMatch(b []byte) bool {
 // indexMsgKey finds `"msg":"`; it searches for `msg":"` (a rarer first byte than the quote, which
 // is everywhere in JSON) and checks the quote before it.
 func indexMsgKey(line []byte) int {
+	if i := kubeletMsgKey(line); i >= 0 {
+		return i
+	}
+	return searchMsgKey(line)
+}
+
+func searchMsgKey(line []byte) int {
 	off := 0
 	for {
 		i := bytes.Index(line[off:], jsonMsgKey[1:])
@@ -297,6 +304,35 @@ func indexMsgKey(line []byte) int {
 		}
 		off = i + 1
 	}
+}
+
+var (
+	jsonCallerKey = []byte(`,"caller":"`)
+	jsonMsgAfter  = []byte(`","msg":"`)
+)
+
+// kubeletMsgKey finds `"msg":"` where the kubelet's JSON logger puts it — {"ts":…,"caller":"…",
+// "msg":" — by stepping over the time and the caller (file:line, never an escaped quote) instead
+// of searching for it; -1 on any other layout.
+func kubeletMsgKey(line []byte) int {
+	n := len(jsonTSKey)
+	if len(line) < n || string(line[:n]) != jsonTSKey {
+		return -1
+	}
+	c := bytes.IndexByte(line[n:min(len(line), n+40)], ',') // the end of the time
+	if c < 0 {
+		return -1
+	}
+	n += c
+	if !bytes.HasPrefix(line[n:], jsonCallerKey) {
+		return -1
+	}
+	n += len(jsonCallerKey)
+	q := bytes.IndexByte(line[n:], '"')
+	if q < 0 || !bytes.HasPrefix(line[n+q:], jsonMsgAfter) {
+		return -1
+	}
+	return n + q + 2 // after `",`
 }
 
 // hasKey reports whether b contains key (`"name":`) as a key, not as escaped text in a value.

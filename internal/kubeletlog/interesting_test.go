@@ -3,6 +3,7 @@ package kubeletlog
 import (
 	"fmt"
 	"math/rand"
+	"os"
 	"strings"
 	"testing"
 )
@@ -168,5 +169,43 @@ func TestMsgMemoAgrees(t *testing.T) {
 		if want := name == "distinct"; (mm.asides > 0) != want {
 			t.Errorf("%s: the memo stepped aside %d times", name, mm.asides)
 		}
+	}
+}
+
+// The step over the kubelet's JSON layout finds "msg" where the search finds it, on every line of
+// the testdata and on lines that look like the layout but are not quite it.
+func TestKubeletMsgKey(t *testing.T) {
+	lines := []string{
+		`{"ts":1732485304100.1653,"caller":"config/file.go:187","msg":"Could not process manifest file","path":"/x"}`,
+		`{"ts":1732485304100,"logger":"UnhandledError","caller":"a.go:1","msg":"Unhandled Error","err":"x"}`,
+		`{"ts":1,"caller":"a.go:1","v":2,"msg":"late msg"}`,
+		`{"ts":1,"caller":"a.go:1","msg":"`,
+		`{"ts":1,"caller":"a.go:1"`,
+		`{"ts":1,"caller":"`,
+		`{"ts":"2024-11-24T21:55:04Z","caller":"a.go:1","msg":"string time"}`,
+		`{"ts":1,"caller":"x\",\"msg\":\"fake","msg":"real"}`,
+		`{"ts":1 ,"caller":"a.go:1","msg":"space"}`,
+		`{"ts":12345678901234567890123456789012345678901234567890,"caller":"a.go:1","msg":"long time"}`,
+		`{"msg":"first","ts":1,"caller":"a.go:1"}`,
+		`{"ts":`,
+	}
+	for _, f := range []string{"../../testdata/nodes/broken/var/log/kubelet.log", "../../testdata/nodes/broken-v1.37/var/log/kubelet.log"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.Split(string(data), "\n")...)
+	}
+	stepped := 0
+	for _, l := range lines {
+		if got, want := indexMsgKey([]byte(l)), searchMsgKey([]byte(l)); got != want {
+			t.Errorf("msg key at %d, the search finds it at %d: %s", got, want, l)
+		}
+		if kubeletMsgKey([]byte(l)) >= 0 {
+			stepped++
+		}
+	}
+	if stepped < len(lines)/2 {
+		t.Errorf("the step over the layout found msg in %d of %d lines", stepped, len(lines))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"reflect"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -66,6 +67,7 @@ type variant struct {
 	vary   []uint64 // one word per 8 bytes of line: 0xff bytes where a digit may differ
 	runs   []int    // the time-only runs of line as [start, end) pairs, from vary
 	rec    Record   // the parsed record without TS, Raw, Source, Line, Offset
+	echoes []echo   // digit runs the record copies into a string field (see echo)
 	rawOff int      // Raw is line[rawOff:]; -1 when it is not (no fast path)
 	lite   bool     // liteTime agreed with the full parse on this variant's lines
 	read   liteRead // liteTime's reading of line: a hit must read the same way
@@ -115,6 +117,7 @@ func (c *repeatCache) build(p *Parser, line []byte, dst *Record) bool {
 	if v, ts, ok := c.find(p, line); ok {
 		p.hitState(ts)
 		*dst = v.rec
+		v.fill(dst, line)
 		dst.TS, dst.Raw = ts, ""
 		if n := len(line) - v.rawOff; n > 0 {
 			dst.Raw = unsafe.String(&line[v.rawOff], n)
@@ -131,11 +134,18 @@ func (c *repeatCache) build(p *Parser, line []byte, dst *Record) bool {
 // find returns the variant whose line line repeats but for time-only digits, and line's time.
 // When it returns false the caller parses the line with miss.
 func (c *repeatCache) find(p *Parser, line []byte) (*variant, time.Time, bool) {
+	if c.bypass > 0 {
+		// stepped aside (lines rarely repeat): a quiet log's every line comes here
+		c.bypass--
+		c.near, c.shape = nil, 0
+		return nil, time.Time{}, false
+	}
+	return c.lookup(p, line)
+}
+
+func (c *repeatCache) lookup(p *Parser, line []byte) (*variant, time.Time, bool) {
 	c.near, c.shape = nil, 0
-	if c.bypass > 0 || len(line) > repeatMaxLine || len(line) == 0 {
-		if c.bypass > 0 {
-			c.bypass--
-		}
+	if len(line) > repeatMaxLine || len(line) == 0 {
 		return nil, time.Time{}, false
 	}
 	c.window++
@@ -229,6 +239,7 @@ func parseFresh(p *Parser, line []byte) (*Record, bool) {
 func (v *variant) record(line []byte, ts time.Time) *Record {
 	rec := new(Record)
 	*rec = v.rec
+	v.fill(rec, line)
 	rec.TS = ts
 	rec.Raw = string(line[v.rawOff:])
 	return rec
@@ -261,15 +272,15 @@ func (c *repeatCache) add(sh *shape, p *Parser, line []byte, rec *Record) {
 	sh.next = (sh.next + 1) % repeatVariants
 }
 
-// learn checks whether line, parsed in full into rec, is v's record but for TS and Raw; if so the
-// digit runs in which line differs from v's line are time only from now on.
+// learn checks whether line, parsed in full into rec, is v's record but for TS and Raw and for
+// digits it copies from the line; if so the digit runs in which line differs from v's line may
+// differ from now on. A run both lines read as their time is time only. Any other run must be
+// an echo: its digits are found, and changed, in exactly one string field of the record (the
+// kubelet's volume manager says "No retries permitted until 2026-12-01 06:18:32.92715 +0000 UTC
+// m=+96105792.927150011 (durationBeforeRetry 2m2s)" on every retry, and that wall clock in its
+// message made every such line a full parse).
 func (c *repeatCache) learn(v *variant, p *Parser, line []byte, rec *Record) bool {
 	if string(line[v.rawOff:]) != rec.Raw {
-		return false
-	}
-	got := *rec
-	got.TS, got.Raw, got.Source, got.Line, got.Offset = time.Time{}, "", "", 0, 0
-	if !reflect.DeepEqual(&got, &v.rec) {
 		return false
 	}
 	q := *p
@@ -278,26 +289,42 @@ func (c *repeatCache) learn(v *variant, p *Parser, line []byte, rec *Record) boo
 	if !ok || rd.sig != v.read.sig {
 		return false
 	}
-	v.lite = v.lite && ts.Equal(rec.TS)
-	// mark every digit run that differs, whole, if both lines read it as time
+	got := *rec
+	got.TS, got.Raw, got.Source, got.Line, got.Offset = time.Time{}, "", "", 0, 0
+	// mark every digit run that differs, whole
 	vb := make([]byte, len(v.line))
-	for i := range v.line {
-		if v.line[i] != line[i] {
-			s, e := i, i
-			for s > 0 && isDigit(v.line[s-1]) {
-				s--
-			}
-			for e < len(v.line) && isDigit(v.line[e]) {
-				e++
-			}
-			if !rd.covers(s, e) || !v.read.covers(s, e) {
-				return false
-			}
-			for j := s; j < e; j++ {
-				vb[j] = 0xff
-			}
+	echoes := v.echoes
+	for i := 0; i < len(v.line); i++ {
+		if v.line[i] == line[i] {
+			continue
 		}
+		s, e := i, i
+		for s > 0 && isDigit(v.line[s-1]) {
+			s--
+		}
+		for e < len(v.line) && isDigit(v.line[e]) {
+			e++
+		}
+		i = e
+		for j := s; j < e; j++ {
+			vb[j] = 0xff
+		}
+		if rd.covers(s, e) && v.read.covers(s, e) || hasEcho(echoes, s, e) {
+			continue
+		}
+		ec, ok := v.findEcho(s, e, line, &got)
+		if !ok {
+			return false
+		}
+		echoes = append(echoes[:len(echoes):len(echoes)], ec)
 	}
+	want := v.rec
+	(&variant{echoes: echoes}).fill(&want, line)
+	if !reflect.DeepEqual(&got, &want) {
+		return false
+	}
+	v.echoes = echoes
+	v.lite = v.lite && ts.Equal(rec.TS)
 	for w := range v.vary {
 		var word [8]byte
 		copy(word[:], vb[w*8:])
@@ -314,6 +341,89 @@ func (c *repeatCache) learn(v *variant, p *Parser, line []byte, rec *Record) boo
 	}
 	c.learned++
 	return true
+}
+
+// echo is a digit run [s, e) of a variant's line that its record copies, as is, into a string
+// field at k.
+type echo struct {
+	s, e, k int
+	field   int // index in echoFields
+}
+
+// echoFields are the string fields an echo may land in.
+var echoFields = [...]func(*Record) *string{
+	func(r *Record) *string { return &r.Msg },
+	func(r *Record) *string { return &r.Err },
+	func(r *Record) *string { return &r.Path },
+	func(r *Record) *string { return &r.PodName },
+	func(r *Record) *string { return &r.PodNamespace },
+	func(r *Record) *string { return &r.PodUID },
+	func(r *Record) *string { return &r.ContainerID },
+	func(r *Record) *string { return &r.ContainerName },
+	func(r *Record) *string { return &r.Image },
+}
+
+func hasEcho(echoes []echo, s, e int) bool {
+	for _, ec := range echoes {
+		if ec.s == s && ec.e == e {
+			return true
+		}
+	}
+	return false
+}
+
+// findEcho finds the one place of the record where the digit run [s, e) of v's line is copied:
+// a field that has v.line's digits there in v's record and line's digits there in got, with no
+// digit next to them. No place, or more than one, is no echo. A run just after a backslash may
+// be an escape (\u00e9, \101) that the parser decodes: never an echo.
+func (v *variant) findEcho(s, e int, line []byte, got *Record) (echo, bool) {
+	for j := max(s-10, 0); j < s; j++ {
+		if v.line[j] == '\\' {
+			return echo{}, false
+		}
+	}
+	old, cur := string(v.line[s:e]), string(line[s:e])
+	found, n := echo{}, 0
+	for f, field := range echoFields {
+		vf, gf := *field(&v.rec), *field(got)
+		if vf == gf || len(vf) != len(gf) {
+			continue
+		}
+		for k := 0; ; {
+			i := strings.Index(vf[k:], old)
+			if i < 0 {
+				break
+			}
+			k += i
+			if gf[k:k+len(cur)] == cur && (k == 0 || !isDigit(vf[k-1])) && (k+len(old) == len(vf) || !isDigit(vf[k+len(old)])) {
+				found, n = echo{s: s, e: e, k: k, field: f}, n+1
+			}
+			k++
+		}
+	}
+	return found, n == 1
+}
+
+// fill writes line's digits of v's echoes into rec, a copy of v's record: a field that changes
+// gets a new string, the others stay shared with v.
+func (v *variant) fill(rec *Record, line []byte) {
+	var bufs [len(echoFields)][]byte
+	for _, ec := range v.echoes {
+		f := echoFields[ec.field](rec)
+		digits := line[ec.s:ec.e]
+		if bufs[ec.field] == nil {
+			if (*f)[ec.k:ec.k+len(digits)] == string(digits) {
+				continue
+			}
+			bufs[ec.field] = []byte(*f)
+		}
+		copy(bufs[ec.field][ec.k:], digits)
+	}
+	for i, b := range bufs {
+		if b != nil {
+			*echoFields[i](rec) = unsafe.String(unsafe.SliceData(b), len(b))
+		}
+	}
 }
 
 func recordSize(r *Record) int {

@@ -87,7 +87,7 @@ func repeatInputs(t *testing.T) map[string][]byte {
 		if i%500 == 499 {
 			pid = 4321 // the kubelet restarted
 		}
-		switch rng.Intn(12) {
+		switch rng.Intn(17) {
 		case 0:
 			fmt.Fprintf(&b, `{"ts":%d.%d,"caller":"kubelet/pod_workers.go:1301","msg":"Error syncing pod, skipping","pod":{"name":"web-node1","namespace":"default"},"podUID":"0123456789abcdef0123456789abcdef","err":"failed to \"StartContainer\" for \"app\" with CrashLoopBackOff: \"back-off %s restarting failed container=app pod=web-node1_default(0123456789abcdef0123456789abcdef)\""}`+"\n", ts.UnixMilli(), rng.Intn(10000), bo)
 		case 1:
@@ -110,6 +110,21 @@ func repeatInputs(t *testing.T) map[string][]byte {
 			fmt.Fprintf(&b, `{"ts":%d,"msg":"x","err":"y"`+"\n", ts.UnixMilli()) // damaged: cut short
 		case 10:
 			fmt.Fprintf(&b, `{"ts":%d.1,"msg":"Unable to process watch event","err":"can't process config file \"/m/%d.yaml\"","n":%d%d}`+"\n", ts.UnixMilli(), i%3, i%2, i%3)
+		case 12:
+			// digits the parser decodes (\u escapes) are no echo of the line
+			fmt.Fprintf(&b, `{"ts":%d,"msg":"Failed to say \u00%d%d now","err":"e"}`+"\n", ts.UnixMilli(), 3+i%2, i%10)
+		case 13:
+			// klog quoted values: an octal escape, and a retry time echoed into err
+			fmt.Fprintf(&b, "E%s %d nestedpendingoperations.go:348] \"Operation for \\\"{volumeName:kubernetes.io/host-path/0a1b-data podName:0a1b nodeName:}\\\" failed. No retries permitted until %s +0000 UTC m=+%d.%09d (durationBeforeRetry 2m2s). Error: MountVolume.SetUp failed \\10%d\" err=\"x\"\n", ts.Format("0102 15:04:05.000000"), pid, ts.Add(2*time.Minute).Format("2006-01-02 15:04:05.999999999"), 96105792+i, rng.Intn(1e9), i%8)
+		case 14:
+			// the same digits in two fields: no single place, no echo
+			u := ts.Add(time.Minute).Format("15:04:05.000")
+			fmt.Fprintf(&b, `{"ts":%d,"msg":"Unable to mount until %s","err":"retry at %s"}`+"\n", ts.UnixMilli(), u, u)
+		case 15:
+			// digits in a key the record keeps in Fields, and in an integer field
+			fmt.Fprintf(&b, `{"ts":%d,"msg":"Failed to sync","v":%d,"err":"e","retry":"%d"}`+"\n", ts.UnixMilli(), i%2, i%7)
+		case 16:
+			fmt.Fprintf(&b, `{"ts":%d.%d,"caller":"nestedpendingoperations/nestedpendingoperations.go:348","msg":"Operation for \"{volumeName:kubernetes.io/configmap/0a1b-cfg podName:0a1b nodeName:}\" failed. No retries permitted until %s +0000 UTC m=+%d.%09d (durationBeforeRetry %s). Error: MountVolume.SetUp failed for volume \"cfg\" : configmap \"app-%d\" not found"}`+"\n", ts.UnixMilli(), rng.Intn(1000), ts.Add(2*time.Minute).Format("2006-01-02 15:04:05.999999999"), 96105792+i, rng.Intn(1e9), bo, i%3)
 		default:
 			fmt.Fprintf(&b, "E%s %d kubelet.go:2452] \"Skipping pod synchronization\" err=\"PLEG is not healthy: pleg was last seen active %dm0.%09ds ago\"\n", ts.Format("0102 15:04:05.000000"), pid, 3+i%2, rng.Intn(1e9))
 		}
@@ -335,6 +350,9 @@ func FuzzRepeatCache(f *testing.F) {
 	f.Add([]byte(`Nov 24 21:55:04 host kubelet[1234]: E1124 21:55:04.100165 1 f.go:1] "x"`), uint64(99))
 	f.Add([]byte(`{"__REALTIME_TIMESTAMP":"1732485304100165","_PID":"1","MESSAGE":"E1124 21:55:04.100165 1 f.go:1] \"x\""}`), uint64(12345))
 	f.Add([]byte(`{"ts":17,"v":2,"n":[1,2,30]}`), uint64(1))
+	// digits echoed into the message (a retry's wall clock), next to escapes the parser decodes
+	f.Add([]byte(`{"ts":1796105792927.15,"msg":"Operation for \"{volumeName:x-data}\" failed. No retries permitted until 2026-12-01 06:18:32.92715 +0000 UTC m=+96105792.927150011 (durationBeforeRetry 2m2s)","err":"a\u0031b 12"}`), uint64(5))
+	f.Add([]byte(`E1201 06:18:30.927150    1234 nestedpendingoperations.go:348] "Operation failed. No retries permitted until 2026-12-01 06:18:32.92715 +0000 UTC m=+96105792.927150011 \101\x31" err="until 06:18:32 and 06:18:32"`), uint64(8))
 	f.Fuzz(func(t *testing.T, line []byte, seed uint64) {
 		// The line, then variants of it with digits changed, each several times.
 		rng := rand.New(rand.NewSource(int64(seed)))
@@ -435,5 +453,48 @@ func TestRepeatCacheFindFirst(t *testing.T) {
 	InterestingMsgs = append(append([]string(nil), saved...), "Error 404 from")
 	if lp := newLineProc(ScanOptions{Prefilter: Interesting}, 1); lp.findFirst {
 		t.Error("a message with a digit, and the prefilter is skipped on a hit")
+	}
+}
+
+// The volume manager's retry line carries a wall clock and a monotonic reading in its message,
+// new on every retry: those digits are echoes of the line in the record's message, and its
+// repeats are hits, in JSON, klog text and journald lines, with the records of the full parse.
+func TestRepeatCacheEchoes(t *testing.T) {
+	var b bytes.Buffer
+	t0 := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	for i := 0; i < 2000; i++ {
+		ts := t0.Add(time.Duration(i) * 1237 * time.Millisecond)
+		until := ts.Add(2*time.Minute + time.Duration(i%7)*time.Second).Format("2006-01-02 15:04:05.999999999")
+		mono := fmt.Sprintf("%d.%09d", 96105792+i*3, (i*7919)%1000000000)
+		if i%2 == 0 {
+			fmt.Fprintf(&b, `{"ts":%d.%03d,"caller":"nestedpendingoperations/nestedpendingoperations.go:348","msg":"Operation for \"{volumeName:kubernetes.io/host-path/52a7cc25-data podName:52a7cc25 nodeName:}\" failed. No retries permitted until %s +0000 UTC m=+%s (durationBeforeRetry 2m2s). Error: MountVolume.SetUp failed for volume \"data\""}`+"\n", ts.UnixMilli(), i%1000, until, mono)
+		} else {
+			fmt.Fprintf(&b, "E%s    1234 nestedpendingoperations.go:348] Operation for \"{volumeName:kubernetes.io/host-path/52a7cc25-data podName:52a7cc25 nodeName:}\" failed. No retries permitted until %s +0000 UTC m=+%s (durationBeforeRetry 2m2s). Error: MountVolume.SetUp failed for volume \"data\"\n", ts.Format("0102 15:04:05.000000"), until, mono)
+		}
+	}
+	for name, data := range map[string][]byte{"plain": b.Bytes(), "journald": journalShortPrecise(b.Bytes())} {
+		opts := ScanOptions{RefYear: 2026, Location: time.UTC, Prefilter: Interesting}
+		noCache := opts
+		noCache.NoRepeatCache = true
+		want, _ := scanAll(t, data, noCache)
+		got, _ := scanAll(t, data, opts)
+		sameRecords(t, name, got, want)
+		if len(want) == 0 || !strings.Contains(want[len(want)-1].Msg, "No retries permitted until") {
+			t.Fatalf("%s: the retry lines were not read (%d records)", name, len(want))
+		}
+
+		c := newRepeatCache()
+		p := Parser{Year: 2026, Location: time.UTC}
+		lines := 0
+		for _, l := range bytes.Split(data, []byte("\n")) {
+			if len(l) == 0 {
+				continue
+			}
+			lines++
+			c.parse(&p, l)
+		}
+		if c.hits < int64(lines)*9/10 {
+			t.Errorf("%s: %d hits in %d lines (%d misses, %d learned): the retry times are not echoes", name, c.hits, lines, c.misses, c.learned)
+		}
 	}
 }

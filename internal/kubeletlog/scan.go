@@ -198,6 +198,7 @@ func (lp *lineProc) parseFound(b []byte, v *variant, ts time.Time, hit bool) (*R
 	}
 	r := &lp.scratch
 	*r = v.rec
+	v.fill(r, b)
 	r.TS = ts
 	lp.scratchShape = lp.repeats.shape
 	if IsFatal(r) { // Stats keeps a copy of the kubelet's last fatal records

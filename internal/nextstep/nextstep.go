@@ -32,8 +32,8 @@ type Source struct {
 	// Agent is the one agent the report came from, with its credentials.
 	Agent, CA, Cert, Key string
 	// The source overrides, as given.
-	Manifests, KubeletLog, KubeletConfig, PodLogsDir, ContainerLogsDir, RuntimeEndpoint, NodeName string
-	NoRuntime                                                                                     bool
+	Manifests, KubeletLog, KernelLog, KubeletConfig, PodLogsDir, ContainerLogsDir, RuntimeEndpoint, NodeName string
+	NoRuntime                                                                                                bool
 }
 
 // Args are the flags that name the source, shell-quoted.
@@ -59,6 +59,7 @@ func (s Source) Args() []string {
 	}
 	add("--manifests", s.Manifests)
 	add("--kubelet-log", s.KubeletLog)
+	add("--kernel-log", s.KernelLog)
 	add("--kubelet-config", s.KubeletConfig)
 	add("--pod-logs-dir", s.PodLogsDir)
 	add("--container-logs-dir", s.ContainerLogsDir)

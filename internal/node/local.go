@@ -75,6 +75,9 @@ type LocalOptions struct {
 	// Root: Root/var/log/kubelet.log), a file path (rotated siblings are read too), "-" for Stdin,
 	// or "journal".
 	KubeletLog string
+	// KernelLog is a file of the kernel's log (kernel.go): else, with Root, Root/var/log/dmesg or
+	// Root/var/log/kern.log; none on a live node.
+	KernelLog string
 	// KubeletConfig: else the running kubelet's --config, else /var/lib/kubelet/config.yaml.
 	KubeletConfig string
 	// RuntimeEndpoint: else the kubelet config's containerRuntimeEndpoint, else containerd's socket.
@@ -313,6 +316,9 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 	s.ControlPlane = l.controlPlane(ctx, s, r, addErr)
+	if s.Kernel = l.kernelLog(ctx); s.Kernel != nil && s.Kernel.Error != "" {
+		addErr("kernel-log", errors.New(s.Kernel.Error))
+	}
 	return s, nil
 }
 
@@ -441,6 +447,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
+// keepFirst is how many records a keepRecords makes room for before it makes room for all.
+const keepFirst = 4096
+
 // keepRecords is a bounded buffer of the newest records.
 type keepRecords struct {
 	max       int
@@ -450,10 +459,15 @@ type keepRecords struct {
 }
 
 func (k *keepRecords) add(r *kubeletlog.Record) {
-	if k.recs == nil {
-		// all at once rather than by doubling: on a busy log it fills, and the copies of a
-		// growing slice of 20,000 records are the largest allocations of a diagnosis
-		k.recs = make([]kubeletlog.Record, 0, k.max)
+	switch {
+	case k.recs == nil:
+		// a few thousand first: a quiet log never needs more (20,000 records are 7.8 MB, and
+		// memory the heap reuses is zeroed, touched, whether records come or not) ...
+		k.recs = make([]kubeletlog.Record, 0, min(k.max, keepFirst))
+	case len(k.recs) == cap(k.recs) && cap(k.recs) < k.max:
+		// ... then all at once rather than by doubling: on a busy log it fills, and the copies
+		// of a growing slice of 20,000 records were the largest allocations of a diagnosis
+		k.recs = append(make([]kubeletlog.Record, 0, k.max), k.recs...)
 	}
 	if len(k.recs) < k.max {
 		k.recs = append(k.recs, *r)

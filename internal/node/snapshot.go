@@ -104,6 +104,9 @@ type Snapshot struct {
 	// ControlPlane is what the control-plane components among the static pods need: the files
 	// their flags name, their ports, mirror pods and the kubelet's view (nil: none runs here).
 	ControlPlane *controlplane.State `json:"controlPlane,omitempty"`
+	// Kernel is what the kernel's log says it did to the node's processes (kernel.go; nil: no
+	// kernel log was read).
+	Kernel *KernelLogState `json:"kernel,omitempty"`
 }
 
 // LogRequest asks for a container's log.

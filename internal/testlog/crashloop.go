@@ -1,8 +1,6 @@
 // Package testlog writes kubelet log records of a crash-looping static pod, for the tests and the
-// benchmark of the agent's live kubelet log (internal/node livelog.go). The templates are lines the
-// kubelet v1.34.4 wrote with --logging-format=json, copied from the captured real node
-// (testdata/nodes/broken/var/log/kubelet.log; the same templates as bench/kubeletlog/gen) with
-// the pod, UID, container ID and timestamp replaced.
+// benchmark of the agent's live kubelet log (internal/node livelog.go), from the kubelet v1.34.4
+// templates in templates.go (which bench/kubeletlog/gen's dense workload writes too).
 package testlog
 
 import (
@@ -13,12 +11,12 @@ import (
 )
 
 const (
-	tCrashLoop = `"caller":"kubelet/pod_workers.go:1324","msg":"Error syncing pod, skipping","pod":{"name":"{POD}","namespace":"{NS}"},"podUID":"{UID}","err":"failed to \"StartContainer\" for \"{CTR}\" with CrashLoopBackOff: \"back-off {BACKOFF} restarting failed container={CTR} pod={POD}_{NS}({UID})\"","errCauses":[{"error":"failed to \"StartContainer\" for \"{CTR}\" with CrashLoopBackOff: \"back-off {BACKOFF} restarting failed container={CTR} pod={POD}_{NS}({UID})\""}]}`
-	tPLEGDied  = `"caller":"kubelet/kubelet.go:2546","msg":"SyncLoop (PLEG): event for pod","v":2,"pod":{"name":"{POD}","namespace":"{NS}"},"event":{"ID":"{UID}","Type":"ContainerDied","Data":"{CID}"}}`
-	tFinished  = `"caller":"pleg/generic.go:356","msg":"Generic (PLEG): container finished","v":2,"podID":"{UID}","containerID":"{CID}","exitCode":3}`
-	tStarted   = `"caller":"kubelet/kubelet.go:2546","msg":"SyncLoop (PLEG): event for pod","v":2,"pod":{"name":"{POD}","namespace":"{NS}"},"event":{"ID":"{UID}","Type":"ContainerStarted","Data":"{CID}"}}`
-	tProbe     = `"caller":"prober/prober.go:120","msg":"Probe failed","v":1,"probeType":"Liveness","pod":{"name":"{POD}","namespace":"{NS}"},"podUID":"{UID}","containerName":"{CTR}","probeResult":"failure","output":"cat: can't open '/tmp/healthy': No such file or directory\n"}`
-	tKill      = `"caller":"kuberuntime/kuberuntime_container.go:866","msg":"Killing container with a grace period","v":2,"pod":{"name":"{POD}","namespace":"{NS}"},"podUID":"{UID}","containerName":"{CTR}","containerID":"containerd://{CID}","gracePeriod":2}`
+	tCrashLoop = TemplateCrashLoop
+	tPLEGDied  = TemplatePLEGDied
+	tFinished  = TemplatePLEGFinished
+	tStarted   = TemplatePLEGStarted
+	tProbe     = TemplateProbeFailed
+	tKill      = TemplateKilling
 )
 
 // cycle is one restart of a crash loop: the container dies, back-offs are logged while it waits,

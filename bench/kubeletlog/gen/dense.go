@@ -10,7 +10,8 @@ package main
 // pod, UID, container ID, image and timestamp replaced; the few messages that capture does not
 // contain (eviction manager, sandbox creation, runtime outage, gRPC) are written as the kubelet
 // v1.34 source logs them (pkg/kubelet/eviction/eviction_manager.go, kuberuntime_manager.go,
-// kuberuntime_sandbox.go, cri-client remote_runtime.go) through the JSON logger.
+// kuberuntime_sandbox.go, cri-client remote_runtime.go) through the JSON logger. The crash loop,
+// PLEG, probe and kill templates are internal/testlog's, shared with the agent's live-log tests.
 
 import (
 	"bufio"
@@ -21,16 +22,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spdoc/spdoc/internal/testlog"
 )
 
 // Placeholders: {POD} kubelet pod name, {NS}, {UID}, {CID} container ID, {CTR} container name,
 // {IMG} image, {FILE} manifest path, {BACKOFF} CrashLoopBackOff delay, {SUB} gRPC subchannel,
 // {RETRY} volume retry deadline, {DUR} volume retry delay.
 const (
-	tCrashLoop     = `"caller":"kubelet/pod_workers.go:1324","msg":"Error syncing pod, skipping","pod":{"name":"{POD}","namespace":"{NS}"},"podUID":"{UID}","err":"failed to \"StartContainer\" for \"{CTR}\" with CrashLoopBackOff: \"back-off {BACKOFF} restarting failed container={CTR} pod={POD}_{NS}({UID})\"","errCauses":[{"error":"failed to \"StartContainer\" for \"{CTR}\" with CrashLoopBackOff: \"back-off {BACKOFF} restarting failed container={CTR} pod={POD}_{NS}({UID})\""}]}`
-	tPLEGDied      = `"caller":"kubelet/kubelet.go:2546","msg":"SyncLoop (PLEG): event for pod","v":2,"pod":{"name":"{POD}","namespace":"{NS}"},"event":{"ID":"{UID}","Type":"ContainerDied","Data":"{CID}"}}`
-	tPLEGFinished  = `"caller":"pleg/generic.go:356","msg":"Generic (PLEG): container finished","v":2,"podID":"{UID}","containerID":"{CID}","exitCode":3}`
-	tPLEGStarted   = `"caller":"kubelet/kubelet.go:2546","msg":"SyncLoop (PLEG): event for pod","v":2,"pod":{"name":"{POD}","namespace":"{NS}"},"event":{"ID":"{UID}","Type":"ContainerStarted","Data":"{CID}"}}`
+	tCrashLoop     = testlog.TemplateCrashLoop
+	tPLEGDied      = testlog.TemplatePLEGDied
+	tPLEGFinished  = testlog.TemplatePLEGFinished
+	tPLEGStarted   = testlog.TemplatePLEGStarted
 	tPullErr       = `"caller":"kubelet/pod_workers.go:1324","msg":"Error syncing pod, skipping","pod":{"name":"{POD}","namespace":"{NS}"},"podUID":"{UID}","err":"failed to \"StartContainer\" for \"{CTR}\" with ErrImagePull: \"failed to pull and unpack image \\\"{IMG}\\\": failed to resolve reference \\\"{IMG}\\\": failed to do request: Head \\\"https://registry.spdoc.invalid/v2/app/manifests/1\\\": dial tcp: lookup registry.spdoc.invalid on 10.255.255.53:53: no such host\""}`
 	tPullBackOff   = `"caller":"kubelet/pod_workers.go:1324","msg":"Error syncing pod, skipping","pod":{"name":"{POD}","namespace":"{NS}"},"podUID":"{UID}","err":"failed to \"StartContainer\" for \"{CTR}\" with ImagePullBackOff: \"Back-off pulling image \\\"{IMG}\\\": ErrImagePull: failed to pull and unpack image \\\"{IMG}\\\": failed to resolve reference \\\"{IMG}\\\": failed to do request: Head \\\"https://registry.spdoc.invalid/v2/app/manifests/1\\\": dial tcp: lookup registry.spdoc.invalid on 10.255.255.53:53: no such host\""}`
 	tPullImage     = `"caller":"kuberuntime/kuberuntime_image.go:43","msg":"Failed to pull image","image":"{IMG}","err":"failed to pull and unpack image \"{IMG}\": failed to resolve reference \"{IMG}\": failed to do request: Head \"https://registry.spdoc.invalid/v2/app/manifests/1\": dial tcp: lookup registry.spdoc.invalid on 10.255.255.53:53: no such host"}`
@@ -45,8 +48,8 @@ const (
 	tManifest      = `"caller":"config/file.go:187","msg":"Could not process manifest file","path":"{FILE}","err":"invalid pod: [spec.containers: Required value]"}`
 	tManifestYAML  = `"caller":"config/file.go:187","msg":"Could not process manifest file","path":"{FILE}","err":"{FILE}: couldn't parse as pod(yaml: line 5: found a tab character that violates indentation), please check config file"}`
 	tWatch         = `"caller":"config/file.go:108","msg":"Unable to process watch event","err":"can't process config file \"{FILE}\": invalid pod: [spec.containers: Required value]"}`
-	tProbe         = `"caller":"prober/prober.go:120","msg":"Probe failed","v":1,"probeType":"Liveness","pod":{"name":"{POD}","namespace":"{NS}"},"podUID":"{UID}","containerName":"{CTR}","probeResult":"failure","output":"cat: can't open '/tmp/healthy': No such file or directory\n"}`
-	tKill          = `"caller":"kuberuntime/kuberuntime_container.go:866","msg":"Killing container with a grace period","v":2,"pod":{"name":"{POD}","namespace":"{NS}"},"podUID":"{UID}","containerName":"{CTR}","containerID":"containerd://{CID}","gracePeriod":2}`
+	tProbe         = testlog.TemplateProbeFailed
+	tKill          = testlog.TemplateKilling
 	tMount         = `"caller":"nestedpendingoperations/nestedpendingoperations.go:348","msg":"Operation for \"{volumeName:kubernetes.io/host-path/{UID}-data podName:{UID} nodeName:}\" failed. No retries permitted until {RETRY} (durationBeforeRetry {DUR}). Error: MountVolume.SetUp failed for volume \"data\" (UniqueName: \"kubernetes.io/host-path/{UID}-data\") pod \"{POD}\" (UID: \"{UID}\") : hostPath type check failed: /srv/spdoc-missing-dir is not a directory"}`
 	tMountSync     = `"caller":"kubelet/pod_workers.go:1324","msg":"Error syncing pod, skipping","pod":{"name":"{POD}","namespace":"{NS}"},"podUID":"{UID}","err":"unmounted volumes=[data], unattached volumes=[], failed to process volumes=[]: context deadline exceeded"}`
 	tConfigErr     = `"caller":"kubelet/pod_workers.go:1324","msg":"Error syncing pod, skipping","pod":{"name":"{POD}","namespace":"{NS}"},"podUID":"{UID}","err":"failed to \"StartContainer\" for \"{CTR}\" with CreateContainerConfigError: \"open /var/lib/kubelet/pods/{UID}/etc-hosts: no such file or directory\"","errCauses":[{"error":"failed to \"StartContainer\" for \"{CTR}\" with CreateContainerConfigError: \"open /var/lib/kubelet/pods/{UID}/etc-hosts: no such file or directory\""}]}`
