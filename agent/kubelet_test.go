@@ -194,6 +194,30 @@ func TestRootKubeletAgent(t *testing.T) {
 		})
 		return err == nil && slices.Contains(got, "web v3"), fmt.Sprintf("lines %q, err %v", got, err)
 	})
+	// One instance by its ID, as spdoc containers prints it (ns/pod:container:id), through the API.
+	byID := func(id string) ([]string, error) {
+		var got []string
+		err := reader.ContainerLog(ctx, node.LogRequest{Namespace: "default", Pod: "web", ContainerID: id, Tail: 10}, func(l podlog.Line) error {
+			got = append(got, l.Msg)
+			return nil
+		})
+		return got, err
+	}
+	var v3 string
+	n.WaitFor(t, 30*time.Second, "the new pod's container in the status", func() (bool, string) {
+		st, err := status("default-web")
+		if err != nil || st == nil || len(st.Containers) == 0 {
+			return false, fmt.Sprint(err)
+		}
+		v3 = st.Containers[0].ID
+		return v3 != firstID && len(v3) > 13, "container " + v3
+	})
+	if got, err := byID(v3[:13]); err != nil || !slices.Contains(got, "web v3") {
+		t.Errorf("log of instance %s: %q, %v", v3[:13], got, err)
+	}
+	if _, err := byID("0123456789abc"); err == nil || !strings.Contains(err.Error(), "no instance with ID 0123456789abc") {
+		t.Errorf("an ID of no instance: err = %v, want it named", err)
+	}
 	n.WaitFor(t, 30*time.Second, "kubelet records about the pod via /v1/kubeletlog", func() (bool, string) {
 		k := 0
 		err := reader.KubeletLog(ctx, node.KubeletLogRequest{Namespace: "default", Pod: "web", Tail: 20}, func(kubeletlog.Record) error {

@@ -174,7 +174,7 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	req := node.LogRequest{Namespace: q.Get(api.ParamNamespace), Pod: q.Get(api.ParamPod), Container: q.Get(api.ParamContainer),
-		Previous: boolParam(q.Get(api.ParamPrevious)), Follow: boolParam(q.Get(api.ParamFollow))}
+		Previous: boolParam(q.Get(api.ParamPrevious)), Follow: boolParam(q.Get(api.ParamFollow)), ContainerID: q.Get(api.ParamContainerID)}
 	var err error
 	if req.Tail, req.Since, err = tailSince(q); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())

@@ -5,6 +5,7 @@ package diagnose
 import (
 	"fmt"
 
+	"github.com/spdoc/spdoc/internal/controlplane"
 	"github.com/spdoc/spdoc/internal/podview"
 )
 
@@ -128,9 +129,20 @@ func (a *analyzer) state(pod *podState, rtUp bool) podview.State {
 		return podview.Gone
 	}
 	cur := map[Kind]bool{}
+	crashing := false
 	for _, b := range pod.fs.list {
-		if !b.f.History && b.f.Cause == "" {
+		if b.f.History {
+			continue
+		}
+		if b.f.Cause == "" {
 			cur[b.f.Kind] = true
+		}
+		// A crash loop another finding explains (the component's last words, a missing file)
+		// is still a crash loop: the kubelet keeps restarting the container and reports it
+		// waiting with CrashLoopBackOff. The explanation is the root cause, not the state —
+		// unless the runtime shows the pod running again (a liveness kill it came back from).
+		if (b.f.Kind == KindCrashLoop || b.f.Kind == KindOOMKilled) && (b.f.Cause == "" || !(rtUp && pod.view.Running())) {
+			crashing = true
 		}
 	}
 	if !pod.valid && !pod.e.orphan {
@@ -139,7 +151,7 @@ func (a *analyzer) state(pod *podState, rtUp bool) podview.State {
 	if cur[KindManifestInvalid] {
 		return podview.Invalid
 	}
-	if cur[KindCrashLoop] || cur[KindOOMKilled] || kernelCrash(pod) {
+	if crashing || kernelCrash(pod) || kubeletBackOff(pod.rep.Kubelet) {
 		return podview.CrashLoop
 	}
 	delete(cur, KindPodNotStarted)
@@ -163,4 +175,19 @@ func (a *analyzer) state(pod *podState, rtUp bool) podview.State {
 		return podview.Running
 	}
 	return podview.Unknown
+}
+
+// kubeletBackOff: the kubelet's own status (its /pods) has a container waiting with
+// CrashLoopBackOff (kubecontainer.ErrCrashLoopBackOff, the reason generateAPIPodStatus gives a
+// container it backs off restarting).
+func kubeletBackOff(k *controlplane.KubeletPod) bool {
+	if k == nil {
+		return false
+	}
+	for _, c := range k.Containers {
+		if c.State == "waiting" && c.Reason == crashLoopBackOff {
+			return true
+		}
+	}
+	return false
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spdoc/spdoc/internal/controlplane"
 	"github.com/spdoc/spdoc/internal/controlplane/pkitest"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
+	"github.com/spdoc/spdoc/internal/podview"
 )
 
 func init() {
@@ -213,6 +214,19 @@ func TestControlPlaneUnknownFlagAndPortInUse(t *testing.T) {
 	}
 	if cl := findingOf(t, r, "kube-system-kube-apiserver", KindCrashLoop); cl.Cause != KindUnknownFlag {
 		t.Errorf("crash loop cause %q", cl.Cause)
+	}
+	// The crash loop is explained, not gone: the pod crash-loops (the kubelet's waiting reason is
+	// CrashLoopBackOff), with UnknownFlag as its root cause.
+	for _, p := range r.Pods {
+		if p.ID != "kube-system-kube-apiserver" {
+			continue
+		}
+		if p.State != podview.CrashLoop || p.KubectlStatus() != "CrashLoopBackOff" {
+			t.Errorf("explained crash loop: state %s, STATUS %s; want CrashLoop, CrashLoopBackOff", p.State, p.KubectlStatus())
+		}
+		if top := p.Findings[0]; top.Kind != KindUnknownFlag {
+			t.Errorf("top finding %s, want the root cause UnknownFlag", top.Kind)
+		}
 	}
 
 	// Port 6443 held by another process: the holder is named.

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"strings"
 	"time"
 
 	"github.com/spdoc/spdoc/internal/controlplane"
@@ -109,4 +110,30 @@ func (r *Report) Problems() bool {
 		}
 	}
 	return false
+}
+
+// LastWords is what the failed instance of container (any container for "") last wrote to
+// stderr, as the report's current findings show it (a crash loop's evidence, or the finding that
+// explains it): the pod-log source it came from and its lines, oldest first. Empty when no
+// current finding shows a failed instance's stderr.
+func (p PodReport) LastWords(container string) (source string, lines []Evidence) {
+	seen := map[string]bool{}
+	for _, f := range p.Findings {
+		if f.History || container != "" && f.Container != "" && f.Container != container {
+			continue
+		}
+		for _, e := range f.Evidence {
+			if !strings.HasPrefix(e.Source, "pod-log:") || !strings.HasPrefix(e.Line, "stderr: ") || seen[e.Line] {
+				continue
+			}
+			if source == "" {
+				source = e.Source
+			}
+			if e.Source == source {
+				seen[e.Line] = true
+				lines = append(lines, e)
+			}
+		}
+	}
+	return source, lines
 }

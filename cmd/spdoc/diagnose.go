@@ -155,7 +155,7 @@ func (o *diagnoseOptions) Run(ctx context.Context) error {
 				return err
 			}
 		}
-		o.node.pasteableReport(report, agentOf(targets, snap))
+		o.node.pasteableReport(report, targetOf(targets, snap))
 		problems = problems || report.Problems()
 		reports = append(reports, report)
 	}

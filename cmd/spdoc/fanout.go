@@ -30,9 +30,22 @@ func (a *agentFlags) AddFlags(fs *pflag.FlagSet) {
 // nodeTarget is one node a command reads: this machine (or --root), or one agent.
 type nodeTarget struct {
 	// Label names the node in fanned-out output: the agent's node name, else its address.
-	Label  string
-	Addr   string // the --agent address; empty for this machine or --root
-	Client node.Client
+	Label string
+	Addr  string // the --agent address; empty for this machine or --root
+	// BundleNode is the node folder of a talosctl support bundle the client reads.
+	BundleNode string
+	Client     node.Client
+}
+
+// targetOf returns the target the snapshot was read from: its talosctl node folder (by the
+// folder's root: the folders of one bundle may share a node name), else its agent (agentOf).
+func targetOf(ts []nodeTarget, s *node.Snapshot) nodeTarget {
+	for _, t := range ts {
+		if t.BundleNode != "" && s.Paths.Root != "" && talosRootOf(t) == s.Paths.Root {
+			return t
+		}
+	}
+	return nodeTarget{Addr: agentOf(ts, s)}
 }
 
 // agentOf returns the --agent address the snapshot was read from ("" for this machine).

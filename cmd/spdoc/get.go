@@ -281,7 +281,7 @@ func (o *getOptions) read(ctx context.Context, targets []nodeTarget) (*getList, 
 			list.Taken = snap.Taken
 		}
 		report := diagnose.Analyze(snap, diagnose.Options{})
-		o.node.pasteableReport(report, agentOf(targets, snap))
+		o.node.pasteableReport(report, targetOf(targets, snap))
 		lbls := podLabels(snap)
 		for _, p := range report.Pods {
 			c := podref.Pod{Namespace: p.Namespace, Name: p.Name, ID: p.ID, KubeletName: p.KubeletName, UID: p.UID, File: p.Manifest}
@@ -290,7 +290,7 @@ func (o *getOptions) read(ctx context.Context, targets []nodeTarget) (*getList, 
 				continue
 			}
 			if o.kind == "staticpodstatus" {
-				list.Statuses = append(list.Statuses, staticPodStatusItem{Node: report.Node.Name, Status: kubectlStatus(p), Declared: declared(snap, p.ID), PodReport: p})
+				list.Statuses = append(list.Statuses, staticPodStatusItem{Node: report.Node.Name, Status: p.KubectlStatus(), Declared: declared(snap, p.ID), PodReport: p})
 			}
 		}
 		if o.kind == "staticpods" {
@@ -322,7 +322,7 @@ func (o *getOptions) read(ctx context.Context, targets []nodeTarget) (*getList, 
 
 // nodePath names a manifest by its path on the node (not the copy's).
 func (o *getOptions) nodePath(p string, targets []nodeTarget, snap *node.Snapshot) string {
-	if fn := o.node.pasteable(agentOf(targets, snap)); fn != nil {
+	if fn := o.node.pasteable(targetOf(targets, snap)); fn != nil {
 		return fn(p)
 	}
 	return p
@@ -433,72 +433,6 @@ func staticPodItems(snap *node.Snapshot) []staticPodItem {
 		}
 	}
 	return items
-}
-
-// kubectlStatus is what kubectl's STATUS column would show for the pod, from the runtime state
-// and the kubelet's findings: the waiting reason of the first container that has one
-// (CrashLoopBackOff, ErrImageNeverPull, ImagePullBackOff, ContainerCreating…), the terminated
-// reason of a stopped one, else the phase. Invalid: the kubelet rejected the manifest (kubectl
-// never sees such a pod).
-func kubectlStatus(p diagnose.PodReport) string {
-	kinds := map[diagnose.Kind]bool{}
-	for _, f := range p.Findings {
-		// Folded findings (info) are consequences of another one; history is over.
-		if !f.History && f.Severity != diagnose.SeverityInfo {
-			kinds[f.Kind] = true
-		}
-	}
-	switch {
-	case p.State == "Invalid" || kinds[diagnose.KindManifestInvalid] || kinds[diagnose.KindManifestUnparseable]:
-		return "Invalid"
-	case p.State == "Gone":
-		return "Terminating"
-	}
-	for _, c := range p.Containers {
-		if c.Waiting != "" {
-			return c.Waiting // the kubelet's own answer (its /pods), when it gave one
-		}
-	}
-	if len(p.Containers) > 0 {
-		for _, c := range p.Containers {
-			switch {
-			case c.State == "running":
-				continue
-			case kinds[diagnose.KindCrashLoop]:
-				return "CrashLoopBackOff"
-			case c.State == "exited" && c.ExitCode != nil && *c.ExitCode == 0:
-				return "Completed"
-			case c.State == "exited" && c.Reason != "":
-				return c.Reason // Error, OOMKilled, ContainerCannotRun
-			case c.State == "exited":
-				return "Error"
-			case c.State == "created":
-				return "ContainerCreating"
-			}
-		}
-		if p.State == "Running" || p.State == "Ready" {
-			return "Running"
-		}
-	}
-	switch {
-	case kinds[diagnose.KindCrashLoop]:
-		return "CrashLoopBackOff"
-	case kinds[diagnose.KindImageNotPresent]:
-		return "ErrImageNeverPull"
-	case kinds[diagnose.KindImagePullFailed]:
-		return "ImagePullBackOff"
-	case kinds[diagnose.KindContainerFailed]:
-		return "CreateContainerError"
-	case kinds[diagnose.KindVolumeMountFailed], kinds[diagnose.KindSandboxFailed], kinds[diagnose.KindNetworkNotReady]:
-		return "ContainerCreating"
-	}
-	switch p.State {
-	case "Running", "Ready":
-		return "Running"
-	case "Unknown":
-		return "Unknown"
-	}
-	return "Pending"
 }
 
 // ready is READY: running-and-ready containers of those the manifest declares.

@@ -131,6 +131,12 @@ func TestLogsCapturedNode(t *testing.T) {
 		{[]string{"logs", "healthy", "-p"}, "", "container main of pod default/healthy-node1 has no previous instance: it has not restarted"},
 		{[]string{"logs", "(crash|live)ness"}, "[default/liveness-node1/main] serving\n", ""},
 		{[]string{"logs", "default/crashloop-node1:app:da6ee16e324e", "--tail", "1"}, "fatal: cannot open /etc/app/config.yaml: no such file or directory\n", ""},
+		// ns/pod:container:id picks that instance: liveness's first instance (killed by its probe,
+		// 0.log) and its current one (1.log) differ only in their timestamps.
+		{[]string{"logs", "default/liveness:main:5ff50ba8cf82", "--timestamps"}, "2026-11-24T22:26:45.931445594Z stdout serving\n", ""},
+		{[]string{"logs", "default/liveness-node1:main:65da8ba9345c5", "--timestamps"}, "2026-11-24T22:26:49.903407157Z stdout serving\n", ""},
+		{[]string{"logs", "default/liveness:main:deadbeef"}, "", "container main of pod default/liveness-node1 has no instance with ID deadbeef (its instances: 5ff50ba8cf826 (instance 0), 65da8ba9345c5 (instance 1))"},
+		{[]string{"logs", "default/liveness:main:5ff50ba8cf82", "-p"}, "", "names one instance by its ID: drop --previous"},
 		{[]string{"logs", "crashloop", "-c", "nope"}, "", `container "nope" is not in pod default/crashloop: not found (its containers: app)`},
 		{[]string{"logs", "crashloop", "--all-containers", "--prefix", "--tail", "1"}, "[default/crashloop-node1/app] fatal: cannot open /etc/app/config.yaml: no such file or directory\n", ""},
 		{[]string{"logs", "crashloop", "--since", "1d", "--tail", "1"}, "fatal: cannot open /etc/app/config.yaml: no such file or directory\n", ""},

@@ -168,6 +168,8 @@ func (o *logsOptions) Validate() error {
 		return fmt.Errorf("--tail %d: want -1 (all) or a count", o.tail)
 	case o.previous && o.follow:
 		return errors.New("--previous shows an instance that has ended: it can't be followed")
+	case o.previous && o.ref.ContainerID != "":
+		return fmt.Errorf("%s names one instance by its ID: drop --previous", o.ref.Raw)
 	case o.kubelet && (o.previous || o.container != "" || o.allContainers):
 		return errors.New("--previous, --container and --all-containers are for container logs, not --kubelet")
 	case o.allContainers && o.container != "":
@@ -269,7 +271,7 @@ func (o *logsOptions) stream(ctx context.Context, t nodeTarget, prefix string, e
 		if many {
 			p += o.paint(lt.color, "["+lt.label+"]") + " "
 		}
-		req := node.LogRequest{Namespace: lt.ns, Pod: lt.pod, Container: lt.container, Previous: o.previous, Tail: o.tail, Follow: o.follow, Since: since}
+		req := node.LogRequest{Namespace: lt.ns, Pod: lt.pod, Container: lt.container, Previous: o.previous, ContainerID: o.ref.ContainerID, Tail: o.tail, Follow: o.follow, Since: since}
 		err := t.Client.ContainerLog(ctx, req, func(l podlog.Line) error {
 			if o.timestamps {
 				return emit(p, l.TS.Format(time.RFC3339Nano)+" "+l.Stream+" "+l.Msg)

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/diagnose/bundle"
+	"github.com/spdoc/spdoc/internal/nextstep"
 )
 
 // tempDirs are the directories --bundle-in unpacked into, and tempClosers the talosctl bundles
@@ -96,117 +94,29 @@ func (f *nodeFlags) validateBundleIn() error {
 	return nil
 }
 
-// sourceArgs are the flags that name where this command read the node, as a user would type
-// them again: a next step printed from a copy or an agent must read the same copy or agent.
-// agent is the one agent a report came from (fan-out prints one report per agent).
-func (f *nodeFlags) sourceArgs(agent string) []string {
-	var args []string
-	add := func(flag, v string) {
-		if v != "" {
-			args = append(args, flag, shellWord(v))
-		}
+// source says where this command read the node, for the next steps a report prints: t is the
+// target the report came from (its agent, or its node folder of a talosctl support bundle).
+func (f *nodeFlags) source(t nodeTarget) nextstep.Source {
+	s := nextstep.Source{Root: f.root, BundleIn: f.bundleIn, Unpacked: f.unpacked != "", BundleNode: f.bundleNode,
+		Manifests: f.manifests, KubeletLog: f.kubeletLog, KernelLog: f.kernelLog, KubeletConfig: f.kubeletConfig, PodLogsDir: f.podLogsDir,
+		ContainerLogsDir: f.containerLogsDir, RuntimeEndpoint: f.runtimeEndpoint, NodeName: f.nodeName, NoRuntime: f.noRuntime}
+	if t.BundleNode != "" {
+		s.BundleNode = t.BundleNode
 	}
-	switch {
-	case f.bundleIn != "":
-		add("--bundle-in", f.bundleIn)
-	case f.unpacked == "":
-		add("--root", f.root)
+	if t.Addr != "" {
+		s.Agent, s.CA, s.Cert, s.Key = t.Addr, f.agent.creds.ca, f.agent.creds.cert, f.agent.creds.key
 	}
-	add("--bundle-node", f.bundleNode)
-	if agent != "" {
-		add("--agent", agent)
-		add("--ca", f.agent.creds.ca)
-		add("--cert", f.agent.creds.cert)
-		add("--key", f.agent.creds.key)
-	}
-	add("--manifests", f.manifests)
-	add("--kubelet-log", f.kubeletLog)
-	add("--kernel-log", f.kernelLog)
-	add("--kubelet-config", f.kubeletConfig)
-	add("--pod-logs-dir", f.podLogsDir)
-	add("--container-logs-dir", f.containerLogsDir)
-	add("--runtime-endpoint", f.runtimeEndpoint)
-	add("--node-name", f.nodeName)
-	if f.noRuntime {
-		args = append(args, "--no-runtime")
-	}
-	return args
+	return s
 }
-
-// nodeCommand finds the spdoc commands of next steps that read a node (their source flags
-// must follow them).
-var nodeCommand = regexp.MustCompile(`\bspdoc (logs|get|containers|diagnose|tui)\b`)
 
 // pasteable returns the rewrite that makes a report read from a copy (--root, --bundle-in) or
-// an agent say what a user can paste: paths on the node (/etc/kubernetes/manifests/x.yaml, not
-// the copy's or a temp dir's, which is gone when the report is read), and spdoc commands with
-// the same source flags. nil when there is nothing to rewrite (the live node, default sources).
-func (f *nodeFlags) pasteable(agent string) func(string) string {
-	var roots []string
-	if f.root != "" {
-		for _, r := range []string{f.root, absPath(f.root), evalPath(f.root)} {
-			r = strings.TrimSuffix(filepath.Clean(r), "/")
-			if r != "" && r != "." && r != "/" {
-				roots = append(roots, r)
-			}
-		}
-	}
-	// Longest first, so /abs/copy is cut before a relative copy inside it.
-	for i := range roots {
-		for j := i + 1; j < len(roots); j++ {
-			if len(roots[j]) > len(roots[i]) {
-				roots[i], roots[j] = roots[j], roots[i]
-			}
-		}
-	}
-	var rootRE *regexp.Regexp
-	if len(roots) > 0 {
-		alts := make([]string, len(roots))
-		for i, r := range roots {
-			alts[i] = regexp.QuoteMeta(r)
-		}
-		rootRE = regexp.MustCompile(`(^|[^\w.\-/])(?:` + strings.Join(alts, "|") + `)(/|$)`)
-	}
-	flags := strings.Join(f.sourceArgs(agent), " ")
-	if rootRE == nil && flags == "" {
-		return nil
-	}
-	return func(s string) string {
-		if rootRE != nil {
-			s = rootRE.ReplaceAllString(s, "$1/")
-		}
-		if flags != "" {
-			s = nodeCommand.ReplaceAllStringFunc(s, func(m string) string { return m + " " + flags })
-		}
-		return s
-	}
-}
+// an agent say what a user can paste (nextstep.Source.Rewriter); nil when there is nothing to
+// rewrite.
+func (f *nodeFlags) pasteable(t nodeTarget) func(string) string { return f.source(t).Rewriter() }
 
 // pasteableReport applies pasteable to the report's texts, paths and next steps.
-func (f *nodeFlags) pasteableReport(r *diagnose.Report, agent string) {
-	if fn := f.pasteable(agent); fn != nil {
+func (f *nodeFlags) pasteableReport(r *diagnose.Report, t nodeTarget) {
+	if fn := f.pasteable(t); fn != nil {
 		r.Redact(fn)
 	}
-}
-
-func absPath(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
-}
-
-func evalPath(p string) string {
-	if a, err := filepath.EvalSymlinks(absPath(p)); err == nil {
-		return a
-	}
-	return p
-}
-
-// shellWord quotes s for a POSIX shell when it needs it.
-func shellWord(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,+@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

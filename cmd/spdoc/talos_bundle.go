@@ -84,7 +84,7 @@ func presetTalos(ctx context.Context, f *nodeFlags, tb *bundle.TalosBundle, only
 		if n := tn.Snapshot.Node.Name; n != "" && n != d {
 			label = d + " (" + n + ")"
 		}
-		f.preset = append(f.preset, nodeTarget{Label: label, Client: bundle.NewTalosClient(tb, tn)})
+		f.preset = append(f.preset, nodeTarget{Label: label, BundleNode: d, Client: bundle.NewTalosClient(tb, tn)})
 	}
 	return nil
 }
@@ -128,4 +128,12 @@ func labelOf(targets []nodeTarget, snap *node.Snapshot) string {
 		}
 	}
 	return snap.Node.Name
+}
+
+// talosRootOf is the snapshot root of a talosctl node folder target ("" for another target).
+func talosRootOf(t nodeTarget) string {
+	if tc, ok := t.Client.(*bundle.TalosClient); ok {
+		return tc.Node().Snapshot.Paths.Root
+	}
+	return ""
 }

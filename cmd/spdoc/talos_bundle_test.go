@@ -207,6 +207,30 @@ func readTalosBundle(t *testing.T, source func(node string) []string) {
 		}
 	})
 
+	t.Run("logs ns/pod:container:id as containers prints it", func(t *testing.T) {
+		out, err := runCmd(t, src("10.5.0.2", "containers")...)
+		if err != nil {
+			t.Fatalf("containers: %v\n%s", err, out)
+		}
+		var ref string
+		for _, l := range strings.Split(out, "\n") {
+			if i := strings.Index(l, "kube-system/crashloop-talos-cp-1:app:"); i >= 0 {
+				ref = strings.Fields(l[i:])[0]
+			}
+		}
+		if ref == "" {
+			t.Fatalf("containers lists no crashloop app instance:\n%s", out)
+		}
+		out, err = runCmd(t, src("10.5.0.2", "logs", ref)...)
+		if err != nil || !strings.Contains(out, "fatal: cannot open /etc/app/config.yaml") {
+			t.Errorf("logs %s: %v\n%s", ref, err, out)
+		}
+		_, err = runCmd(t, src("10.5.0.2", "logs", "kube-system/crashloop:app:0123abc")...)
+		if err == nil || !strings.Contains(err.Error(), "no instance with ID 0123abc") || !strings.Contains(err.Error(), ref[strings.LastIndexByte(ref, ':')+1:]) {
+			t.Errorf("unknown ID: err = %v, want it named with the IDs the bundle has", err)
+		}
+	})
+
 	t.Run("an unknown node folder names the folders", func(t *testing.T) {
 		_, err := runCmd(t, src("", "get", "staticpods", "--bundle-node", "10.5.0.9")...)
 		if err == nil || !strings.Contains(err.Error(), "10.5.0.2, 10.5.0.3") {

@@ -2,12 +2,13 @@ package bundle
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/spdoc/spdoc/diagnose"
 	"strings"
 
+	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/cri"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
+	"github.com/spdoc/spdoc/internal/nextstep"
 	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/podlog"
 	"github.com/spdoc/spdoc/internal/staticpod"
@@ -38,7 +39,7 @@ func (tn *TalosNode) LimitsFinding() (diagnose.Finding, bool) {
 	f := diagnose.Finding{Kind: diagnose.KindSourceError, Severity: diagnose.SeverityInfo,
 		Title:  "what this talosctl support bundle cannot show about node " + name,
 		Detail: "A talosctl support bundle is not a copy of the node: spdoc read the kubelet's service log, the static pods Talos serves the kubelet, their StaticPodStatus and the kube-system container logs. The rest is out of reach.",
-		Hint:   "for what is missing, run spdoc diagnose on the node (or talosctl logs kubelet / talosctl get staticpodstatus)"}
+		Hint:   "for what is missing, run " + nextstep.LiveNode + "spdoc diagnose (or talosctl logs kubelet / talosctl get staticpodstatus)"}
 	for _, l := range tn.Limits {
 		f.Evidence = append(f.Evidence, diagnose.Evidence{Source: "talos-bundle:" + tn.Dir, Line: l, Count: 1})
 	}
@@ -78,7 +79,15 @@ func (c *TalosClient) ContainerLog(ctx context.Context, req node.LogRequest, fn 
 	}
 	name := c.tn.Dir + "/" + TalosKubernetesLogs + "/" + ns + "/" + container + ".log"
 	idx := 0
-	if req.Previous || c.b.Count(name) == 0 {
+	previous := req.Previous
+	if req.ContainerID != "" {
+		exited, err := c.instanceByID(ns, req.Pod, container, req.ContainerID)
+		if err != nil {
+			return err
+		}
+		previous = exited
+	}
+	if previous || c.b.Count(name) == 0 {
 		name = strings.TrimSuffix(name, ".log") + talosExitedSuffix
 		idx = c.b.Count(name) - 1
 	}
@@ -95,6 +104,45 @@ func (c *TalosClient) ContainerLog(ctx context.Context, req node.LogRequest, fn 
 		}
 	}
 	return waitIfFollow(ctx, req.Follow)
+}
+
+// instanceByID finds which file holds the instance of container whose ID is id (or starts with
+// it): the bundle's StaticPodStatus names the running instance (<container>.log) and the last
+// exited one (<container>-exited.log). exited says which; an ID it does not name is an error
+// that names the IDs it does.
+func (c *TalosClient) instanceByID(ns, pod, container, id string) (exited bool, err error) {
+	id = strings.ToLower(strings.TrimSpace(trimRuntime(id)))
+	var known []string
+	found := 0
+	kubeletName := pod
+	for _, p := range c.tn.Snapshot.StaticPods() {
+		if p.Namespace == ns && (p.Name == pod || p.ID == pod) {
+			kubeletName = staticpod.PodName(p.Name, c.tn.Snapshot.Node.Name)
+		}
+	}
+	if rt := c.tn.Snapshot.Runtime; rt != nil {
+		for _, k := range rt.Containers {
+			if k.Name != container || k.PodNamespace != ns || k.PodName != kubeletName {
+				continue
+			}
+			known = append(known, k.ID)
+			if id != "" && strings.HasPrefix(k.ID, id) {
+				found++
+				exited = k.State == cri.ContainerExited
+			}
+		}
+	}
+	switch {
+	case found == 1:
+		return exited, nil
+	case found > 1:
+		return false, fmt.Errorf("container ID %s of %s/%s:%s is ambiguous: give more of it", id, ns, pod, container)
+	}
+	names := "the bundle's StaticPodStatus names none"
+	if len(known) > 0 {
+		names = "the bundle's StaticPodStatus names " + strings.Join(known, ", ")
+	}
+	return false, fmt.Errorf("container %s of %s/%s has no instance with ID %s in the bundle (%s): %w", container, ns, pod, id, names, node.ErrNotFound)
 }
 
 // waitIfFollow: a bundle never grows, so following it is waiting until the reader is done (the

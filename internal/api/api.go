@@ -35,15 +35,16 @@ const (
 
 // Query parameters.
 const (
-	ParamWatch     = "watch"     // "1": stream NDJSON events after the initial ADDED events
-	ParamNamespace = "namespace" // logs, kubeletlog
-	ParamPod       = "pod"       // manifest name, kubelet pod name or static pod ID
-	ParamContainer = "container"
-	ParamTail      = "tail"     // number of lines; -1 or absent: everything
-	ParamFollow    = "follow"   // "1"/"true"
-	ParamPrevious  = "previous" // "1"/"true": the previous container instance
-	ParamSince     = "since"    // Go duration (10m)
-	ParamRaw       = "raw"      // "1": unredacted data (admins only; every answer is redacted otherwise)
+	ParamWatch       = "watch"     // "1": stream NDJSON events after the initial ADDED events
+	ParamNamespace   = "namespace" // logs, kubeletlog
+	ParamPod         = "pod"       // manifest name, kubelet pod name or static pod ID
+	ParamContainer   = "container"
+	ParamTail        = "tail"        // number of lines; -1 or absent: everything
+	ParamFollow      = "follow"      // "1"/"true"
+	ParamPrevious    = "previous"    // "1"/"true": the previous container instance
+	ParamContainerID = "containerID" // one instance by its runtime ID (or a unique prefix)
+	ParamSince       = "since"       // Go duration (10m)
+	ParamRaw         = "raw"         // "1": unredacted data (admins only; every answer is redacted otherwise)
 )
 
 // ContentTypeNDJSON is the media type of watch and log streams.

@@ -290,6 +290,21 @@ func stateIs(namespace, name string, states ...string) expectation {
 	}
 }
 
+// statusIs expects pod namespace/name in the report with kubectl's STATUS status.
+func statusIs(namespace, name, status string) expectation {
+	return func(r *diagnose.Report) string {
+		for _, p := range r.Pods {
+			if p.Namespace == namespace && p.Name == name {
+				if got := p.KubectlStatus(); got != status {
+					return fmt.Sprintf("pod %s STATUS %q, want %q", p.ID, got, status)
+				}
+				return ""
+			}
+		}
+		return "pod " + namespace + "/" + name + " not in report"
+	}
+}
+
 // lineOf returns the 1-based line of the manifest of comp that contains text, or fails t.
 func lineOf(t *testing.T, c *testnode.ControlPlane, comp, text string) int {
 	t.Helper()
@@ -439,6 +454,9 @@ func controlPlaneScenarios(t *testing.T, c *testnode.ControlPlane) {
 		waitControlPlaneReport(t, c, wait, "UnknownFlag with its manifest line; mirror pods unchecked", all(
 			cpFinding(diagnose.KindUnknownFlag, "", testnode.KubeAPIServer, "--insecure-port", fmt.Sprintf("kube-apiserver.yaml line %d", line)),
 			foldedUnder(testnode.KubeAPIServer, diagnose.KindUnknownFlag),
+			// Explained, the crash loop is still what the kubelet reports.
+			stateIs("kube-system", testnode.KubeAPIServer, "CrashLoop"),
+			statusIs("kube-system", testnode.KubeAPIServer, "CrashLoopBackOff"),
 			nodeFinding(diagnose.KindMirrorPodsUnchecked, "mirror pods cannot be checked", c.APIServerURL)))
 		restore()
 		recoverControlPlane(t, c)

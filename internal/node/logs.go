@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -183,12 +185,18 @@ func (l *Local) containerLog(ctx context.Context, req LogRequest, fn func(podlog
 		return err
 	}
 	inst, ok := podlog.Current(cd)
+	path := ""
+	if req.ContainerID != "" {
+		if path, err = l.instanceByID(ctx, r, p, cd, req.ContainerID); err != nil {
+			return err
+		}
+	}
 	if req.Previous {
 		inst, ok = podlog.Previous(cd)
 		if !ok {
 			return fmt.Errorf("container %s of pod %s/%s has no previous instance: it has not restarted (%w)", cd.Name, p.ns, p.name, ErrNotFound)
 		}
-	} else if !ok {
+	} else if !ok && path == "" {
 		return fmt.Errorf("container %s of pod %s/%s has no log file in %s: %w", cd.Name, p.ns, p.name, cd.Path, ErrNotFound)
 	}
 	var since time.Time
@@ -201,8 +209,12 @@ func (l *Local) containerLog(ctx context.Context, req LogRequest, fn func(podlog
 		}
 		return fn(line)
 	}
-	path := cd.InstancePath(inst)
 	follow := req.Follow && !req.Previous
+	if path == "" {
+		path = cd.InstancePath(inst)
+	} else if path != cd.InstancePath(inst) || !ok {
+		follow = false // an instance that has ended (another one, or one of an older pod UID)
+	}
 	if req.Tail < 0 {
 		if !follow {
 			return podlog.Scan(ctx, path, since, fn)
@@ -264,6 +276,89 @@ func nextInstance(cd podlog.ContainerDir, cur int) func() string {
 		}
 		return ""
 	}
+}
+
+// instanceByID finds the log file of the instance of container cd whose runtime ID is id (or
+// starts with it), in any log dir of the pod (an instance of an older pod UID too): from the
+// kubelet's /var/log/containers links (they name the ID and point at the instance's file, and
+// outlive a stopped runtime), else from the runtime's listing (pod UID and attempt). An ID that
+// names no instance, or several, is an error that names it and the instances there are.
+func (l *Local) instanceByID(ctx context.Context, r resolved, p *podRef, cd podlog.ContainerDir, id string) (string, error) {
+	id = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(id)), "containerd://")
+	if id == "" {
+		return "", errors.New("empty container ID")
+	}
+	type hit struct {
+		id   string
+		file podlog.InstanceFile
+	}
+	var hits, all []hit
+	seen := map[string]bool{}
+	add := func(cid string, f podlog.InstanceFile) {
+		if seen[cid] {
+			return
+		}
+		seen[cid] = true
+		all = append(all, hit{cid, f})
+		if strings.HasPrefix(cid, id) {
+			hits = append(hits, hit{cid, f})
+		}
+	}
+	for cid, f := range podlog.LinkedInstances(r.ContainerLogsDir, p.ns, p.name, cd.Name) {
+		add(cid, f)
+	}
+	if len(hits) == 0 && !l.opts.NoRuntime {
+		if rt := l.runtime(ctx, r, func(string, error) {}); rt != nil {
+			for _, c := range rt.Containers {
+				if c.Name == cd.Name && c.PodNamespace == p.ns && c.PodName == p.name {
+					add(c.ID, podlog.InstanceFile{PodDir: p.ns + "_" + p.name + "_" + c.PodUID, Container: c.Name, Instance: int(c.Attempt)})
+				}
+			}
+		}
+	}
+	switch {
+	case len(hits) > 1:
+		var ids []string
+		for _, h := range hits {
+			ids = append(ids, shortID(h.id))
+		}
+		return "", fmt.Errorf("container ID %s of %s/%s:%s is %w: it starts %s; give more of it", id, p.ns, p.name, cd.Name, podref.ErrAmbiguous, strings.Join(ids, ", "))
+	case len(hits) == 0:
+		known := "the runtime and " + r.ContainerLogsDir + " name none"
+		if len(all) > 0 {
+			sort.Slice(all, func(i, j int) bool { return all[i].file.String() < all[j].file.String() })
+			var ids []string
+			for _, h := range all {
+				ids = append(ids, fmt.Sprintf("%s (%s)", shortID(h.id), instanceName(h.file, cd)))
+			}
+			known = "its instances: " + strings.Join(ids, ", ")
+		}
+		return "", fmt.Errorf("container %s of pod %s/%s has no instance with ID %s (%s): %w", cd.Name, p.ns, p.name, id, known, ErrNotFound)
+	}
+	h := hits[0]
+	path := filepath.Join(r.PodLogsDir, h.file.PodDir, h.file.Container, strconv.Itoa(h.file.Instance)+".log")
+	if _, err := safefs.Stat(path); err != nil {
+		return "", fmt.Errorf("container %s of pod %s/%s: instance %s (%s) has no log file left (%s): %w", cd.Name, p.ns, p.name, shortID(h.id), instanceName(h.file, cd), path, ErrNotFound)
+	}
+	return path, nil
+}
+
+// instanceName says which instance f is: "instance N", and of which pod UID when it is not the
+// one of cd's log dir (the pod before its manifest changed).
+func instanceName(f podlog.InstanceFile, cd podlog.ContainerDir) string {
+	if f.PodDir == filepath.Base(filepath.Dir(cd.Path)) {
+		return fmt.Sprintf("instance %d", f.Instance)
+	}
+	uid := f.PodDir[strings.LastIndexByte(f.PodDir, '_')+1:]
+	return fmt.Sprintf("instance %d of pod UID %s", f.Instance, shortID(uid))
+}
+
+// shortID is a container ID the way crictl and spdoc containers print it (13 characters).
+func shortID(id string) string {
+	if len(id) > 13 {
+		return id[:13]
+	}
+	return id
 }
 
 // KubeletLog calls fn for kubelet log records — all of them, or with req.Pod only those about that

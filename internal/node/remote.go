@@ -162,6 +162,9 @@ func (r *Remote) ContainerLog(ctx context.Context, req LogRequest, fn func(podlo
 	q.Set(api.ParamTail, strconv.Itoa(req.Tail))
 	setBool(q, api.ParamFollow, req.Follow)
 	setBool(q, api.ParamPrevious, req.Previous)
+	if req.ContainerID != "" {
+		q.Set(api.ParamContainerID, req.ContainerID)
+	}
 	if req.Since > 0 {
 		q.Set(api.ParamSince, req.Since.String())
 	}

@@ -111,13 +111,16 @@ type Snapshot struct {
 
 // LogRequest asks for a container's log.
 type LogRequest struct {
-	Namespace string        `json:"namespace"`
-	Pod       string        `json:"pod"`       // manifest name, kubelet pod name or static pod ID
-	Container string        `json:"container"` // empty: the first container
-	Previous  bool          `json:"previous"`
-	Tail      int           `json:"tail"` // <0: everything
-	Follow    bool          `json:"follow"`
-	Since     time.Duration `json:"since"`
+	Namespace string `json:"namespace"`
+	Pod       string `json:"pod"`       // manifest name, kubelet pod name or static pod ID
+	Container string `json:"container"` // empty: the first container
+	Previous  bool   `json:"previous"`
+	// ContainerID picks one instance of the container by its runtime ID (or a unique prefix of
+	// it, as `spdoc containers` prints it): ns/pod:container:id. Not with Previous.
+	ContainerID string        `json:"containerID,omitempty"`
+	Tail        int           `json:"tail"` // <0: everything
+	Follow      bool          `json:"follow"`
+	Since       time.Duration `json:"since"`
 }
 
 // KubeletLogRequest asks for kubelet log records, optionally only those about one pod.

@@ -150,6 +150,47 @@ func ParseContainerLogName(name string) (id string, ref Ref, ok bool) {
 	return s[i+1:], Ref{Namespace: parts[1], Pod: parts[0], Container: parts[2]}, true
 }
 
+// InstanceFile names one instance's log file: <podDir>/<container>/<instance>.log under the pod
+// logs dir.
+type InstanceFile struct {
+	PodDir    string // <ns>_<pod>_<uid>
+	Container string
+	Instance  int
+}
+
+func (f InstanceFile) String() string {
+	return f.PodDir + "/" + f.Container + "/" + strconv.Itoa(f.Instance) + ".log"
+}
+
+// LinkedInstances maps the container IDs of the instances of one container of pod ns/pod (every
+// UID it had) to their log files, from the kubelet's /var/log/containers links
+// "<pod>_<ns>_<container>-<id>.log" that point at "../pods/<podDir>/<container>/<n>.log".
+// Unreadable dirs and other names are ignored.
+func LinkedInstances(varLogContainersDir, ns, pod, container string) map[string]InstanceFile {
+	ents, err := safefs.ReadDir(varLogContainersDir)
+	if err != nil {
+		return nil
+	}
+	out := map[string]InstanceFile{}
+	for _, e := range ents {
+		id, ref, ok := ParseContainerLogName(e.Name())
+		if !ok || ref.Container != container || ref.Namespace != ns || ref.Pod != pod {
+			continue
+		}
+		target, err := safefs.Readlink(filepath.Join(varLogContainersDir, e.Name()))
+		if err != nil {
+			continue
+		}
+		n, ok := instanceOf(filepath.Base(target))
+		podDir := filepath.Base(filepath.Dir(filepath.Dir(target)))
+		if !ok || filepath.Base(filepath.Dir(target)) != container || !strings.HasPrefix(podDir, ns+"_"+pod+"_") {
+			continue
+		}
+		out[id] = InstanceFile{PodDir: podDir, Container: container, Instance: n}
+	}
+	return out
+}
+
 func isHexID(s string) bool {
 	if len(s) != 64 {
 		return false

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -221,12 +222,32 @@ func (p *Pods) selectionChanged() tea.Cmd {
 		}
 	}
 	p.detail.SetItem(it, p.container, p.previous)
+	p.pinLastWords(it)
 	p.layout()
 	p.selKey = key
 	if p.streamID > 0 && p.streamKey() == p.streamKeyNow {
 		return nil
 	}
 	return p.restartStreams()
+}
+
+// pinLastWords pins the failed instance's last words (its stderr, as the report shows them) at
+// the top of the container and interleaved panes: visible at any size without scrolling, and
+// whichever instance the pane streams (the current one may run again and write other lines).
+func (p *Pods) pinLastWords(it *podlist.Item) {
+	var pinned []logview.Line
+	title := ""
+	if it != nil && it.Pod != nil {
+		if src, words := it.Pod.LastWords(p.container); len(words) > 0 {
+			title = "last words · " + path.Base(strings.TrimPrefix(src, "pod-log:"))
+			for _, e := range words {
+				pinned = append(pinned, logview.Line{TS: e.TS, Stream: "stderr", Text: strings.TrimPrefix(e.Line, "stderr: ")})
+			}
+		}
+	}
+	for _, l := range []*logview.Model{p.ctrLog, p.merged} {
+		l.Pinned, l.PinnedTitle = pinned, title
+	}
 }
 
 func contains(ss []string, s string) bool {

@@ -25,6 +25,11 @@ type Model struct {
 	Empty string
 	// ShowStream prefixes every line with its stream (used by the interleaved pane).
 	ShowStream bool
+	// Pinned lines stay at the top of the pane, wrapped, whatever the scroll, follow and wrap
+	// state (a failed instance's last words), under PinnedTitle; they take at most all rows but
+	// one, keeping the newest.
+	Pinned      []Line
+	PinnedTitle string
 
 	width, height int
 	focused       bool
@@ -191,7 +196,32 @@ func (m *Model) match(l Line) bool {
 	return m.re.MatchString(l.Text) != m.invert
 }
 
-func (m *Model) rowsAvail() int { return max(m.height-2, 1) }
+func (m *Model) rowsAvail() int { return max(m.height-2-len(m.pinnedRows()), 1) }
+
+// pinnedRows renders the pinned lines, wrapped to the pane, at most all rows but one.
+func (m *Model) pinnedRows() []string {
+	if len(m.Pinned) == 0 {
+		return nil
+	}
+	w := max(m.width-2, 1)
+	var rows []string
+	for _, l := range m.Pinned {
+		text := strings.ReplaceAll(ansi.Strip(l.Text), "\t", "    ")
+		for _, r := range strings.Split(ansi.Wrap(text, w, ""), "\n") {
+			if l.Stream == "stderr" {
+				r = m.c.Styles.Stderr.Render(r)
+			}
+			rows = append(rows, r)
+		}
+	}
+	if m.PinnedTitle != "" {
+		rows = append([]string{m.c.Styles.Dim.Render(ansi.Truncate(m.PinnedTitle, w, "…"))}, rows...)
+	}
+	if limit := max(m.height-3, 1); len(rows) > limit {
+		rows = rows[len(rows)-limit:]
+	}
+	return rows
+}
 
 // ScrollUp moves the window n lines back in time and pauses following.
 func (m *Model) ScrollUp(n int) {
@@ -410,6 +440,9 @@ func (m *Model) View() string {
 		for _, l := range strings.Split(ansi.Wordwrap(m.Empty, max(m.width-2, 1), " "), "\n") {
 			rows = append(rows, m.c.Styles.Dim.Render(l))
 		}
+	}
+	if pinned := m.pinnedRows(); len(pinned) > 0 {
+		rows = append(pinned, rows...)
 	}
 	return m.c.Box(m.title(), rows, m.width, m.height, m.focused)
 }

@@ -216,3 +216,31 @@ func TestMergeFromKeepsFilter(t *testing.T) {
 		t.Errorf("%v", got)
 	}
 }
+
+// TestPinnedStaysOnTop: pinned lines (a failed instance's last words) are shown whole, wrapped
+// even with wrap off, at the top of the pane whether it follows or is scrolled to the oldest line;
+// on a pane too small for them the newest pinned rows stay and one log row is left.
+func TestPinnedStaysOnTop(t *testing.T) {
+	m := newPane(25, 12)
+	m.Append(lines(50))
+	m.PinnedTitle = "last words · 1.log"
+	m.Pinned = []Line{{Stream: "stderr", Text: "fatal: cannot open /etc/app/config.yaml: no such file or directory"}}
+	want := []string{"last words · 1.log", "fatal: cannot open", "/etc/app/config.yaml:", "no such file or", "directory"}
+	for _, scroll := range []func(){func() {}, m.Top, func() { m.ScrollDown(3) }, m.Bottom} {
+		scroll()
+		b := body(m)
+		for i, w := range want {
+			if strings.TrimSpace(b[i]) != w {
+				t.Fatalf("row %d = %q, want %q; pane:\n%s", i, b[i], w, strings.Join(b, "\n"))
+			}
+		}
+		if len(b) != 10 || !strings.HasPrefix(strings.TrimSpace(b[5]), "line ") {
+			t.Errorf("log rows under the pinned ones: %q", b)
+		}
+	}
+	m.SetSize(25, 5) // 3 rows inside: 2 pinned (the newest), 1 log
+	b := body(m)
+	if len(b) != 3 || strings.TrimSpace(b[0]) != "no such file or" || strings.TrimSpace(b[1]) != "directory" || strings.TrimSpace(b[2]) != "line 49" {
+		t.Errorf("small pane: %q", b)
+	}
+}
