@@ -419,6 +419,9 @@ func describeKernelOOMKill(f *Finding, b *findingBuilder, tc textCtx) {
 		return
 	}
 	f.Title = fmt.Sprintf("the kernel's OOM killer killed %s (%s, pid %d) %s", who, ev.Process, ev.PID, times(n))
+	if who == ev.Process {
+		f.Title = fmt.Sprintf("the kernel's OOM killer killed %s (pid %d) %s", who, ev.PID, times(n))
+	}
 	why := "the node ran out of memory"
 	if ev.Memcg {
 		why = "its memory cgroup reached its limit"

@@ -44,7 +44,8 @@ spec:
 // containerd, then gives spdoc diagnose the real kernel log with --kernel-log in each form it
 // is copied in: util-linux dmesg, raw /dev/kmsg records, and the dmesg.log talosctl support writes
 // (machined's "%s: %7s: [%s]: %s" of the same records). Each time the kill must land on the
-// container and explain its crash loop (or its OOMKilled restarts).
+// container and explain its crash loop (or its OOMKilled restarts); and once more with
+// --kernel-log /dev/kmsg, the ring buffer read live.
 func TestRootKubeletKernelOOM(t *testing.T) {
 	testtier.RealNode(t)
 	requireSpdoc(t)
@@ -72,6 +73,16 @@ func TestRootKubeletKernelOOM(t *testing.T) {
 		"kmsg.txt":  raw,
 		"dmesg.log": talosDmesg(t, raw),
 	}
+	// The ring buffer itself, read live.
+	t.Run("/dev/kmsg", func(t *testing.T) {
+		r, err := diagnoseNode(n, "--kernel-log", "/dev/kmsg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if why := oomExplained(r, "/dev/kmsg"); why != "" {
+			t.Errorf("%s\nreport:\n%s", why, summary(r))
+		}
+	})
 	for name, data := range forms {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(dir, name)

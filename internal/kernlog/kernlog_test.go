@@ -335,6 +335,16 @@ func TestScanTalosDmesg(t *testing.T) {
 	}
 }
 
+// TestScanBooted: records with only their time since boot get the wall time from the boot time.
+func TestScanBooted(t *testing.T) {
+	boot := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	var ev Event
+	st, err := ScanBooted(context.Background(), strings.NewReader("4,1,12500000,-;nf_conntrack: table full, dropping packet\n"), "/dev/kmsg", boot, func(e Event) error { ev = e; return nil })
+	if want := boot.Add(12500 * time.Millisecond); err != nil || !ev.TS.Equal(want) || !st.Last.Equal(want) || !ev.HasBoot {
+		t.Errorf("event at %v (stats last %v, err %v), want %v", ev.TS, st.Last, err, want)
+	}
+}
+
 func TestScanErrors(t *testing.T) {
 	_, err := Scan(context.Background(), strings.NewReader("not\na kernel\nlog\n"), "x.log", func(Event) error { return nil })
 	if !errors.Is(err, ErrNotKernelLog) || !strings.Contains(err.Error(), "x.log") {

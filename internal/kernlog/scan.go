@@ -31,6 +31,12 @@ var ErrNotKernelLog = errors.New("not a kernel log")
 // Scan reads a kernel log and calls fn for each event, in log order. source names the input in
 // errors. A log in which no line is a record of a known format is ErrNotKernelLog (wrapped).
 func Scan(ctx context.Context, r io.Reader, source string, fn func(Event) error) (Stats, error) {
+	return ScanBooted(ctx, r, source, time.Time{}, fn)
+}
+
+// ScanBooted is Scan for a log of this boot read where it is kept (/dev/kmsg): records that have
+// only their time since boot get the wall time boot plus it (zero boot: none).
+func ScanBooted(ctx context.Context, r io.Reader, source string, boot time.Time, fn func(Event) error) (Stats, error) {
 	var st Stats
 	var p Parser
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -45,6 +51,9 @@ func Scan(ctx context.Context, r io.Reader, source string, fn func(Event) error)
 				return st, ctx.Err()
 			}
 			if l, ok := Parse(line); ok {
+				if l.TS.IsZero() && l.HasBoot && !boot.IsZero() {
+					l.TS = boot.Add(l.SinceBoot)
+				}
 				st.Records++
 				if st.Format == "" {
 					st.Format = l.Format

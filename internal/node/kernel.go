@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"time"
 
 	"github.com/spdoc/spdoc/internal/kernlog"
 	"github.com/spdoc/spdoc/internal/safefs"
@@ -33,11 +34,18 @@ type KernelLogState struct {
 	Truncated bool            `json:"truncated,omitempty"`
 }
 
+// KernelDevice is the kernel's ring buffer: --kernel-log /dev/kmsg reads it on this machine.
+const KernelDevice = "/dev/kmsg"
+
 // ReadKernelLog scans a kernel log into its state; a read error is kept in Error with what was
 // read before it.
 func ReadKernelLog(ctx context.Context, r io.Reader, source string) *KernelLogState {
+	return readKernelLog(ctx, r, source, time.Time{})
+}
+
+func readKernelLog(ctx context.Context, r io.Reader, source string, boot time.Time) *KernelLogState {
 	ks := &KernelLogState{Source: source}
-	st, err := kernlog.Scan(ctx, r, source, func(e kernlog.Event) error {
+	st, err := kernlog.ScanBooted(ctx, r, source, boot, func(e kernlog.Event) error {
 		if len(ks.Events) >= MaxKernelEvents {
 			copy(ks.Events, ks.Events[1:])
 			ks.Events = ks.Events[:len(ks.Events)-1]
@@ -64,6 +72,9 @@ func (l *Local) kernelLog(ctx context.Context) *KernelLogState {
 		for _, name := range KernelLogFiles {
 			paths = append(paths, filepath.Join(l.opts.Root, name))
 		}
+	}
+	if l.opts.KernelLog == KernelDevice {
+		return readKmsg(ctx)
 	}
 	for _, p := range paths {
 		f, err := safefs.Open(p)
