@@ -59,7 +59,7 @@ func (f *nodeFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.podLogsDir, "pod-logs-dir", "", "pod log dir (default: podLogsDir of the kubelet config, else "+node.DefaultPodLogsDir+")")
 	fs.StringVar(&f.containerLogsDir, "container-logs-dir", "", "dir of the container log symlinks (default "+node.DefaultContainerLogsDir+")")
 	fs.StringVar(&f.kubeletLog, "kubelet-log", "", `kubelet log: FILE, "-" for stdin or "journal" (default: journald, then /var/log/kubelet.log; with --root DIR/var/log/kubelet.log)`)
-	fs.StringVar(&f.kernelLog, "kernel-log", "", "the kernel's log, for the OOM kills, faults and disk and network errors it names: a file of dmesg (plain, -T, -x, --time-format iso), /dev/kmsg records, kern.log or talosctl dmesg output (default: none on this machine; with --root DIR/var/log/dmesg, else DIR/var/log/kern.log)")
+	fs.StringVar(&f.kernelLog, "kernel-log", "", "the kernel's log, for the OOM kills, faults and disk and network errors it names: a file of dmesg (plain, -T, -x, --time-format iso), journalctl -k, /dev/kmsg records, kern.log or talosctl dmesg output (default: none on this machine; with --root DIR/var/log/dmesg, else DIR/var/log/kern.log)")
 	fs.StringVar(&f.kubeletConfig, "kubelet-config", "", "KubeletConfiguration file (default: the running kubelet's --config, else "+node.DefaultKubeletConfig+")")
 	fs.StringVar(&f.runtimeEndpoint, "runtime-endpoint", "", "CRI runtime socket (default: containerRuntimeEndpoint of the kubelet config, else unix:///run/containerd/containerd.sock)")
 	fs.BoolVar(&f.noRuntime, "no-runtime", false, "do not ask the container runtime")

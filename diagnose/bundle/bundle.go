@@ -59,6 +59,7 @@ const (
 	AgentConfigPath  = "etc/spdoc/pods.yaml"
 	KubeletConfig    = "var/lib/kubelet/config.yaml"
 	KubeletLogPath   = "var/log/kubelet.log"
+	KernelLogPath    = "var/log/dmesg" // the first of node.KernelLogFiles
 	PodLogsDir       = "var/log/pods"
 	ContainerLogsDir = "var/log/containers"
 	RuntimePath      = node.RuntimeFile

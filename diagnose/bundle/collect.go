@@ -120,6 +120,7 @@ func (col *collector) collect() error {
 
 	col.manifests()
 	col.configFiles()
+	col.kernelLog()
 	col.kubeletLog()
 	col.containerLogs()
 	return nil
@@ -177,6 +178,14 @@ func (col *collector) configFiles() {
 	}
 	if kc := col.snap.Paths.KubeletConfig; kc != "" {
 		col.file("kubelet-config "+kc, kc, KubeletConfig, rawManifest)
+	}
+}
+
+// kernelLog copies the kernel log the snapshot read (--kernel-log, a copy's var/log/dmesg) as
+// var/log/dmesg, where --root and --bundle-in read it back.
+func (col *collector) kernelLog() {
+	if k := col.snap.Kernel; k != nil && k.Source != "" && k.Error == "" {
+		col.file("kernel-log "+k.Source, k.Source, KernelLogPath, rawLog)
 	}
 }
 

@@ -271,6 +271,11 @@ func TestParseFormats(t *testing.T) {
 		{in: `3,1234,12500000,-;NET: family \x41 \\ ok`, format: FormatKmsg, boot: 12500 * time.Millisecond, fac: "kern", prio: "err", text: `NET: family A \ ok`},
 		{in: "6,378,5140900,-,caller=T148;ata1: SATA max UDMA/133", format: FormatKmsg, boot: 5140900 * time.Microsecond, fac: "kern", prio: "info", text: "ata1: SATA max UDMA/133"},
 		{in: "Dec  2 06:46:37 node1 kernel: [   12.500000] nf_conntrack: table full, dropping packet", format: FormatSyslog, boot: 12500 * time.Millisecond, fac: "kern", text: "nf_conntrack: table full, dropping packet"},
+		// journalctl -k -o short-precise, short-iso, short-iso-precise
+		{in: "Dec 02 06:46:37.123456 node1 kernel: nf_conntrack: table full, dropping packet", format: FormatSyslog, fac: "kern", text: "nf_conntrack: table full, dropping packet"},
+		{in: "2026-12-02T06:46:37+0000 node1 kernel: EXT4-fs (sda1): Remounting filesystem read-only", format: FormatISO, ts: ts.Truncate(time.Second), fac: "kern", text: "EXT4-fs (sda1): Remounting filesystem read-only"},
+		{in: "2026-12-02T06:46:37.123456+00:00 node1 kernel: eth0: Link is Up", format: FormatISO, ts: ts.Truncate(time.Microsecond), fac: "kern", text: "eth0: Link is Up"},
+		{in: "2026-12-02T06:46:37+0000 node1 containerd[812]: app[1]: segfault at 0", format: FormatISO, ts: ts.Truncate(time.Second), fac: "user", text: "app[1]: segfault at 0"},
 	} {
 		l, ok := Parse(tc.in)
 		if !ok || l.Format != tc.format || !l.TS.Equal(tc.ts) || l.SinceBoot != tc.boot || l.Facility != tc.fac || l.Priority != tc.prio || l.Text != tc.text {
@@ -280,7 +285,7 @@ func TestParseFormats(t *testing.T) {
 			t.Errorf("%q: HasBoot not set", tc.in)
 		}
 	}
-	for _, s := range []string{"", " SUBSYSTEM=acpi", " DEVICE=+acpi:PNP0A03:00", "hello world", "[not a time] x", "kern: nope: [x]: y", "1,2;x"} {
+	for _, s := range []string{"", " SUBSYSTEM=acpi", "-- Boot 0c9b7a6e1d2f4e3a9b8c7d6e5f4a3b2c --", "-- No entries --", " DEVICE=+acpi:PNP0A03:00", "hello world", "[not a time] x", "kern: nope: [x]: y", "1,2;x"} {
 		if l, ok := Parse(s); ok {
 			t.Errorf("%q parsed as %+v", s, l)
 		}

@@ -16,7 +16,9 @@
 //	iso      dmesg --time-format iso: "2026-12-02T06:46:37,123456+00:00 text"
 //	decode   dmesg -x: "kern  :err   : [   12.345678] text"
 //	kmsg     /dev/kmsg read raw: "3,1234,12345678,-;text" (syslog prefix, sequence, µs since boot)
-//	syslog   /var/log/kern.log: "Dec  2 06:46:37 host kernel: [   12.345678] text"
+//	syslog   /var/log/kern.log: "Dec  2 06:46:37 host kernel: [   12.345678] text", and
+//	         journalctl -k (-o short, short-precise): "Dec 02 06:46:37.123456 host kernel: text"
+//	         (short-iso and short-iso-precise are read as iso)
 package kernlog
 
 import (
@@ -226,19 +228,38 @@ func parseDecode(s string) (Line, bool) {
 	return l, true
 }
 
-// parseISO: "2026-12-02T06:46:37,123456+00:00 text" (dmesg --time-format iso).
+// isoLayouts: dmesg --time-format iso, RFC 3339, and journalctl -o short-iso[-precise] (+0000).
+var isoLayouts = []string{"2006-01-02T15:04:05,999999999Z07:00", time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"}
+
+// parseISO: "2026-12-02T06:46:37,123456+00:00 text" (dmesg --time-format iso), or journalctl -k
+// -o short-iso[-precise]: "2026-12-02T06:46:37.123456+0000 host kernel: text".
 func parseISO(s string) (Line, bool) {
 	ts, text, ok := strings.Cut(s, " ")
 	if !ok || len(ts) < 20 || ts[4] != '-' || ts[10] != 'T' {
 		return Line{}, false
 	}
-	t, err := time.Parse("2006-01-02T15:04:05,999999999Z07:00", ts)
-	if err != nil {
-		if t, err = time.Parse(time.RFC3339Nano, ts); err != nil {
-			return Line{}, false
+	for _, layout := range isoLayouts {
+		t, err := time.Parse(layout, ts)
+		if err != nil {
+			continue
 		}
+		l := Line{TS: t, Format: FormatISO, Text: text}
+		if strings.Contains(ts, ",") {
+			return l, true // dmesg's own (a comma before the fraction): the text is the kernel's
+		}
+		// journalctl: "<host> <identifier>[<pid>]: text"; only the identifier "kernel" is the
+		// kernel's word, the rest is userspace's (with -k there is no other).
+		host, rest, ok := strings.Cut(text, " ")
+		ident, msg, ok2 := strings.Cut(rest, ": ")
+		if ok && ok2 && host != "" && ident != "" && !strings.ContainsAny(ident, " ") {
+			l.Text, l.Facility = msg, "kern"
+			if ident != "kernel" {
+				l.Facility = "user"
+			}
+		}
+		return l, true
 	}
-	return Line{TS: t, Format: FormatISO, Text: text}, true
+	return Line{}, false
 }
 
 // parseSyslog: "Dec  2 06:46:37 host kernel: [   12.345678] text" (rsyslog's kern.log; the year
