@@ -319,6 +319,15 @@ func TestControlPlaneKubeletStatus(t *testing.T) {
 	if p := r.Pods[0]; p.StatusSource != "cri" || p.Ready != nil || !p.Containers[0].Ready {
 		t.Errorf("pod without the kubelet = source %q ready %v", p.StatusSource, p.Ready)
 	}
+	// The kubelet backs off restarting it (the runtime caught the instance before it exited):
+	// its waiting reason is the state and the STATUS.
+	f.s.ControlPlane.Kubelet = &controlplane.KubeletPods{OK: true, Auth: "read-only port", Pods: []controlplane.KubeletPod{{
+		Namespace: "kube-system", Name: "kube-apiserver-node1",
+		Containers: []controlplane.KubeletContainer{{Name: "kube-apiserver", State: "waiting", Reason: "CrashLoopBackOff"}}}}}
+	r = Analyze(f.s, Options{})
+	if p := r.Pods[0]; p.State != podview.CrashLoop || p.KubectlStatus() != "CrashLoopBackOff" {
+		t.Errorf("kubelet backing off: state %s STATUS %s, want CrashLoop, CrashLoopBackOff", p.State, p.KubectlStatus())
+	}
 }
 
 func TestControlPlaneKubeletClientCertificate(t *testing.T) {
