@@ -105,7 +105,7 @@ var (
 //
 // kernel/hung_task.c: "INFO: task %s:%d blocked for more than %ld seconds."
 var (
-	reSegfault = regexp.MustCompile(`^(?:traps: )?(.+)\[(\d+)\]:? (segfault at \S+|general protection fault|trap [a-z ]+? ip:|unhandled exception|unhandled [a-z ]+ \(\d+\) at)`)
+	reSegfault = regexp.MustCompile(`^(?:traps: )?(.+)\[(\d+)\]:? (segfault at \S+|general protection fault|trap [a-z ]+? ip:|unhandled exception|unhandled [a-z0-9 ]+ \(\d+\) at)`)
 	reHung     = regexp.MustCompile(`^INFO: task (.+):(\d+) blocked for more than (\d+) seconds`)
 )
 

@@ -188,6 +188,9 @@ func TestOtherEvents(t *testing.T) {
 		// arch/x86/kernel/traps.c (pr_fmt "traps: ")
 		{line: "traps: app[4242] general protection fault ip:7f1e2a3b4c5d sp:7ffc1d2e3f40 error:0 in libfoo.so[7f1e2a300000+20000]", kind: KindSegfault, process: "app", pid: 4242, what: "general protection fault"},
 		{line: "traps: my worker[77] trap invalid opcode ip:55d0c1a2b3c4 sp:7ffe01020304 error:0 in app[55d0c1a00000+300000]", kind: KindSegfault, process: "my worker", pid: 77, what: "invalid opcode"},
+		// arm64: arch/arm64/kernel/traps.c arm64_show_signal (5.x–), arch/arm64/mm/fault.c (4.x)
+		{line: "kube-apiserver[3021]: unhandled exception: EL0 PC alignment exception, ESR 0x8a000000, in kube-apiserver[400000+2e5a000]", kind: KindSegfault, process: "kube-apiserver", pid: 3021, what: "unhandled exception"},
+		{line: "etcd[812]: unhandled level 2 translation fault (11) at 0x00000018, esr 0x92000006", kind: KindSegfault, process: "etcd", pid: 812, what: "unhandled exception"},
 		// kernel/hung_task.c
 		{line: "INFO: task etcd:1234 blocked for more than 120 seconds.", kind: KindHungTask, process: "etcd", pid: 1234, what: "blocked for more than 120 seconds"},
 		{line: "INFO: task jbd2/sda1-8:301 blocked for more than 245 seconds.", kind: KindHungTask, process: "jbd2/sda1-8", pid: 301, what: "blocked for more than 245 seconds"},
