@@ -101,3 +101,33 @@ func TestScanMappedTruncated(t *testing.T) {
 		t.Errorf("scan of the truncated file: %v", err)
 	}
 }
+
+// Mapped and read scans of any file agree, record for record and in the stats, with windows of
+// one to four pages and both the sequential and the two-half scan.
+func FuzzScanMapped(f *testing.F) {
+	f.Add([]byte(`{"ts":1732485304000,"msg":"Probe failed","err":"x"}`+"\n"+`E1124 21:55:04.100165 1 f.go:1] "Back-off" err="y"`), uint8(0), false)
+	f.Add([]byte(strings.Repeat(`{"ts":1732485304000,"msg":"Error syncing pod, skipping","err":"back-off 10s"}`+"\n", 120)+strings.Repeat("x", 9000)), uint8(1), true)
+	f.Add([]byte("\n\r\n"+strings.Repeat("E1124 21:55:04.100165 1 f.go:1] \"x\" err=\"y\"\r\n", 90)), uint8(3), true)
+	savedWin, savedPar := mapWindow, parallelMin
+	f.Fuzz(func(t *testing.T, data []byte, window uint8, parallel bool) {
+		defer func() { mapWindow, parallelMin, mapFiles = savedWin, savedPar, true }()
+		mapWindow = pageSize * int64(1+window%4)
+		if parallel {
+			parallelMin = 1 << 10
+		}
+		path := filepath.Join(t.TempDir(), "kubelet.log")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, opts := range []ScanOptions{{RefYear: 2024}, {RefYear: 2024, Prefilter: Interesting, Last: 5}, {Prefilter: Interesting}} {
+			mapFiles = false
+			want, wantSt := collectCopies(t, path, opts)
+			mapFiles = true
+			got, st := collectCopies(t, path, opts)
+			sameRecords(t, "mapped", got, want)
+			if !reflect.DeepEqual(st, wantSt) {
+				t.Errorf("stats %+v, want %+v", st, wantSt)
+			}
+		}
+	})
+}
