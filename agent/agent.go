@@ -19,6 +19,7 @@ import (
 
 	"github.com/spdoc/spdoc/diagnose"
 	"github.com/spdoc/spdoc/internal/api"
+	"github.com/spdoc/spdoc/internal/kernlog"
 	"github.com/spdoc/spdoc/internal/kubeletlog"
 	"github.com/spdoc/spdoc/internal/manifestdir"
 	"github.com/spdoc/spdoc/internal/node"
@@ -85,6 +86,12 @@ type Options struct {
 	// a missing file) is started again after KubeletLogRetry, reading the log once more.
 	KubeletLog      LiveKubeletLog
 	KubeletLogRetry time.Duration
+	// KernelLog, when set, follows the kernel's log (/dev/kmsg or a file; node.Local) and keeps
+	// the snapshots' kernel log part current in memory: a new kernel event (an OOM kill that
+	// explains a crash loop) re-analyzes the last snapshot like a kubelet record does. A follow
+	// that cannot read its source is started again after KubeletLogRetry; meanwhile the node
+	// reads say why (a SourceError finding), the agent runs on.
+	KernelLog LiveKernelLog
 	// Debounce collapses bursts of config file events (editors write several times).
 	Debounce time.Duration
 	// HandleSIGHUP makes Run reconcile on SIGHUP.
@@ -116,6 +123,14 @@ type LiveKubeletLog interface {
 	FollowKubeletLog(ctx context.Context, onRecord func(*kubeletlog.Record)) error
 	// Relog is s with the live kubelet log as of now; false when no follow has caught up.
 	Relog(s *node.Snapshot) (*node.Snapshot, bool)
+}
+
+// LiveKernelLog keeps the kernel log part of the snapshots current as the kernel logs (node.Local
+// implements it; see internal/node/livekernel.go).
+type LiveKernelLog interface {
+	// FollowKernelLog reads the kernel log once and follows it until ctx ends or it cannot be
+	// read; onEvent sees every new event once the first read is done.
+	FollowKernelLog(ctx context.Context, onEvent func(kernlog.Event)) error
 }
 
 // ErrObserveOnly is returned by Apply on an agent started with --observe-only.
@@ -259,6 +274,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 		defer func() { <-followDone }()
 	}
+	if a.opts.KernelLog != nil && a.opts.Node != nil {
+		kernelDone := make(chan struct{})
+		go func() {
+			defer close(kernelDone)
+			a.followKernelLog(ctx)
+		}()
+		defer func() { <-kernelDone }()
+	}
 	if a.opts.Kube != nil {
 		kubeDone := make(chan struct{})
 		go func() {
@@ -400,6 +423,27 @@ func (a *Agent) followKubeletLog(ctx context.Context) {
 	}
 }
 
+// followKernelLog keeps the kernel log followed until ctx ends: each new event asks for a
+// re-analysis; a follow that ends (the source cannot be read) asks for a node read, which
+// reports why, and is started again after KubeletLogRetry.
+func (a *Agent) followKernelLog(ctx context.Context) {
+	var last string
+	for ctx.Err() == nil {
+		err := a.opts.KernelLog.FollowKernelLog(ctx, func(kernlog.Event) { a.triggerAnalyze() })
+		if ctx.Err() != nil {
+			return
+		}
+		a.triggerRefresh()
+		if msg := fmt.Sprint(err); msg != last {
+			a.log.Warn("cannot follow the kernel log; retrying", "err", err, "in", a.opts.KubeletLogRetry)
+			last = msg
+		}
+		if !sleepCtx(ctx, a.opts.KubeletLogRetry) {
+			return
+		}
+	}
+}
+
 func (a *Agent) triggerAnalyze() {
 	select {
 	case a.analyzeCh <- struct{}{}:
@@ -413,7 +457,7 @@ func (a *Agent) reanalyze(ctx context.Context) {
 	a.mu.RLock()
 	last := a.snap
 	a.mu.RUnlock()
-	if last == nil {
+	if last == nil || a.opts.KubeletLog == nil {
 		a.refresh(ctx)
 		return
 	}

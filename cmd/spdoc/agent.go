@@ -39,6 +39,7 @@ type agentOptions struct {
 	runtimeEndpoint string
 	noRuntime       bool
 	kubeletLog      string
+	kernelLog       string
 	kubeletConfig   string
 	podLogsDir      string
 	nodeName        string
@@ -104,6 +105,7 @@ spdoc:admin; create certificates with ` + "`spdoc certs`" + `).`,
 	f.StringVar(&o.runtimeEndpoint, "runtime-endpoint", "", "CRI runtime socket (default: the kubelet config's, else containerd's)")
 	f.BoolVar(&o.noRuntime, "no-runtime", false, "do not ask the container runtime (statuses stay Unknown)")
 	f.StringVar(&o.kubeletLog, "kubelet-log", "", "kubelet log: a file (followed across rotation), journal, or empty to detect")
+	f.StringVar(&o.kernelLog, "kernel-log", "", "follow the kernel's log for OOM kills, faults, hung tasks, disk and network errors: /dev/kmsg (the ring buffer, read as records arrive; root or CAP_SYSLOG) or a file (re-read as it grows). Off by default: the ring buffer is the whole host's, not only its static pods'")
 	f.StringVar(&o.kubeletConfig, "kubelet-config", "", "kubelet config file (default: the running kubelet's, else /var/lib/kubelet/config.yaml)")
 	f.StringVar(&o.podLogsDir, "pod-logs-dir", "", "pod log directory (default: the kubelet config's, else /var/log/pods)")
 	f.StringVar(&o.nodeName, "node-name", "", "node name as the kubelet knows it (default: detected)")
@@ -133,6 +135,9 @@ func (o *agentOptions) Complete() error {
 func (o *agentOptions) Validate() error {
 	if o.since <= 0 {
 		return fmt.Errorf("--since %s: must be positive (the agent reads the log once and keeps this window in memory; a whole multi-GB log would cost its first read and memory)", o.since)
+	}
+	if o.kernelLog == "-" {
+		return errors.New("--kernel-log -: the agent follows its sources, stdin cannot be one; give /dev/kmsg or a file")
 	}
 	if o.memLimitMB < 0 {
 		return fmt.Errorf("--memory-limit-mb %d: must not be negative", o.memLimitMB)
@@ -215,7 +220,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	local := node.NewLocal(node.LocalOptions{
 		ManifestDir: nodeManifests, PodLogsDir: o.podLogsDir, KubeletLog: o.kubeletLog,
 		KubeletConfig: o.kubeletConfig, RuntimeEndpoint: o.runtimeEndpoint, NoRuntime: o.noRuntime, NodeName: o.nodeName,
-		Since: o.since, Kubeconfig: o.kubeconfig, // the same credentials read this node's mirror pods
+		Since: o.since, Kubeconfig: o.kubeconfig, KernelLog: o.kernelLog, // the same credentials read this node's mirror pods
 	})
 	defer local.Close()
 
@@ -247,6 +252,12 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	// followed and kept in memory: records are correlated as they arrive, never by reading the
 	// log again.
 	live, _ := local.(agent.LiveKubeletLog)
+	// The kernel's log is the whole host's (every process's OOM kills and faults, its disks):
+	// read only when asked. Followed, it is kept as its newest events, never read again.
+	var kern agent.LiveKernelLog
+	if o.kernelLog != "" {
+		kern, _ = local.(agent.LiveKernelLog)
+	}
 	memo := diagnose.NewMemo(0)
 	kube, err := o.kubeReporter(log)
 	if err != nil {
@@ -260,7 +271,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 			return diagnose.Analyze(s, diagnose.Options{NodeName: o.nodeName, Memo: memo})
 		},
 		RefreshInterval: o.refresh, FullRefresh: o.fullRefresh, MinRefreshGap: o.minGap,
-		Probe: agent.NodeProbe(o.manifestDir, rt), Triggers: triggers, KubeletLog: live,
+		Probe: agent.NodeProbe(o.manifestDir, rt), Triggers: triggers, KubeletLog: live, KernelLog: kern,
 		HandleSIGHUP: true, Version: agentVersion, Logger: log, Kube: kube, ObserveOnly: o.observeOnly,
 		MaxStreamsPerIdentity: o.maxStreams, IdleTimeout: o.idleTimeout,
 	})

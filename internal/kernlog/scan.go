@@ -37,37 +37,18 @@ func Scan(ctx context.Context, r io.Reader, source string, fn func(Event) error)
 // ScanBooted is Scan for a log of this boot read where it is kept (/dev/kmsg): records that have
 // only their time since boot get the wall time boot plus it (zero boot: none).
 func ScanBooted(ctx context.Context, r io.Reader, source string, boot time.Time, fn func(Event) error) (Stats, error) {
-	var st Stats
-	var p Parser
+	f := Feeder{Boot: boot}
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, long, err := readLine(br)
 		if len(line) > 0 || err == nil {
-			st.Lines++
-			if long {
-				st.Long++
+			ev, ok := f.Line(line, long)
+			if f.Stats.Lines%4096 == 0 && ctx.Err() != nil {
+				return f.Stats, ctx.Err()
 			}
-			if st.Lines%4096 == 0 && ctx.Err() != nil {
-				return st, ctx.Err()
-			}
-			if l, ok := Parse(line); ok {
-				if l.TS.IsZero() && l.HasBoot && !boot.IsZero() {
-					l.TS = boot.Add(l.SinceBoot)
-				}
-				st.Records++
-				if st.Format == "" {
-					st.Format = l.Format
-				}
-				if !l.TS.IsZero() {
-					if st.First.IsZero() {
-						st.First = l.TS
-					}
-					st.Last = l.TS
-				}
-				if ev, ok := p.Line(st.Lines, l); ok {
-					if err := fn(ev); err != nil {
-						return st, err
-					}
+			if ok {
+				if err := fn(ev); err != nil {
+					return f.Stats, err
 				}
 			}
 		}
@@ -75,13 +56,60 @@ func ScanBooted(ctx context.Context, r io.Reader, source string, boot time.Time,
 			break
 		}
 		if err != nil {
-			return st, fmt.Errorf("%s: line %d: %w", source, st.Lines+1, err)
+			return f.Stats, fmt.Errorf("%s: line %d: %w", source, f.Stats.Lines+1, err)
 		}
 	}
-	if st.Records == 0 && st.Lines > 0 {
-		return st, fmt.Errorf("%s: %w: none of its %d lines is a record of talosctl's dmesg.log, dmesg, dmesg -T/-x/--time-format iso, /dev/kmsg or kern.log", source, ErrNotKernelLog, st.Lines)
+	if err := f.Check(source); err != nil {
+		return f.Stats, err
 	}
-	return st, nil
+	return f.Stats, nil
+}
+
+// Feeder is Scan one line at a time, for a log read as it grows (the agent follows /dev/kmsg or
+// a file): the statistics, line numbers and the state of an OOM report carry over between
+// lines. The zero Feeder reads a log whose records carry their wall time; Boot gives the others
+// theirs (see ScanBooted).
+type Feeder struct {
+	Boot  time.Time
+	Stats Stats
+	p     Parser
+}
+
+// Line reads the next line (without its newline; long: it was cut at MaxLine) and returns the
+// event it completes.
+func (f *Feeder) Line(line string, long bool) (Event, bool) {
+	st := &f.Stats
+	st.Lines++
+	if long {
+		st.Long++
+	}
+	l, ok := Parse(line)
+	if !ok {
+		return Event{}, false
+	}
+	if l.TS.IsZero() && l.HasBoot && !f.Boot.IsZero() {
+		l.TS = f.Boot.Add(l.SinceBoot)
+	}
+	st.Records++
+	if st.Format == "" {
+		st.Format = l.Format
+	}
+	if !l.TS.IsZero() {
+		if st.First.IsZero() {
+			st.First = l.TS
+		}
+		st.Last = l.TS
+	}
+	return f.p.Line(st.Lines, l)
+}
+
+// Check is ErrNotKernelLog (wrapped, naming source) when lines were read and none of them is a
+// record of a known format.
+func (f *Feeder) Check(source string) error {
+	if st := f.Stats; st.Records == 0 && st.Lines > 0 {
+		return fmt.Errorf("%s: %w: none of its %d lines is a record of talosctl's dmesg.log, dmesg, dmesg -T/-x/--time-format iso, /dev/kmsg or kern.log", source, ErrNotKernelLog, st.Lines)
+	}
+	return nil
 }
 
 // readLine reads one line without its newline, cut at MaxLine (the rest is skipped).

@@ -308,8 +308,9 @@ func (l *Local) followFileLive(ctx context.Context, path string, onRecord func(*
 	})
 }
 
-// Relog returns a copy of s whose kubelet log part is the live state as of now (Taken is now):
-// what a new snapshot would hold if nothing but the kubelet log had changed. ok is false when no
+// Relog returns a copy of s whose kubelet log part (and kernel log part, when FollowKernelLog
+// has caught up) is the live state as of now (Taken is now): what a new snapshot would hold if
+// nothing but the logs had changed. ok is false when no
 // follow has caught up (the caller then takes a new snapshot).
 func (l *Local) Relog(s *Snapshot) (_ *Snapshot, ok bool) {
 	lv := l.liveState()
@@ -320,8 +321,12 @@ func (l *Local) Relog(s *Snapshot) (_ *Snapshot, ok bool) {
 	c.Taken = l.now()
 	c.KubeletLog = lv.state(c.Taken)
 	c.Errors = nil
+	lk := l.liveKernelState()
+	if lk != nil {
+		c.Kernel = lk.state()
+	}
 	for _, e := range s.Errors {
-		if e.Source != "kubelet-log" {
+		if e.Source != "kubelet-log" && (lk == nil || e.Source != "kernel-log") {
 			c.Errors = append(c.Errors, e)
 		}
 	}

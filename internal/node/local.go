@@ -118,6 +118,8 @@ type Local struct {
 	live *controlplane.LiveCache
 	// followed is the kubelet log kept current by FollowKubeletLog (livelog.go), nil when none.
 	followed atomic.Pointer[liveLog]
+	// kernelFollowed is the kernel log kept current by FollowKernelLog (livekernel.go).
+	kernelFollowed atomic.Pointer[liveKernel]
 }
 
 var _ Client = (*Local)(nil)
@@ -316,7 +318,12 @@ func (l *Local) Snapshot(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 	s.ControlPlane = l.controlPlane(ctx, s, r, addErr)
-	if s.Kernel = l.kernelLog(ctx); s.Kernel != nil && s.Kernel.Error != "" {
+	if lk := l.liveKernelState(); lk != nil {
+		s.Kernel = lk.state() // followed: from memory, the log is not read again
+	} else {
+		s.Kernel = l.kernelLog(ctx)
+	}
+	if s.Kernel != nil && s.Kernel.Error != "" {
 		addErr("kernel-log", errors.New(s.Kernel.Error))
 	}
 	return s, nil
