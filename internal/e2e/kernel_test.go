@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	"github.com/spdoc/spdoc/diagnose"
+	"github.com/spdoc/spdoc/internal/api"
 	"github.com/spdoc/spdoc/internal/kernlog"
+	"github.com/spdoc/spdoc/internal/node"
 	"github.com/spdoc/spdoc/internal/testnode"
 	"github.com/spdoc/spdoc/internal/testtier"
 )
@@ -44,8 +47,10 @@ spec:
 // containerd, then gives spdoc diagnose the real kernel log with --kernel-log in each form it
 // is copied in: util-linux dmesg, raw /dev/kmsg records, and the dmesg.log talosctl support writes
 // (machined's "%s: %7s: [%s]: %s" of the same records). Each time the kill must land on the
-// container and explain its crash loop (or its OOMKilled restarts); and once more with
-// --kernel-log /dev/kmsg, the ring buffer read live.
+// container and explain its crash loop (or its OOMKilled restarts); once more with
+// --kernel-log /dev/kmsg, the ring buffer read live; and by a running `spdoc agent --kernel-log
+// /dev/kmsg` in the report it serves at /v1/report, following the ring buffer as the kernel
+// keeps killing the container.
 func TestRootKubeletKernelOOM(t *testing.T) {
 	testtier.RealNode(t)
 	requireSpdoc(t)
@@ -83,6 +88,9 @@ func TestRootKubeletKernelOOM(t *testing.T) {
 			t.Errorf("%s\nreport:\n%s", why, summary(r))
 		}
 	})
+	t.Run("agent", func(t *testing.T) {
+		agentReportsOOM(t, n)
+	})
 	for name, data := range forms {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(dir, name)
@@ -97,6 +105,80 @@ func TestRootKubeletKernelOOM(t *testing.T) {
 				t.Errorf("%s\nreport:\n%s", why, summary(r))
 			}
 		})
+	}
+}
+
+// agentReportsOOM runs a real `spdoc agent --observe-only --kernel-log /dev/kmsg` on the node and
+// waits until the report it serves explains pod oom's crash loop by the kernel's OOM kill, with
+// a kill the kernel made after the agent started in the agent's snapshot: the ring buffer was
+// followed, not only read once.
+func agentReportsOOM(t *testing.T, n *testnode.Node) {
+	before := map[int]bool{}
+	if _, err := kernlog.Scan(context.Background(), bytes.NewReader(readKmsg(t)), "/dev/kmsg", func(ev kernlog.Event) error {
+		if ev.Kind == kernlog.KindOOMKill {
+			before[ev.PID] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "agent.sock")
+	agentLog := filepath.Join(dir, "agent.log")
+	lf, err := os.Create(agentLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, spdocBin, "agent", "--observe-only", "--kernel-log", "/dev/kmsg", "--listen", "unix://"+sock,
+		"--manifests", n.ManifestDir, "--node-name", n.NodeName, "--kubelet-config", n.KubeletConfig, "--kubelet-log", n.KubeletLog,
+		"--runtime-endpoint", n.RuntimeEndpoint, "--pod-logs-dir", n.PodLogsDir)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); cmd.Wait() }()
+	var r diagnose.Report
+	// The crash loop's back-off grows with each kill (10 s, 20 s, 40 s…): the next kill comes
+	// within a few minutes.
+	n.WaitFor(t, 4*time.Minute, "the agent's /v1/report explains the crash loop by an OOM kill made after it started", func() (bool, string) {
+		rc, err := node.DialRemote("unix://"+sock, node.RemoteOptions{})
+		if err != nil {
+			return false, err.Error() + "\n" + tailString(agentLog)
+		}
+		defer rc.Close()
+		s, err := rc.Snapshot(ctx)
+		if err != nil {
+			return false, err.Error() + "\n" + tailString(agentLog)
+		}
+		var kills []int
+		newKill := false
+		if s.Kernel != nil {
+			for _, ev := range s.Kernel.Events {
+				if ev.Kind == kernlog.KindOOMKill {
+					kills = append(kills, ev.PID)
+					newKill = newKill || !before[ev.PID]
+				}
+			}
+		}
+		if !newKill {
+			return false, fmt.Sprintf("the agent's snapshot has kills of pids %v, all made before it started (%v)\n%s", kills, before, tailString(agentLog))
+		}
+		r = diagnose.Report{}
+		if err := rc.GetJSON(ctx, api.PathReport, &r); err != nil {
+			return false, err.Error() + "\n" + tailString(agentLog)
+		}
+		if why := oomExplained(&r, node.KernelDevice); why != "" {
+			return false, why + "\nreport:\n" + summary(&r) + "\nagent log:\n" + tailString(agentLog)
+		}
+		return true, ""
+	})
+	for _, f := range r.Node.Findings {
+		if f.Kind == diagnose.KindSourceError && strings.Contains(f.Title+f.Detail, "kmsg") {
+			t.Errorf("the agent could not read /dev/kmsg: %+v", f)
+		}
 	}
 }
 
