@@ -173,6 +173,7 @@ func agentReportsOOM(t *testing.T, n *testnode.Node) {
 		if why := oomExplained(&r, node.KernelDevice); why != "" {
 			return false, why + "\nreport:\n" + summary(&r) + "\nagent log:\n" + tailString(agentLog)
 		}
+		t.Logf("kills in the agent's snapshot: pids %v; before it started: %v", kills, before)
 		return true, ""
 	})
 	for _, f := range r.Node.Findings {
