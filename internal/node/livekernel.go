@@ -174,8 +174,8 @@ func (l *Local) followKernelFile(ctx context.Context, path string, onEvent func(
 	kf := l.newKernelFollower(path, time.Time{}, onEvent)
 	defer func() { kf.withdraw() }()
 	var (
-		f   *os.File
-		fi  os.FileInfo
+		f    *os.File
+		fi   os.FileInfo
 		off  int64
 		sp   lineSplitter
 		tail readTail
