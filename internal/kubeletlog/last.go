@@ -137,10 +137,10 @@ type reader struct {
 func (r *reader) line(s *lastSlot) error {
 	end := s.off + int64(s.n)
 	if r.buf == nil || s.off < r.bufOff || end > r.bufOff+int64(len(r.buf)) {
-		if r.buf == nil {
-			r.buf = make([]byte, readBack)
+		if cap(r.buf) < max(readBack, s.n) {
+			r.buf = make([]byte, max(readBack, s.n))
 		}
-		r.buf = r.buf[:max(cap(r.buf), s.n)]
+		r.buf = r.buf[:cap(r.buf)]
 		n, err := r.t.src.ReadAt(r.buf, s.off)
 		if n < s.n {
 			if err == nil || errors.Is(err, io.EOF) {
