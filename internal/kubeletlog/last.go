@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -167,7 +168,17 @@ func (t *lastRecords) each(lp *lineProc, lineBase int64, fn func(*Record) error)
 
 func (t *lastRecords) len() int { return len(t.slots) }
 
+// BuildGCPercent, when > 0, is the Go GC target set when a pass starts to build the records it
+// kept (Last); spdoc diagnose sets it. From there the live records grow to the peak of the whole
+// run — the caller's analysis of them comes next — and every percent of headroom over them is
+// resident memory at that peak, while during the scan a lower target would only cost collections.
+// It is left set: a one-shot command's analysis peaks with those records. 0 leaves the GC alone.
+var BuildGCPercent int
+
 func (t *lastRecords) eachSkip(lp *lineProc, lineBase int64, skip int, fn func(*Record) error) error {
+	if BuildGCPercent > 0 && skip < len(t.slots) {
+		debug.SetGCPercent(BuildGCPercent)
+	}
 	c := newRepeatCache() // the kept lines repeat each other too
 	var scratch Record
 	back := reader{t: t}
