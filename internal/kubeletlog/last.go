@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -137,10 +138,10 @@ type reader struct {
 func (r *reader) line(s *lastSlot) error {
 	end := s.off + int64(s.n)
 	if r.buf == nil || s.off < r.bufOff || end > r.bufOff+int64(len(r.buf)) {
-		if r.buf == nil {
-			r.buf = make([]byte, readBack)
+		if cap(r.buf) < max(readBack, s.n) {
+			r.buf = make([]byte, max(readBack, s.n))
 		}
-		r.buf = r.buf[:max(cap(r.buf), s.n)]
+		r.buf = r.buf[:cap(r.buf)]
 		n, err := r.t.src.ReadAt(r.buf, s.off)
 		if n < s.n {
 			if err == nil || errors.Is(err, io.EOF) {
@@ -167,7 +168,17 @@ func (t *lastRecords) each(lp *lineProc, lineBase int64, fn func(*Record) error)
 
 func (t *lastRecords) len() int { return len(t.slots) }
 
+// BuildGCPercent, when > 0, is the Go GC target set when a pass starts to build the records it
+// kept (Last); spdoc diagnose sets it. From there the live records grow to the peak of the whole
+// run — the caller's analysis of them comes next — and every percent of headroom over them is
+// resident memory at that peak, while during the scan a lower target would only cost collections.
+// It is left set: a one-shot command's analysis peaks with those records. 0 leaves the GC alone.
+var BuildGCPercent int
+
 func (t *lastRecords) eachSkip(lp *lineProc, lineBase int64, skip int, fn func(*Record) error) error {
+	if BuildGCPercent > 0 && skip < len(t.slots) {
+		debug.SetGCPercent(BuildGCPercent)
+	}
 	c := newRepeatCache() // the kept lines repeat each other too
 	var scratch Record
 	back := reader{t: t}

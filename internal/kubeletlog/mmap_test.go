@@ -109,13 +109,13 @@ func FuzzScanMapped(f *testing.F) {
 	f.Add([]byte(strings.Repeat(`{"ts":1732485304000,"msg":"Error syncing pod, skipping","err":"back-off 10s"}`+"\n", 120)+strings.Repeat("x", 9000)), uint8(1), true)
 	f.Add([]byte("\n\r\n"+strings.Repeat("E1124 21:55:04.100165 1 f.go:1] \"x\" err=\"y\"\r\n", 90)), uint8(3), true)
 	savedWin, savedPar := mapWindow, parallelMin
+	path := filepath.Join(f.TempDir(), "kubelet.log") // one file, rewritten: a fresh directory per input made minimizing slow
 	f.Fuzz(func(t *testing.T, data []byte, window uint8, parallel bool) {
 		defer func() { mapWindow, parallelMin, mapFiles = savedWin, savedPar, true }()
 		mapWindow = pageSize * int64(1+window%4)
 		if parallel {
 			parallelMin = 1 << 10
 		}
-		path := filepath.Join(t.TempDir(), "kubelet.log")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
