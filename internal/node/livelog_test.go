@@ -118,7 +118,10 @@ func (f *liveFixture) caughtUp() *KubeletLogState {
 	for {
 		if lv := f.l.liveState(); lv != nil {
 			st := lv.state(f.now)
-			if n := len(st.Records); n > 0 && st.Records[n-1].TS.Equal(want) {
+			// the records are added as they are parsed, the statistics when the follow has
+			// caught up with the file: wait for both (a snapshot in between shows stats a moment
+			// old, which a comparison with a full read calls a difference)
+			if n := len(st.Records); n > 0 && st.Records[n-1].TS.Equal(want) && st.Stats.Last.Equal(want) {
 				return st
 			}
 		}
