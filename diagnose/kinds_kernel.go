@@ -217,6 +217,9 @@ func (a *analyzer) kernelTarget(ev *kernlog.Event) (*podState, string, string) {
 			}
 			return a.pod(e), a.containerByProcess(e, ev.Process), "cgroup"
 		}
+		if e := a.podOfRecordedContainer(ev.ContainerID); e != nil {
+			return a.pod(e), a.containerByProcess(e, ev.Process), "cgroup"
+		}
 	}
 	if ev.PodUID != "" {
 		if e := a.ix.byUID[ev.PodUID]; e != nil {
@@ -248,6 +251,37 @@ func (a *analyzer) kernelTarget(ev *kernlog.Event) (*podState, string, string) {
 		return nil, "", ""
 	}
 	return a.pod(found), container, "process"
+}
+
+// podOfRecordedContainer is the one static pod the kubelet's own records give a container ID to,
+// for a container the runtime no longer has: the kubelet removes a dead instance as soon as a
+// newer one of the same name has died, while the kernel's ring buffer keeps its OOM kill. PLEG
+// names the ID and the pod ("Generic (PLEG): container finished" with podID, "SyncLoop (PLEG):
+// event for pod" with the pod and the ID as its data). Nil when no record, or several pods.
+func (a *analyzer) podOfRecordedContainer(cid string) *podEntry {
+	if a.s.KubeletLog == nil {
+		return nil
+	}
+	var found *podEntry
+	for i := range a.s.KubeletLog.Records {
+		r := &a.s.KubeletLog.Records[i]
+		if r.ContainerID != cid && !strings.Contains(r.Fields["event"], cid) {
+			continue
+		}
+		pods := a.ix.podsFor(r)
+		if uid := r.Fields["podID"]; uid != "" && len(pods) == 0 {
+			if e := a.ix.byUID[uid]; e != nil {
+				pods = []*podEntry{e}
+			}
+		}
+		for _, e := range pods {
+			if found != nil && found != e {
+				return nil
+			}
+			found = e
+		}
+	}
+	return found
 }
 
 // whileLogged: the event has a wall time within the kubelet log's span.

@@ -198,6 +198,26 @@ func TestKernelRules(t *testing.T) {
 			},
 		},
 		{
+			name: "an instance the runtime removed is the pod's by the kubelet's PLEG record of it",
+			build: func(f *fixture) {
+				cg := "/k8s.io/" + cidWeb0
+				f.manifest("web.yaml", webYAML).runtime(true).sandbox("default", "web-node1", uidWeb, true).
+					container(uidWeb, "app", cidWeb, "CONTAINER_RUNNING", 1, 0, "", 595).
+					log(499, `{"ts":%T,"caller":"pleg/generic.go:356","msg":"Generic (PLEG): container finished","v":2,"podID":"`+uidWeb+`","containerID":"`+cidWeb0+`","exitCode":137}`).
+					// the process is no container's name: only the cgroup, through the kubelet's record, names the pod
+					kernel(498, "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset="+cidWeb0+",mems_allowed=0,oom_memcg="+cg+",task_memcg="+cg+",task=worker,pid=21,uid=0",
+						"Memory cgroup out of memory: Killed process 21 (worker) total-vm:43236kB, anon-rss:24236kB, file-rss:1584kB, shmem-rss:0kB, UID:0 pgtables:92kB oom_score_adj:999")
+			},
+			want:     map[string][]string{"pod:default-web": {"KernelOOMKill", "ContainerRestarted/cause=KernelOOMKill"}, "state:default-web": {"Running"}},
+			problems: true,
+			check: func(t *testing.T, r *Report) {
+				k := r.Pods[0].Findings[0]
+				if !strings.Contains(k.Detail, "which is this static pod's") || k.Container != "app" {
+					t.Errorf("pod finding %+v", k)
+				}
+			},
+		},
+		{
 			name: "a process name two pods share is put on neither",
 			build: func(f *fixture) {
 				f.manifest("web.yaml", webYAML).manifest("web2.yaml", strings.Replace(webYAML, "name: web\n", "name: web2\n", 1)).
