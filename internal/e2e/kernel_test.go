@@ -78,19 +78,10 @@ func TestRootKubeletKernelOOM(t *testing.T) {
 		"kmsg.txt":  raw,
 		"dmesg.log": talosDmesg(t, raw),
 	}
-	// The ring buffer itself, read live.
-	t.Run("/dev/kmsg", func(t *testing.T) {
-		r, err := diagnoseNode(n, "--kernel-log", "/dev/kmsg")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if why := oomExplained(r, "/dev/kmsg"); why != "" {
-			t.Errorf("%s\nreport:\n%s", why, summary(r))
-		}
-	})
-	t.Run("agent", func(t *testing.T) {
-		agentReportsOOM(t, n)
-	})
+	// The copies first, while the runtime still knows the killed instance: the kubelet removes a
+	// dead container once a newer one of the same name has died (MaxPerPodContainer 1), and after
+	// that only the kubelet's own records could name its pod. The agent below waits for the next
+	// kill, by which time that may have happened.
 	for name, data := range forms {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(dir, name)
@@ -106,6 +97,20 @@ func TestRootKubeletKernelOOM(t *testing.T) {
 			}
 		})
 	}
+	// The ring buffer itself, read live.
+	t.Run("/dev/kmsg", func(t *testing.T) {
+		r, err := diagnoseNode(n, "--kernel-log", "/dev/kmsg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if why := oomExplained(r, "/dev/kmsg"); why != "" {
+			t.Errorf("%s\nreport:\n%s", why, summary(r))
+		}
+	})
+	t.Run("agent", func(t *testing.T) {
+		agentReportsOOM(t, n)
+	})
+
 }
 
 // agentReportsOOM runs a real `spdoc agent --observe-only --kernel-log /dev/kmsg` on the node and
