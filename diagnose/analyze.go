@@ -64,6 +64,9 @@ type analyzer struct {
 	dir   string
 	// logEnd is the time of the newest kubelet record.
 	logEnd time.Time
+	// recordedCIDs maps the container IDs the kubelet's records name to their pod (nil value:
+	// more than one); built on first use (podOfRecordedContainer).
+	recordedCIDs map[string]*podEntry
 	// netBlocks is set when a static pod cannot start for want of the pod network.
 	netBlocks bool
 	// lastActivity is the newest sign of a working runtime in the kubelet log (a PLEG event).

@@ -259,29 +259,42 @@ func (a *analyzer) kernelTarget(ev *kernlog.Event) (*podState, string, string) {
 // names the ID and the pod ("Generic (PLEG): container finished" with podID, "SyncLoop (PLEG):
 // event for pod" with the pod and the ID as its data). Nil when no record, or several pods.
 func (a *analyzer) podOfRecordedContainer(cid string) *podEntry {
-	if a.s.KubeletLog == nil {
-		return nil
-	}
-	var found *podEntry
-	for i := range a.s.KubeletLog.Records {
-		r := &a.s.KubeletLog.Records[i]
-		if r.ContainerID != cid && !strings.Contains(r.Fields["event"], cid) {
-			continue
-		}
-		pods := a.ix.podsFor(r)
-		if uid := r.Fields["podID"]; uid != "" && len(pods) == 0 {
-			if e := a.ix.byUID[uid]; e != nil {
-				pods = []*podEntry{e}
+	if a.recordedCIDs == nil {
+		// once per analysis: a ring buffer of old kills would otherwise scan the records per kill
+		m := map[string]*podEntry{}
+		if a.s.KubeletLog != nil {
+			for i := range a.s.KubeletLog.Records {
+				r := &a.s.KubeletLog.Records[i]
+				var ids []string
+				if r.ContainerID != "" {
+					ids = append(ids, r.ContainerID)
+				}
+				if ev := r.Fields["event"]; ev != "" {
+					_, cids := hexRuns(ev)
+					ids = append(ids, cids...)
+				}
+				if len(ids) == 0 {
+					continue
+				}
+				pods := a.ix.podsFor(r)
+				if uid := r.Fields["podID"]; uid != "" && len(pods) == 0 {
+					if e := a.ix.byUID[uid]; e != nil {
+						pods = []*podEntry{e}
+					}
+				}
+				for _, id := range ids {
+					for _, e := range pods {
+						if prev, seen := m[id]; seen && prev != e {
+							e = nil // two pods: not ours to pick
+						}
+						m[id] = e
+					}
+				}
 			}
 		}
-		for _, e := range pods {
-			if found != nil && found != e {
-				return nil
-			}
-			found = e
-		}
+		a.recordedCIDs = m
 	}
-	return found
+	return a.recordedCIDs[cid]
 }
 
 // whileLogged: the event has a wall time within the kubelet log's span.
